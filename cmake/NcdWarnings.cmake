@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: Apache-2.0
+add_library(ncd_warnings INTERFACE)
+target_compile_options(ncd_warnings INTERFACE -Wall -Wextra -Wpedantic)
+if(NCD_WERROR)
+  target_compile_options(ncd_warnings INTERFACE -Werror)
+endif()
+if(NCD_SANITIZE)
+  add_compile_options(-fsanitize=${NCD_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=${NCD_SANITIZE})
+endif()

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// What every command gets: global options, output streams, and the job (created on demand so
+/// offline commands never touch MPI).
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "dist/comm.hpp"
+#include "report/report.hpp"
+#include "report/text.hpp"
+
+namespace ncd::dist {
+class MpiComm;
+}
+
+namespace ncd::cli {
+
+/// ARCHITECTURE §3 global options.
+struct GlobalOptions {
+  std::string json_path;
+  std::string prom_path;
+  std::string junit_path;
+  std::string html_path;
+  std::string format = "text";   ///< text | json (what goes to stdout)
+  std::string fail_on = "warn";  ///< warn | error
+  double timeout_s = 300;        ///< deadline of the whole command's distributed steps
+  int verbosity = 0;             ///< -1 quiet, 0 normal, >0 verbose
+  std::string color = "auto";    ///< auto | always | never
+};
+
+class Context {
+ public:
+  Context(GlobalOptions opts, std::ostream& out, std::ostream& err);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  GlobalOptions opts;
+  std::ostream& out;
+  std::ostream& err;
+
+  /// The job: MPI when started by a launcher, else a single process.
+  dist::Comm& comm();
+  /// The job over MPI, even without a launcher (a one-rank MPI job), for the host backend.
+  dist::MpiComm& mpi();
+  /// True unless this is a rank other than 0 of a job that exists.
+  [[nodiscard]] bool is_root() const;
+  [[nodiscard]] bool has_comm() const { return comm_ != nullptr; }
+  /// The deadline of the whole command, from --timeout, fixed when the command starts.
+  [[nodiscard]] const dist::Deadline& deadline() const { return deadline_; }
+  void start_clock();
+  [[nodiscard]] double elapsed_s() const;
+  [[nodiscard]] double started_unix() const { return started_unix_; }
+  [[nodiscard]] report::TextStyle style() const;
+  [[nodiscard]] report::FailOn fail_on() const;
+  /// Prints progress on a terminal (stderr is a tty) only; a no-op for redirected output.
+  void progress(const std::string& line);
+  void end_progress();
+
+  /// Common end of every command: computes the exit code, prints the text (body, then findings
+  /// and verdict) or JSON on stdout, and writes the report files. Rank 0 only prints; every
+  /// rank returns the same code.
+  int finish(report::Report& r, const std::function<void(std::ostream&)>& body);
+
+ private:
+  std::unique_ptr<dist::Comm> comm_;
+  dist::Deadline deadline_;
+  double started_unix_ = 0;
+  double started_mono_ = 0;
+  bool progress_shown_ = false;
+};
+
+}  // namespace ncd::cli

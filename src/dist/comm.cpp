@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dist/comm.hpp"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <map>
+
+namespace ncd::dist {
+
+void poll_pause() {
+  timespec ts{0, 200000};  // 200 us
+  nanosleep(&ts, nullptr);
+}
+
+NodeMap NodeMap::from_hosts(std::vector<std::string> hosts) {
+  NodeMap m;
+  m.rank_host = std::move(hosts);
+  std::map<std::string, int> index;
+  for (std::size_t r = 0; r < m.rank_host.size(); ++r) {
+    auto [it, added] = index.emplace(m.rank_host[r], static_cast<int>(m.node_names.size()));
+    if (added) {
+      m.node_names.push_back(m.rank_host[r]);
+      m.node_ranks.emplace_back();
+    }
+    m.rank_node.push_back(it->second);
+    m.rank_local.push_back(static_cast<int>(m.node_ranks[it->second].size()));
+    m.node_ranks[it->second].push_back(static_cast<int>(r));
+  }
+  return m;
+}
+
+std::string local_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+SingleComm::SingleComm() { nodes_ = NodeMap::from_hosts({local_hostname()}); }
+
+}  // namespace ncd::dist

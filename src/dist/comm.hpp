@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// The job as the tool sees it: ranks, their hosts, and deadline-bounded gathers to rank 0.
+/// One interface for a single process (no launcher) and for an MPI job.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dist/deadline.hpp"
+
+namespace ncd::dist {
+
+/// Where each rank runs. Ranks with the same host name form one node.
+struct NodeMap {
+  std::vector<std::string> rank_host;  ///< host name of each rank
+  std::vector<int> rank_node;          ///< node index of each rank
+  std::vector<int> rank_local;         ///< rank within its node
+  std::vector<std::string> node_names; ///< node index -> host name (in order of first rank)
+  std::vector<std::vector<int>> node_ranks;
+  /// Builds the map from each rank's host name.
+  static NodeMap from_hosts(std::vector<std::string> hosts);
+  [[nodiscard]] bool is_leader(int rank) const { return rank_local.at(rank) == 0; }
+};
+
+/// Ranks that did not answer a step before its deadline.
+struct Timeout {
+  std::vector<int> missing_ranks;
+};
+
+class Comm {
+ public:
+  virtual ~Comm() = default;
+  [[nodiscard]] virtual int rank() const = 0;
+  [[nodiscard]] virtual int size() const = 0;
+  [[nodiscard]] virtual bool is_mpi() const = 0;
+  [[nodiscard]] const NodeMap& nodes() const { return nodes_; }
+  [[nodiscard]] const std::string& host() const { return nodes_.rank_host.at(rank()); }
+
+  /// Gathers every rank's blob at rank 0 before `deadline`. On rank 0: one entry per rank,
+  /// nullopt for ranks that did not answer. Elsewhere: empty. Memory on rank 0 is the sum of
+  /// the blobs, nothing more.
+  virtual std::vector<std::optional<std::string>> gather(const std::string& blob,
+                                                         const Deadline& deadline) = 0;
+  /// Sends rank 0's blob to every rank. Returns false on expiry.
+  virtual bool broadcast(std::string& blob, const Deadline& deadline) = 0;
+  /// Sleeping barrier. Returns false on expiry.
+  virtual bool barrier(const Deadline& deadline) = 0;
+  /// True once a step has expired: the MPI state may be stuck, so the job must end with
+  /// abort_job() after the report is written, not with a collective finalize.
+  [[nodiscard]] bool broken() const { return broken_; }
+  void mark_broken() { broken_ = true; }
+
+ protected:
+  NodeMap nodes_;
+  bool broken_ = false;
+};
+
+/// A one-rank job: the tool run without a launcher.
+class SingleComm final : public Comm {
+ public:
+  SingleComm();
+  [[nodiscard]] int rank() const override { return 0; }
+  [[nodiscard]] int size() const override { return 1; }
+  [[nodiscard]] bool is_mpi() const override { return false; }
+  std::vector<std::optional<std::string>> gather(const std::string& blob, const Deadline&) override {
+    return {blob};
+  }
+  bool broadcast(std::string&, const Deadline&) override { return true; }
+  bool barrier(const Deadline&) override { return true; }
+};
+
+/// This machine's host name (gethostname).
+[[nodiscard]] std::string local_hostname();
+
+}  // namespace ncd::dist
