@@ -82,7 +82,9 @@ std::string one_line(std::string s) {
 
 }  // namespace
 
-int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+namespace {
+int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                 bool parse_only) {
   CLI::App app{"nccl-doctor: is this GPU cluster's fabric healthy, and if not, what is wrong?",
                "nccl-doctor"};
   app.fallthrough();  // global options are accepted after the command name too
@@ -125,6 +127,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return 3;
   }
   g.verbosity = quiet ? -1 : verbose;
+  if (parse_only) return 0;
 
   Context ctx(g, out, err);
   auto fail = [&](const std::string& msg) {
@@ -145,6 +148,16 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   } catch (const std::exception& e) {
     return fail(std::string("internal error: ") + e.what());
   }
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return run_cli_impl(args, out, err, false);
+}
+
+int parse_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return run_cli_impl(args, out, err, true);
 }
 
 }  // namespace ncd::cli
