@@ -4,7 +4,10 @@
 #include "cli/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 
 #include "cli/cmd_env.hpp"
@@ -142,7 +145,21 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     return 3;
   };
   try {
-    return action(ctx);
+    int code = action(ctx);
+    // A step expired: peers may be stuck in MPI, so a collective finalize could hang. Rank 0
+    // has written its report by now; end the whole job (other ranks give it time to do so).
+    if (ctx.has_comm() && ctx.comm().is_mpi() && ctx.comm().broken()) {
+      auto& mpi = static_cast<dist::MpiComm&>(ctx.comm());
+      out.flush();
+      err.flush();
+      if (dist::termination_requested()) std::_Exit(code);
+      if (mpi.rank() != 0) {
+        for (int i = 0; i < 100 && !dist::termination_requested(); ++i) ::usleep(100000);
+        std::_Exit(code);
+      }
+      mpi.abort_job(code);
+    }
+    return code;
   } catch (const Error& e) {
     return fail(e.what());
   } catch (const std::exception& e) {
