@@ -152,11 +152,13 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
       auto& mpi = static_cast<dist::MpiComm&>(ctx.comm());
       out.flush();
       err.flush();
-      if (dist::termination_requested()) std::_Exit(code);
       if (mpi.rank() != 0) {
-        for (int i = 0; i < 100 && !dist::termination_requested(); ++i) ::usleep(100000);
+        // Linger: Open MPI's daemon stops waiting (and sends SIGKILL) as soon as the other
+        // ranks are gone, which would cut rank 0 off in the middle of writing its report.
+        for (int i = 0; i < 100; ++i) ::usleep(100000);
         std::_Exit(code);
       }
+      if (dist::termination_requested()) std::_Exit(code);
       mpi.abort_job(code);
     }
     return code;

@@ -6,10 +6,10 @@
 
 namespace ncd::dist {
 
-/// True once the launcher asked this process to end (SIGTERM/SIGINT, e.g. mpirun after another
-/// rank died): every deadline then counts as expired, so rank 0 reports what it has at once.
+/// True once the launcher asked this process to end (SIGTERM/SIGINT/SIGCONT, e.g. mpirun after
+/// another rank died): every deadline then counts as expired, so rank 0 reports what it has at once.
 [[nodiscard]] bool termination_requested();
-/// Installs the SIGTERM/SIGINT handler behind termination_requested() (idempotent).
+/// Installs the SIGTERM/SIGINT/SIGCONT handler behind termination_requested() (idempotent).
 void install_termination_handler();
 
 class Deadline {
