@@ -418,7 +418,14 @@ Graph build_graph(const System& s) {
       double sel = bw;
       std::string label;
       if (bw >= kLocBw) bw = 0;
-      else label = fmt::format("{} NUMA{}-NUMA{} ({:g} GB/s)", inter_cpu_class(c ? *c : unknown), na, nb, bw);
+      else {
+        // Sub-NUMA clustering: two NUMA nodes of one socket. NCCL still calls the hop SYS and
+        // gives it the inter-socket bandwidth; the label says what it really is.
+        const CpuNode* d = s.find_cpu(nb);
+        bool snc = c && d && c->package >= 0 && c->package == d->package;
+        label = fmt::format("{} NUMA{}-NUMA{}{} ({:g} GB/s)", inter_cpu_class(c ? *c : unknown), na, nb,
+                            snc ? " (same socket: sub-NUMA clustering)" : "", bw);
+      }
       g.connect(a, b, LinkType::kSys, bw, label, sel);
     }
   return g;
