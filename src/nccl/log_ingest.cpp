@@ -686,6 +686,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
         h.plugin_quote = Quote{quote_text(rec), here()};
       } else if (starts_with(m, "Pattern ")) {
         advance(p.stage, Stage::kTopology);
+        if (contains(m, "type NVL")) ++h.nvlink_paths;
       }
       return;
     case 'S':
@@ -702,6 +703,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
       return;
     case 'G':
       if (contains(m, "GPU Direct RDMA Disabled")) signal(kSigGdrDisabledHca);
+      else if (starts_with(m, "GPU/") && contains(m, "/NVL)")) ++h.nvlink_paths;
       return;
     case 'c':
       if (starts_with(m, "comm ")) {
