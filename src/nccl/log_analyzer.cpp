@@ -1002,12 +1002,27 @@ void rule_watchdog(const RunLog& log, Builder& b) {
 }
 
 bool any_failure(const RunLog& log) {
-  for (const auto& e : log.events)
-    if (e.kind == EventKind::kWarn || e.kind == EventKind::kTrace || e.kind == EventKind::kCarried) {
-      if (e.sig == kSigIbverbsMissing || e.sig == kSigGdrDisabledHca || e.sig == kSigIbNoDevice) continue;
-      return true;
-    }
+  for (const auto& e : log.events) {
+    if (e.sig == kSigIbverbsMissing || e.sig == kSigGdrDisabledHca || e.sig == kSigIbNoDevice ||
+        e.sig == kSigPathPattern)
+      continue;
+    if (e.kind == EventKind::kWarn || e.kind == EventKind::kTrace || e.kind == EventKind::kCarried) return true;
+    if (e.sig == kSigMaxSharedMem || e.sig == kSigOfiProvider) return true;
+  }
   return !log.watchdog.empty() || !log.tests.failures.empty();
+}
+
+// Failures that happen while communicators are being set up (as opposed to a running job).
+bool setup_failure_sig(int sig) {
+  switch (sig) {
+    case kSigDuplicateGpu: case kSigShm: case kSigOom: case kSigNvls: case kSigCuda802: case kSigDriverTooOld:
+    case kSigMaxSharedMem: case kSigReversePath: case kSigIpcOpen: case kSigIbvOpen: case kSigRegMr:
+    case kSigModifyQp: case kSigConnRefused: case kSigNoRoute: case kSigConnTimeout: case kSigNetUnreachable:
+    case kSigBadFamily: case kSigNoSocketIf: case kSigVersionMismatch: case kSigNoTransport: case kSigOfiShm:
+      return true;
+    default:
+      return false;
+  }
 }
 
 void rule_init_failed(const RunLog& log, Builder& b) {
@@ -1026,6 +1041,20 @@ void rule_init_failed(const RunLog& log, Builder& b) {
   std::vector<const LogEvent*> peer;
   for (const auto& e : log.events)
     if (e.sig == kSigPeerClosed || e.sig == kSigProxyFailed) peer.push_back(&e);
+  // A setup-time cause with error traces and no rank past init: the init failed too, even when
+  // the trace excerpt stops before init.cc.
+  if (chain.empty()) {
+    bool setup = false, completed = false;
+    for (const auto& e : log.events) setup = setup || (e.kind == EventKind::kWarn && setup_failure_sig(e.sig));
+    for (const auto& [k, p] : log.processes)
+      completed = completed || static_cast<int>(p.stage) >= static_cast<int>(Stage::kInitComplete);
+    if (setup && !completed)
+      for (const auto& e : log.events)
+        if (e.kind == EventKind::kTrace) {
+          chain.push_back(&e);
+          hosts.insert(e.host);
+        }
+  }
   if (chain.empty() && peer.empty()) return;
   std::set<int> ranks;
   for (const auto& [k, p] : log.processes)
@@ -1054,6 +1083,8 @@ void rule_hang(const RunLog& log, Builder& b) {
   if (!log.watchdog.empty()) return;
   bool failure = any_failure(log);
   if (failure) return;
+  for (const auto& c : b.all())
+    if (c.f.severity == Severity::kError && c.tier <= kTierConfig) failure = true;
   Stage max_stage = Stage::kNone, min_stage = Stage::kFinished;
   int procs = 0;
   for (const auto& [k, p] : log.processes) {
@@ -1283,9 +1314,10 @@ void rule_healthy(const RunLog& log, Builder& b) {
 }
 
 std::string verdict_text(const RunLog& log, const std::vector<Finding>& out, const std::string& root) {
-  std::string scope = fmt::format("{} line(s) from {} file(s); {} host(s), {} rank(s){}{}", log.total_lines,
+  int nranks = log.nranks > 0 ? log.nranks : static_cast<int>(log.ranks.size());
+  std::string scope = fmt::format("{} line(s) from {} file(s); {} host(s), {}{}{}", log.total_lines,
                                   log.files.size(), log.host_names().size(),
-                                  log.nranks > 0 ? log.nranks : static_cast<int>(log.ranks.size()),
+                                  nranks > 0 ? fmt::format("{} rank(s)", nranks) : std::string("ranks unknown"),
                                   log.version.known() ? ", NCCL " + log.version.text : "",
                                   !log.version.known() && !log.version_hint.empty() ? ", NCCL " + log.version_hint : "");
   if (root.empty()) {

@@ -143,7 +143,7 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   }
   if (has("async") && has("event")) {
     if (has("GID table change")) return kSigGidChange;
-    if (has("work queue error") || has("access violation") || has("WQ_")) return kSigAsyncWq;
+    if (has("work queue") || has("access violation") || has("WQ_") || has(" QP") || has("QP ")) return kSigAsyncWq;
     return kSigAsyncOther;
   }
   if (has("libibverbs")) return kSigIbverbsMissing;
@@ -407,7 +407,7 @@ void LogIngest::State::feed_record(std::string_view rec, std::string_view physic
     }
     default: {
       // A hard wrap inside "NCCL version X": "...NCCL" then "version 2.14.3".
-      std::string_view t = trim_sv(rec);
+      std::string_view t = trim_sv(strip_launcher(rec));
       if (prev_ends_nccl && starts_with(t, "version ") && t.size() > 8 && is_digit(t[8])) {
         ++relevant;
         set_version(t.substr(8), t, "");

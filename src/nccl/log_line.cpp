@@ -205,8 +205,55 @@ bool tests_row(std::string_view s) {
   return !s.empty() && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'));
 }
 
-void classify_other(std::string_view line, LogLine& l) {
+}  // namespace
+
+std::string_view strip_launcher(std::string_view line) {
   std::string_view t = ltrim(line);
+  for (int guard = 0; guard < 6 && !t.empty(); ++guard) {
+    std::string_view before = t;
+    if (t[0] == '[') {
+      std::size_t close = t.find(']');
+      if (close == std::string_view::npos || close > 64) break;
+      std::string_view in = t.substr(1, close - 1);
+      std::string_view after = t.substr(close + 1);
+      if (starts_with(after, "<stdout>:") || starts_with(after, "<stderr>:")) {
+        t = after.substr(9);
+      } else if (!after.empty() && after[0] == ':') {
+        t = after.substr(1);  // [rank3]: / [trainer0|0]:
+      } else if (!in.empty() && is_digit(in[0]) && (in.find(':') != std::string_view::npos || in.find('-') != std::string_view::npos)) {
+        t = after;  // [2026-04-22 21:34:20]
+      } else if (in.size() <= 3 && !in.empty() && in.back() == 'm') {
+        t = after;  // ANSI residue "[0m"
+      } else {
+        break;
+      }
+    } else if (t[0] == '(') {
+      std::size_t close = t.find(')');
+      if (close == std::string_view::npos || close > 80 || t.substr(0, close).find("pid=") == std::string_view::npos) break;
+      t = t.substr(close + 1);
+    } else if (t[0] == '|') {
+      std::size_t bar = t.find('|', 1);
+      if (bar == std::string_view::npos || bar > 40) break;
+      std::string_view in = ltrim(t.substr(1, bar - 1));
+      if (in.empty() || !is_digit(in[0])) break;
+      t = t.substr(bar + 1);
+    } else {
+      // pdsh "node01: rest"
+      std::size_t i = 0;
+      while (i < t.size() && i < 64 && host_char(t[i])) ++i;
+      if (i == 0 || i >= t.size() || t[i] != ':' || (i + 1 < t.size() && t[i + 1] != ' ')) break;
+      t = t.substr(i + 1);
+    }
+    t = ltrim(t);
+    if (t.size() == before.size()) break;
+  }
+  return t;
+}
+
+namespace {
+
+void classify_other(std::string_view line, LogLine& l) {
+  std::string_view t = strip_launcher(line);
   if (t.empty()) {
     l.kind = LineKind::kBlank;
     return;

@@ -80,6 +80,11 @@ struct ConnLine {
 [[nodiscard]] bool parse_ring_listing(std::string_view msg, int& channel, int* ranks, int max,
                                       int& count);
 
+/// Removes launcher and CI prefixes from the front of a non-NCCL line: Open MPI
+/// `[1,3]<stdout>:`, PyTorch `[rank3]:`, TorchX `[trainer0|0]:`, Ray `(pid=N) `, CI timestamps
+/// `[2026-04-22 21:34:20] `, ANSI residue `[0m `, CloudWatch `| 2024-...Z | `, pdsh `node01: `.
+[[nodiscard]] std::string_view strip_launcher(std::string_view line);
+
 /// Small helpers shared with the analyser.
 [[nodiscard]] bool starts_with(std::string_view s, std::string_view p);
 [[nodiscard]] bool contains(std::string_view s, std::string_view p);
