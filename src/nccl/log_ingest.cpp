@@ -152,7 +152,8 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   }
   if (has("libibverbs")) return kSigIbverbsMissing;
   if (has("Disabling shared memory failed")) return kSigOfiShm;
-  if (has("Selected Provider is")) return kSigOfiProvider;
+  if (has("Selected Provider is") || has("Selected provider is")) return kSigOfiProvider;
+  if (has("No IP interface found")) return kSigNoSocketIf;
   if (has("GPU Direct RDMA Disabled")) return kSigGdrDisabledHca;
   if (has("neither AF_INET") || has("with family")) return kSigBadFamily;
   if (has("no socket interface found") || has("No usable listening interface")) return kSigNoSocketIf;
@@ -160,6 +161,8 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   if (has("No route to host") || has("returned 113")) return kSigNoRoute;
   if (has("Network is unreachable")) return kSigNetUnreachable;
   if (has("no POLLOUT") || has("timed out") || has("Connection timed out")) return kSigConnTimeout;
+  // Any other failed connect ("socketStartConnect: Connect to X failed : Software caused ...").
+  if ((has("onnect to ") || has("connect(")) && (has("failed") || has("returned"))) return kSigNetUnreachable;
   if (has("Connection closed by remote peer") || has("Connection reset") || has("Socket recv failed") ||
       has("Broken pipe") || has("Message truncated") || has("remote process exited"))
     return kSigPeerClosed;
@@ -197,8 +200,15 @@ struct LogIngest::State {
   ProcessInfo* proc_cache = nullptr;
   const HostInfo* proc_cache_host = nullptr;
   long proc_cache_pid = -2;
-  const ProcessInfo* dev_cache_proc = nullptr;
-  int dev_cache = -1;
+  struct Slot {
+    HostInfo* h = nullptr;
+    ProcessInfo* p = nullptr;
+    long pid = 0;
+    std::uint64_t hash = 0;
+    std::uint64_t devs = 0;
+  };
+  static constexpr std::size_t kSlots = 1024;
+  std::vector<Slot> slots = std::vector<Slot>(kSlots);
   std::unordered_set<std::uint64_t> conn_keys;
   std::unordered_set<std::uint64_t> tree_keys;
   std::unordered_map<std::uint64_t, std::size_t> event_counts;
@@ -466,13 +476,30 @@ void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
   std::string_view hname = l.host;
   long pid = l.pid;
   if (hname.empty() && pid < 0) pid = -1 - file;  // stripped prefixes: one pseudo-process per file
-  HostInfo& h = host(hname);
-  ProcessInfo& p = process(h, pid);
+  // Direct-mapped cache of (host, pid) -> process: interleaved streams alternate between a
+  // bounded set of processes, and a hash table lookup per line costs more than the parse.
+  std::uint64_t hh = 1469598103934665603ull;
+  for (char c : hname) hh = (hh ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  hh ^= static_cast<std::uint64_t>(pid) * 0x9E3779B97F4A7C15ull;
+  Slot& slot = slots[hh & (kSlots - 1)];
+  if (!(slot.p && slot.hash == hh && slot.pid == pid && slot.h->name == hname)) {
+    HostInfo& hn = host(hname);
+    slot.p = &process(hn, pid);
+    slot.h = &hn;
+    slot.hash = hh;
+    slot.pid = pid;
+    slot.devs = 0;
+  }
+  HostInfo& h = *slot.h;
+  ProcessInfo& p = *slot.p;
   ++h.lines;
-  if (l.dev >= 0 && l.dev < 4096 && (&p != dev_cache_proc || l.dev != dev_cache)) {
-    p.cuda_devs.insert(l.dev);
-    dev_cache_proc = &p;
-    dev_cache = l.dev;
+  if (l.dev >= 0 && l.dev < 4096) {
+    // Devices below 64 are remembered in the slot's bit mask; the set is touched once per device.
+    bool known = l.dev < 64 && (slot.devs >> l.dev) & 1u;
+    if (!known) {
+      p.cuda_devs.insert(l.dev);
+      if (l.dev < 64) slot.devs |= std::uint64_t{1} << l.dev;
+    }
   }
   if (l.launcher_rank >= 0 && p.ranks.empty()) {
     // Open MPI's rank is usually the NCCL rank of the world communicator; used only until
@@ -673,9 +700,10 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
         }
         if (starts_with(r, "OFI ")) {
           std::size_t s = r.find("Selected Provider is ");
+          if (s == std::string_view::npos) s = r.find("Selected provider is ");
           if (s != std::string_view::npos) {
             std::string_view prov = r.substr(s + 21);
-            h.ofi_provider = std::string(prov.substr(0, prov.find(' ')));
+            h.ofi_provider = std::string(prov.substr(0, prov.find_first_of(" ,")));
             h.ofi_quote = Quote{quote_text(rec), here()};
             if (h.ofi_provider != "efa") signal(kSigOfiProvider);
           }
@@ -828,6 +856,7 @@ void LogIngest::State::on_connection(const ConnLine& c, std::string_view rec, Ho
   k.dir = c.dir == 1 ? ConnDir::kSend : c.dir == 2 ? ConnDir::kRecv : ConnDir::kNone;
   k.ring_syntax = c.ring_syntax;
   k.host = h.name;
+  k.pid = p.pid;
   k.at = here();
   k.text = quote_text(rec);
   std::string_view v = c.via;
