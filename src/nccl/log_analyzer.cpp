@@ -53,6 +53,7 @@ class Builder {
     return cands_.back().f;
   }
   Cand& last() { return cands_.back(); }
+  [[nodiscard]] const RunLog& log() const { return log_; }
   [[nodiscard]] bool has(std::string_view id) const {
     return std::any_of(cands_.begin(), cands_.end(), [&](const Cand& c) { return c.f.id == id; });
   }
@@ -104,6 +105,19 @@ std::set<std::string> hosts_of(const std::vector<const LogEvent*>& evs) {
 
 void add_evidence(Finding& f, const Builder& b, const std::vector<const LogEvent*>& evs, std::size_t max = 4) {
   for (std::size_t i = 0; i < evs.size() && i < max; ++i) f.evidence.push_back(b.ev(*evs[i]));
+  // Name the ranks of the processes that printed the evidence (NCCL ranks when the log says,
+  // else the launcher's rank tag).
+  if (f.subject.find("rank") != std::string::npos) return;
+  std::set<int> ranks, launcher, devs;
+  for (const auto* e : evs) {
+    if (e->dev >= 0) devs.insert(e->dev);
+    auto it = b.log().processes.find({e->host, e->pid});
+    if (it != b.log().processes.end()) ranks.insert(it->second.ranks.begin(), it->second.ranks.end());
+    if (e->rank >= 0) launcher.insert(e->rank);
+  }
+  if (!ranks.empty()) f.subject += " (ranks " + format_ranges({ranks.begin(), ranks.end()}) + ")";
+  else if (!launcher.empty()) f.subject += " (launcher ranks " + format_ranges({launcher.begin(), launcher.end()}) + ")";
+  else if (!devs.empty()) f.subject += " (CUDA devices " + format_ranges({devs.begin(), devs.end()}) + ")";
 }
 
 SourceRef first_at(const std::vector<const LogEvent*>& evs) {
@@ -1197,6 +1211,11 @@ void rule_perf(const RunLog& log, Builder& b) {
       best = &r;
     }
   }
+  if (!best)  // only small sizes in the log: the largest one is the best there is
+    for (const auto& r : t.peak_rows)
+      if (!best || r.bytes > best->bytes) best = &r;
+  if (best) peak = std::max(best->busbw, best->busbw_inplace);
+  if (!best && t.avg_busbw.empty()) return;
   const char* cause = nullptr;
   if (b.has("gdr.disabled")) cause = "gdr.disabled";
   else if (b.has("launch.independent_jobs_no_mpi")) cause = "launch.independent_jobs_no_mpi";

@@ -472,7 +472,7 @@ void LogIngest::State::feed_record(std::string_view rec, std::string_view physic
 void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
   ++relevant;
   ++log.nccl_lines;
-  if (l.old_format && log.version_hint.empty()) log.version_hint = "<= 2.2 (no NCCL token in the prefix)";
+  if (l.old_format && log.version_hint.empty()) log.version_hint = "<= 2.3 (no NCCL token in the prefix)";
   std::string_view hname = l.host;
   long pid = l.pid;
   if (hname.empty() && pid < 0) pid = -1 - file;  // stripped prefixes: one pseudo-process per file
