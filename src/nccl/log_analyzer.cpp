@@ -393,6 +393,8 @@ void rule_explicit_warns(const RunLog& log, Builder& b) {
         roce = roce || d.link_layer == "RoCE";
         ib_ll = ib_ll || d.link_layer == "IB";
       }
+    // IPv4-mapped GIDs (::ffff:a.b.c.d) in 2.19+ completion errors are RoCEv2.
+    for (const auto* e : evs) roce = roce || e->message.find("::ffff:") != std::string::npos;
     for (const auto& [code, list] : by_code) {
       if (code == 4) {
         auto& f = b.add("ib.completion_error_4_local_protection", kTierExplicit, hosts_text(hosts_of(list)),

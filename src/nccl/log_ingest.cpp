@@ -166,7 +166,9 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   if (has("Connection closed by remote peer") || has("Connection reset") || has("Socket recv failed") ||
       has("Broken pipe") || has("Message truncated") || has("remote process exited"))
     return kSigPeerClosed;
-  if (has("Proxy Service") || has("Failed to execute operation") || has("abort state")) return kSigProxyFailed;
+  if (has("Proxy Service") || has("Proxy Call") || has("Failed to execute operation") || has("abort state") ||
+      has("Error encountered progressing operation"))
+    return kSigProxyFailed;
   if (has("No transport found")) return kSigNoTransport;
   if (has("Cuda failure") || has("CUDA error") || has("cuda error") || has("cudaError")) return kSigCudaOther;
   return kSigOther;
@@ -178,6 +180,7 @@ struct LogIngest::State {
   // Per input.
   int file = -1;
   long line_no = 0;
+  bool chunk_has_esc = true;   // the current read chunk holds an ESC byte (colour codes)
   bool padded = false;         // this line is padded like a terminal copy: may hold two records
   bool prev_ends_nccl = false;  // "NCCL" hard-wrapped before "version X"
   bool pending_last_error = false;
@@ -339,7 +342,7 @@ void LogIngest::State::feed(std::string_view line) {
   // Terminal padding: a copy from a terminal pads each record to the terminal's width, and may
   // put two records on one physical line. Only padded lines pay for the split search.
   padded = line.size() >= 8 && line.back() == ' ' && line.substr(line.size() - 8) == "        ";
-  if (std::memchr(line.data(), '\x1b', line.size())) {
+  if (chunk_has_esc && std::memchr(line.data(), '\x1b', line.size())) {
     scratch.clear();
     for (std::size_t i = 0; i < line.size(); ++i) {
       if (line[i] == '\x1b') {
@@ -608,10 +611,12 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
       return;
     case 'B':
       if (starts_with(m, "Bootstrap")) {
+        advance(p.stage, Stage::kBootstrap);
+        if (!h.bootstrap_ifs.empty()) return;  // every rank repeats it: parse the host's first
         std::size_t u = m.find("Using");
         if (u == std::string_view::npos) return;
         auto ifs = parse_ifaces(m.substr(u + 5));
-        if (!ifs.empty() && h.bootstrap_ifs.empty()) {
+        if (!ifs.empty()) {
           h.bootstrap_ifs = std::move(ifs);
           h.bootstrap_quote = Quote{quote_text(rec), here()};
         }
@@ -630,6 +635,8 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
       if (starts_with(m, "NET/")) {
         std::string_view r = m.substr(4);
         if (starts_with(r, "IB : Using") || starts_with(r, "IB: Using") || starts_with(r, "IBext : Using")) {
+          advance(p.stage, Stage::kBootstrap);
+          if (!h.ib_quote.empty() && !h.rdma_devs.empty()) return;
           std::size_t u = m.find("Using");
           std::string_view list = m.substr(u + 5);
           std::size_t oob = list.find("OOB ");
@@ -671,6 +678,8 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           return;
         }
         if (starts_with(r, "Socket : Using") || starts_with(r, "Socket: Using")) {
+          advance(p.stage, Stage::kBootstrap);
+          if (!h.socket_ifs.empty()) return;
           std::size_t u = m.find("Using");
           auto ifs = parse_ifaces(m.substr(u + 5));
           if (!ifs.empty() && h.socket_ifs.empty()) {
@@ -682,7 +691,8 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
         }
         if (starts_with(r, "Plugin")) {
           // Internal: "Could not find: libnccl-net.so. Using internal ..." / "No plugin found".
-          if (contains(r, "Could not find") || contains(r, "No plugin found") || contains(r, "using internal")) {
+          if (contains(r, "Could not find") || contains(r, "No plugin found") || contains(r, "using internal") ||
+              contains(r, "Using internal")) {
             if (contains(r, "libnccl-net") || contains(r, "net plugin") || contains(r, "network plugin") ||
                 contains(r, "internal implementation")) {
               if (h.plugin == PluginState::kUnknown) {
@@ -1171,6 +1181,8 @@ void LogIngest::State::consume_buffer(const char* data, std::size_t n, std::stri
   }
   const char* p = data;
   const char* end = data + n;
+  // One scan per chunk instead of one per line: most logs have no colour codes at all.
+  chunk_has_esc = std::memchr(data, '\x1b', n) != nullptr || carry.find('\x1b') != std::string::npos;
   while (p < end) {
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     if (!nl) {

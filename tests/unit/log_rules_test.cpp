@@ -120,3 +120,36 @@ TEST(LogRules, RanksStoppingAtDifferentStagesAreAHang) {
 
 }  // namespace
 }  // namespace ncd::nccl
+
+namespace ncd::nccl {
+namespace {
+
+TEST(LogRules, TaxonomyTagsWithoutCorpusCases) {
+  // Tags of TAXONOMY.md that no corpus case shows yet, from their definition and evidence.
+  EXPECT_EQ(run("n1:5:6 [0] misc/socket.cc:484 NCCL WARN Call to connect returned Connection timed out, retrying\n").root,
+            "net.connect_timeout");
+  EXPECT_EQ(run("n1:5:6 [0] misc/socket.cc:564 NCCL WARN socketPollConnect poll() returned 1, no POLLOUT events\n"
+                "n1:5:6 [0] NCCL INFO bootstrap.cc:120 -> 2\n")
+                .root,
+            "bootstrap.connect_timeout");
+  Diagnosis c = run("dgx3:9:9 [1] misc/cudawrap.cc:188 NCCL WARN Cuda failure 802 'system not yet initialized'\n");
+  EXPECT_EQ(c.root, "cuda.system_not_initialized");
+  EXPECT_TRUE(find_id(c, "nvswitch.fabric_manager"));
+  Diagnosis r = run("x:1:2 [0] transport/net_ib.cc:1696 NCCL WARN NET/IB : Got completion from peer 10.0.0.2<4> with "
+                    "status=12 opcode=0 len=0 vendor err 129 (Send) localGid ::ffff:10.0.0.1 remoteGids::ffff:10.0.0.2\n");
+  EXPECT_EQ(r.root, "ib.completion_error_12_timeout");
+  const Finding* g = find_id(r, "ib.roce_gid_index");
+  ASSERT_TRUE(g);
+  EXPECT_NE(g->message.find("on RoCE"), std::string::npos);
+}
+
+TEST(LogRules, PluginWordingsAcrossVersions) {
+  Diagnosis d = run("a1:1:1 [0] NCCL INFO NET/Plugin: Plugin load returned 2 : libnccl-net.so: cannot open shared object file\n"
+                    "a1:1:1 [0] NCCL INFO NET/Plugin: Using internal network plugin.\n"
+                    "b1:2:2 [0] NCCL INFO NET/Plugin: Loaded net plugin NCCL RDMA Plugin v8 (v8)\n");
+  EXPECT_EQ(d.root, "config.inconsistent_across_nodes");
+  EXPECT_TRUE(find_id(d, "net.plugin_mismatch"));
+}
+
+}  // namespace
+}  // namespace ncd::nccl
