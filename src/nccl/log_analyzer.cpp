@@ -1378,7 +1378,7 @@ void rule_healthy(const RunLog& log, Builder& b) {
   }
   if (log.tests.wrong_total > 0) return;
   if (why.empty() && log.connections.empty() && log.rings.empty()) return;
-  auto& f = b.add("healthy", kTierInfo + 5, "", "run",
+  auto& f = b.add("log.healthy", kTierInfo + 5, "", "run",
                   why.empty() ? "Nothing wrong in the log: NCCL set up its channels without warnings."
                               : "Nothing wrong in the log: " + join(why, "; ") + ".");
   f.evidence = evl;

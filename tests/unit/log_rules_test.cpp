@@ -105,7 +105,7 @@ TEST(LogRules, IbWithGdrOnTwoNodesIsHealthyAndStagesAreTracked) {
       "a:1:1 [0] NCCL INFO comm 0x1 rank 0 nranks 2 cudaDev 0 busId 1b000 - Init COMPLETE\n"
       "b:2:2 [0] NCCL INFO comm 0x2 rank 1 nranks 2 cudaDev 0 busId 1b000 - Init COMPLETE\n");
   EXPECT_TRUE(d.root.empty()) << d.root;
-  EXPECT_TRUE(find_id(d, "healthy"));
+  EXPECT_TRUE(find_id(d, "log.healthy"));
 }
 
 TEST(LogRules, RanksStoppingAtDifferentStagesAreAHang) {
