@@ -39,7 +39,7 @@ struct HostRow {
 
 HostRow host_row(const nccl::RunLog& log, const nccl::HostInfo& h) {
   HostRow r;
-  r.version = h.versions.empty() ? (log.version.known() ? log.version.text + "?" : "-") : join({h.versions.begin(), h.versions.end()}, ",");
+  r.version = h.versions.empty() ? "-" : join({h.versions.begin(), h.versions.end()}, ",");
   const nccl::NetInterface* i = !h.bootstrap_ifs.empty() ? &h.bootstrap_ifs.front()
                                 : !h.socket_ifs.empty()   ? &h.socket_ifs.front()
                                                           : nullptr;

@@ -1346,6 +1346,18 @@ RunLog LogIngest::take() {
         (p.last_at.file == h.last_quote.at.file && p.last_at.line > h.last_quote.at.line))
       h.last_quote = Quote{p.last_line, p.last_at};
   }
+  // nccl-tests results carry no host: the hosts of its "# Rank" header reached the run (and its
+  // end, with the summary line).
+  if (log.tests.rows > 0 || !log.tests.avg_busbw.empty()) {
+    Stage st = log.tests.avg_busbw.empty() ? Stage::kRunning : Stage::kFinished;
+    for (const auto& [rank, hosts] : log.tests.rank_hosts)
+      for (const auto& hn : hosts) {
+        auto it = log.hosts.find(hn);
+        if (it == log.hosts.end()) continue;
+        State::advance(it->second.stage, st);
+        State::advance(it->second.min_stage, st);
+      }
+  }
   return std::move(log);
 }
 
