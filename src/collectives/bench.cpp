@@ -260,9 +260,9 @@ std::vector<SelfTestFailure> run_self_test(dist::MpiComm& comm, const dist::Dead
       for (DType t : dtypes)
         for (RedOp ro : redops) {
           if (!has_redop(op) && ro != RedOp::kSum) continue;
-          for (int root : {0, n - 1}) {
-            if (!has_root(op) && root != 0) continue;
-            if (root == n - 1 && n == 1) continue;
+          std::vector<int> roots{0};
+          if (has_root(op) && n > 1) roots.push_back(n - 1);
+          for (int root : roots) {
             for (std::size_t e : elems) {
               for (int variant = 0; variant < 2; ++variant) {
                 if (variant == 1 && e != elems.back()) continue;  // default slicing on the largest only
@@ -288,6 +288,7 @@ std::vector<SelfTestFailure> run_self_test(dist::MpiComm& comm, const dist::Dead
                   *cases = count;
                   return failures;
                 }
+                if (corrupt_requested(me) && has_output(spec, me) && shape.recv_count) recv[0] ^= 0x5a;
                 std::size_t wrong = count_wrong(spec, me, recv.data());
                 if (wrong) failures.push_back({what, me, wrong});
               }
