@@ -13,6 +13,7 @@
 #include "core/text.hpp"
 #include "core/units.hpp"
 #include "dist/mpi_comm.hpp"
+#include "report/writers.hpp"
 #include "ncd/config.hpp"
 #if NCD_HAVE_NCCL
 #include "gpu/gpu_bench.hpp"
@@ -190,6 +191,53 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
   checks::BenchThresholds th;
   auto progress = [&ctx](const std::string& step) { ctx.progress("bench: " + step); };
   dist::Comm* comm = nullptr;
+  // Rank 0: the report from what was measured (also used by the watchdog when stuck).
+  auto fill = [&](report::Report& r, checks::BenchEvidence& ev, const collectives::BenchOutcome& outcome) {
+    for (const auto& p : outcome.points) {
+      ev.rows.push_back(p.row);
+      ev.wrong_per_rank.push_back(p.wrong_per_rank);
+    }
+    ev.rank_host = comm->nodes().rank_host;
+    ev.host = join(comm->nodes().node_names, ",");
+    if (opts.expected_busbw > 0) {
+      const int n = comm->size();
+      for (Op op : plan.ops) {
+        const std::string o(collectives::to_string(op));
+        ev.expected_busbw[o + "/ring"] = opts.expected_busbw;
+        ev.expected_busbw[o + "/native"] = opts.expected_busbw;
+        if (op == Op::kAllReduce && n > 1) ev.expected_busbw[o + "/tree"] = opts.expected_busbw * 0.92 * (n - 1) / n;
+      }
+    }
+    auto found = checks::check_bench(ev, th);
+    r.findings.insert(r.findings.end(), found.begin(), found.end());
+    r.collectives = ev.rows;
+    if (!outcome.missing_ranks.empty()) {
+      r.findings.push_back(checks::timeout_finding("bench " + outcome.failed_step, outcome.missing_ranks,
+                                                   comm->nodes(), ctx.opts.timeout_s));
+    } else if (!outcome.timed_out_ranks.empty()) {
+      Finding f = checks::timeout_finding("bench " + outcome.failed_step, outcome.timed_out_ranks, comm->nodes(),
+                                          ctx.opts.timeout_s);
+      f.message += " (they were waiting for peers that never sent)";
+      r.findings.push_back(std::move(f));
+    } else if (outcome.stopped) {
+      r.incomplete = true;
+      r.incomplete_reason = "bench stopped early at " + outcome.failed_step;
+    }
+    r.notes = notes;
+    nlohmann::json wrong = nlohmann::json::array();
+    for (const auto& p : outcome.points) wrong.push_back(p.wrong_per_rank);
+    r.sections["bench"] = {{"backend", backend},
+                           {"dtype", std::string(collectives::to_string(plan.dtype))},
+                           {"redop", std::string(collectives::to_string(plan.redop))},
+                           {"iters", plan.iters},
+                           {"warmup", plan.warmup},
+                           {"check", plan.check},
+                           {"nranks", comm->size()},
+                           {"wrong_per_rank", wrong}};
+    for (std::size_t nd = 0; nd < comm->nodes().node_names.size(); ++nd)
+      r.hosts.push_back({comm->nodes().node_names[nd], comm->nodes().node_ranks[nd], "", nullptr});
+    };
+
   if (backend == "mpi") {
     for (Algo a : plan.algos)
       for (Op op : plan.ops)
@@ -199,7 +247,33 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
                                       collectives::to_string(a), collectives::to_string(op)));
     dist::MpiComm& mpi = ctx.mpi();
     comm = &mpi;
-    outcome = collectives::run_host_bench(plan, mpi, ctx.deadline(), progress);
+    // The MPI library's own collective cannot be abandoned: if one outlives the deadline the
+    // watchdog writes what was measured, with bench.timeout, and ends this process.
+    auto on_stuck = [&](const collectives::BenchOutcome& so_far, const std::string& step) {
+      const std::string msg =
+          fmt::format("the MPI library's own {} did not finish {:.0f} s after the {:.0f} s deadline: a rank is "
+                      "stuck inside MPI (the library cannot say which); ending the job",
+                      step, collectives::kStuckGrace_s, ctx.opts.timeout_s);
+      if (!ctx.is_root()) {
+        ctx.err << fmt::format("nccl-doctor: [{}:{}] {}\n", mpi.host(), mpi.rank(), msg);
+        ctx.err.flush();
+        return;
+      }
+      report::Report stuck;
+      stuck.command = "bench";
+      checks::BenchEvidence sev;
+      fill(stuck, sev, so_far);
+      Finding f = make_finding("bench.timeout", join(mpi.nodes().node_names, ","), "MPI " + step, msg);
+      stuck.findings.push_back(std::move(f));
+      stuck.started_unix = ctx.started_unix();
+      stuck.duration_s = ctx.elapsed_s();
+      const int code = report::exit_code(stuck, ctx.fail_on());
+      report::render_findings_text(stuck, code, ctx.style(), ctx.out);
+      ctx.out.flush();
+      report::write_report_files(stuck, code, ctx.opts.json_path, ctx.opts.prom_path, ctx.opts.junit_path,
+                                 ctx.opts.html_path);
+    };
+    outcome = collectives::run_host_bench(plan, mpi, ctx.deadline(), progress, on_stuck);
   } else {
 #if NCD_HAVE_NCCL
     comm = &ctx.comm();
@@ -249,51 +323,7 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
   }
 
   checks::BenchEvidence ev;
-  if (ctx.is_root()) {
-    for (const auto& p : outcome.points) {
-      ev.rows.push_back(p.row);
-      ev.wrong_per_rank.push_back(p.wrong_per_rank);
-    }
-    ev.rank_host = comm->nodes().rank_host;
-    ev.host = join(comm->nodes().node_names, ",");
-    if (opts.expected_busbw > 0) {
-      const int n = comm->size();
-      for (Op op : plan.ops) {
-        const std::string o(collectives::to_string(op));
-        ev.expected_busbw[o + "/ring"] = opts.expected_busbw;
-        ev.expected_busbw[o + "/native"] = opts.expected_busbw;
-        if (op == Op::kAllReduce && n > 1) ev.expected_busbw[o + "/tree"] = opts.expected_busbw * 0.92 * (n - 1) / n;
-      }
-    }
-    auto found = checks::check_bench(ev, th);
-    r.findings.insert(r.findings.end(), found.begin(), found.end());
-    r.collectives = ev.rows;
-    if (!outcome.missing_ranks.empty()) {
-      r.findings.push_back(checks::timeout_finding("bench " + outcome.failed_step, outcome.missing_ranks,
-                                                   comm->nodes(), ctx.opts.timeout_s));
-    } else if (!outcome.timed_out_ranks.empty()) {
-      Finding f = checks::timeout_finding("bench " + outcome.failed_step, outcome.timed_out_ranks, comm->nodes(),
-                                          ctx.opts.timeout_s);
-      f.message += " (they were waiting for peers that never sent)";
-      r.findings.push_back(std::move(f));
-    } else if (outcome.stopped) {
-      r.incomplete = true;
-      r.incomplete_reason = "bench stopped early at " + outcome.failed_step;
-    }
-    r.notes = notes;
-    nlohmann::json wrong = nlohmann::json::array();
-    for (const auto& p : outcome.points) wrong.push_back(p.wrong_per_rank);
-    r.sections["bench"] = {{"backend", backend},
-                           {"dtype", std::string(collectives::to_string(plan.dtype))},
-                           {"redop", std::string(collectives::to_string(plan.redop))},
-                           {"iters", plan.iters},
-                           {"warmup", plan.warmup},
-                           {"check", plan.check},
-                           {"nranks", comm->size()},
-                           {"wrong_per_rank", wrong}};
-    for (std::size_t nd = 0; nd < comm->nodes().node_names.size(); ++nd)
-      r.hosts.push_back({comm->nodes().node_names[nd], comm->nodes().node_ranks[nd], "", nullptr});
-  }
+  if (ctx.is_root()) fill(r, ev, outcome);
   int code = ctx.finish(r, [&](std::ostream& out) {
     out << fmt::format("# nccl-doctor bench: backend {}, {} rank(s) on {} host(s)\n", backend, comm->size(),
                        comm->nodes().node_names.size());

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -43,6 +46,73 @@ void sleep_s(double s) {
 bool corrupt_requested(int rank) {
   const char* v = std::getenv("NCD_TEST_CORRUPT_RANK");
   return v && *v && std::atoi(v) == rank;
+}
+
+/// Ends the process when a blocking call outlives its deadline by kStuckGrace_s: the MPI
+/// library's own collectives cannot be abandoned, and a job must never hang.
+class Watchdog {
+ public:
+  explicit Watchdog(std::function<void(const std::string&)> on_stuck) : on_stuck_(std::move(on_stuck)) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    if (t_.joinable()) t_.join();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+  void arm(const dist::Deadline& d, const std::string& step) {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      armed_ = true;
+      ++generation_;
+      step_ = step;
+      until_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(std::max(0.0, std::min(d.remaining_s(), 1e7)) + kStuckGrace_s));
+    }
+    if (!t_.joinable()) t_ = std::thread([this] { loop(); });
+    cv_.notify_all();
+  }
+  void disarm() {
+    std::lock_guard<std::mutex> l(m_);
+    armed_ = false;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> l(m_);
+    while (!quit_) {
+      if (!armed_) {
+        cv_.wait(l);
+        continue;
+      }
+      const auto gen = generation_;
+      const auto until = until_;
+      if (cv_.wait_until(l, until, [&] { return quit_ || !armed_ || generation_ != gen; })) continue;
+      const std::string step = step_;
+      l.unlock();
+      if (on_stuck_) on_stuck_(step);
+      std::_Exit(2);
+    }
+  }
+  std::function<void(const std::string&)> on_stuck_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool armed_ = false;
+  bool quit_ = false;
+  std::uint64_t generation_ = 0;
+  std::string step_;
+  Clock::time_point until_{};
+  std::thread t_;
+};
+
+/// NCD_TEST_STALL_IN=native with NCD_TEST_STALL_RANK=<rank>: that rank sleeps inside the timed
+/// loop of the first native measurement, so the others block in the MPI library (watchdog test).
+bool stall_in_native_requested(int rank) {
+  const char* v = std::getenv("NCD_TEST_STALL_IN");
+  return v && std::string(v) == "native" && test_stall_requested(rank);
 }
 
 }  // namespace
@@ -140,8 +210,13 @@ void set_bandwidth(report::CollectiveResult& row, Op op) {
 }
 
 BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm, const dist::Deadline& deadline,
-                            const std::function<void(const std::string&)>& progress) {
+                            const std::function<void(const std::string&)>& progress, const StuckHandler& on_stuck) {
   BenchOutcome out;
+  std::mutex out_mutex;  // the watchdog reads `out` while the main thread is blocked in MPI
+  Watchdog watchdog([&](const std::string& step) {
+    std::lock_guard<std::mutex> l(out_mutex);
+    if (on_stuck) on_stuck(out, step);
+  });
   HostCollectives coll(comm.native(), plan.tuning);
   const int n = comm.size();
   const int me = comm.rank();
@@ -154,7 +229,7 @@ BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm, const di
       for (std::size_t bytes : plan.sizes) {
         const Shape shape = shape_for(op, plan.dtype, bytes, n);
         const std::string step = fmt::format("{} {} {}", to_string(op), to_string(algo), format_size(shape.bytes));
-        if (!stalled_once && test_stall_requested(me)) {
+        if (!stalled_once && test_stall_requested(me) && !stall_in_native_requested(me)) {
           stalled_once = true;
           for (int i = 0; i < 3600; ++i) sleep_s(1);
         }
@@ -182,11 +257,16 @@ BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm, const di
 
         bool ok = true;
         std::vector<double> times;
+        if (algo == Algo::kNative) watchdog.arm(deadline, step);
         std::int64_t wrong = plan.check > 0 ? 0 : -1;
         for (int i = 0; i < plan.warmup && ok; ++i) ok = coll.run(algo, args, deadline) == CollStatus::kDone;
         if (ok) ok = comm.barrier(deadline);
         double t_prev = now_us();
         for (int i = 0; i < plan.iters && ok; ++i) {
+          if (algo == Algo::kNative && i == 1 && !stalled_once && stall_in_native_requested(me)) {
+            stalled_once = true;
+            for (int k = 0; k < 3600; ++k) sleep_s(1);
+          }
           ok = coll.run(algo, args, deadline) == CollStatus::kDone;
           const double t = now_us();
           times.push_back(t - t_prev);
@@ -199,6 +279,7 @@ BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm, const di
           if (corrupt_requested(me) && has_output(spec, me) && shape.recv_count) recv.get()[0] ^= 0x5a;
           wrong = std::max<std::int64_t>(wrong, static_cast<std::int64_t>(count_wrong(spec, me, recv.get())));
         }
+        watchdog.disarm();
         if (!ok) {
           // MPI may still write into these buffers: keep them alive.
           (void)send.p.release();
@@ -231,6 +312,7 @@ BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm, const di
           out.failed_step = step;
           continue;  // the next sync tells everyone to stop
         }
+        std::lock_guard<std::mutex> l(out_mutex);
         out.points.push_back(std::move(pr));
       }
     }

@@ -70,11 +70,20 @@ void set_bandwidth(report::CollectiveResult& row, Op op);
 bool assemble_point(const std::vector<std::optional<std::string>>& blobs, int iters, int check, Op op,
                     PointResult& pr, BenchOutcome& out);
 
+/// Called from the watchdog thread when the MPI library's own (blocking) collective is still
+/// running `kStuckGrace_s` after the deadline: it gets what was measured so far and the step,
+/// must not call MPI, and the process then ends with exit code 2.
+using StuckHandler = std::function<void(const BenchOutcome& so_far, const std::string& step)>;
+inline constexpr double kStuckGrace_s = 5;
+
 /// Runs `plan` on the host backend. `progress` (may be empty) is called on rank 0 before each
-/// point. Ranks other than 0 return their own status only.
+/// point. Ranks other than 0 return their own status only. Our algorithms give up at the
+/// deadline; the native peer cannot be abandoned, so a watchdog ends the process (after
+/// `on_stuck`) if one outlives the deadline.
 [[nodiscard]] BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm,
                                           const dist::Deadline& deadline,
-                                          const std::function<void(const std::string&)>& progress = {});
+                                          const std::function<void(const std::string&)>& progress = {},
+                                          const StuckHandler& on_stuck = {});
 
 /// One case of the correctness matrix.
 struct SelfTestFailure {
