@@ -282,7 +282,10 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
     outcome = std::move(g.bench);
     notes.insert(notes.end(), g.notes.begin(), g.notes.end());
     if (opts.copies && !comm->broken()) {
-      auto copies = gpu::run_copy_bench(parse_size(opts.copy_bytes, "--copy-size"), 10, ctx.deadline());
+      // One rank per node measures its node's GPUs, so copies do not compete with each other.
+      std::vector<gpu::CopyResult> copies;
+      if (comm->nodes().is_leader(comm->rank()))
+        copies = gpu::run_copy_bench(parse_size(opts.copy_bytes, "--copy-size"), 10, ctx.deadline());
       nlohmann::json cj = nlohmann::json::array();
       for (const auto& c : copies) {
         cj.push_back({{"kind", c.kind}, {"src", c.src}, {"dst", c.dst}, {"bus_id", c.bus_id}, {"bytes", c.bytes},

@@ -119,6 +119,17 @@ bool wait_event(cudaEvent_t e, ncclComm_t c, const dist::Deadline& d, std::strin
   }
 }
 
+/// Whether forcing `a` makes sense for `op` in NCCL 2.28: Tree implements AllReduce only;
+/// AlltoAll and SendRecv are point-to-point (no algorithm), so only "native" measures them.
+bool nccl_supports(Algo a, Op op) {
+  switch (a) {
+    case Algo::kNative: return true;
+    case Algo::kRing: return op != Op::kAllToAll && op != Op::kSendRecv;
+    case Algo::kTree: return op == Op::kAllReduce;
+  }
+  return false;
+}
+
 const char* algo_env(Algo a) {
   switch (a) {
     case Algo::kRing: return "Ring";
@@ -281,6 +292,13 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     }
 
     for (Op op : plan.ops) {
+      if (!nccl_supports(algo, op)) {
+        if (me == 0)
+          res.notes.push_back(fmt::format("NCCL has no {} {} (Tree: allreduce only; alltoall and sendrecv are "
+                                          "point-to-point): measured under native only",
+                                          collectives::to_string(algo), collectives::to_string(op)));
+        continue;
+      }
       for (std::size_t bytes : plan.sizes) {
         const collectives::Shape shape = collectives::shape_for(op, plan.dtype, bytes, n);
         const std::string step = fmt::format("{} {} {}", collectives::to_string(op), collectives::to_string(algo),
