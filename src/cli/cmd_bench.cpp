@@ -60,6 +60,11 @@ void print_rows(std::ostream& out, const std::vector<report::CollectiveResult>& 
 
 /// "# large messages: allreduce ring 1.02 GB/s at 16M (0.97x native)".
 void print_verdict_lines(std::ostream& out, const checks::BenchEvidence& ev) {
+  if (!ev.rows.empty() && ev.rows.front().nranks == 1) {
+    out << "# one rank: busbw is 0 by definition (nothing crosses a bus, as in nccl-tests); run under mpirun with "
+           "more ranks\n";
+    return;
+  }
   std::vector<std::string> ops;
   for (const auto& r : ev.rows)
     if (std::find(ops.begin(), ops.end(), r.op) == ops.end()) ops.push_back(r.op);
@@ -71,7 +76,8 @@ void print_verdict_lines(std::ostream& out, const checks::BenchEvidence& ev) {
       std::vector<double> v;
       for (auto i : idx) v.push_back(ev.rows[i].busbw_gbps);
       std::sort(v.begin(), v.end());
-      by_algo[algo] = {v[v.size() / 2], ev.rows[idx.back()].bytes};
+      const double med = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+      by_algo[algo] = {med, ev.rows[idx.back()].bytes};
     }
     std::vector<std::string> parts;
     for (const char* algo : {"ring", "tree", "native"}) {

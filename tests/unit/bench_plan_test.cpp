@@ -3,6 +3,7 @@
 
 #include "checks/bench_checks.hpp"
 #include "cli/cmd_bench.hpp"
+#include "collectives/bench.hpp"
 #include "collectives/types.hpp"
 #include "core/error.hpp"
 
@@ -36,6 +37,22 @@ TEST(BenchBusbw, ShapesUseNcclTestsSizeSemantics) {
   EXPECT_EQ(r.recv_count, 2u);
   auto a = collectives::shape_for(Op::kAllReduce, collectives::DType::kInt8, 7, 4);
   EXPECT_EQ(a.count, 7u);  // allreduce sizes need not divide by the rank count
+}
+
+TEST(BenchStats, MedianMinMaxAndSpread) {
+  auto st = collectives::iter_stats({10, 12, 11, 50, 9, 10, 11, 10, 12, 10, 11});
+  EXPECT_DOUBLE_EQ(st.median, 10.0 + 1.0);  // sorted: 9 10 10 10 10 11 11 11 12 12 50
+  EXPECT_DOUBLE_EQ(st.min, 9);
+  EXPECT_DOUBLE_EQ(st.max, 50);
+  EXPECT_NEAR(st.spread, (12 - 10) / 11.0, 1e-12);  // p10 = 10, p90 = 12: one outlier does not count
+  EXPECT_DOUBLE_EQ(collectives::iter_stats({}).median, 0);
+  report::CollectiveResult r;
+  r.bytes = 1000000000;
+  r.time_us = 1e6;
+  r.nranks = 4;
+  collectives::set_bandwidth(r, Op::kAllReduce);
+  EXPECT_DOUBLE_EQ(r.algbw_gbps, 1.0);
+  EXPECT_DOUBLE_EQ(r.busbw_gbps, 1.5);
 }
 
 TEST(BenchPlan, ParsesNcclTestsFlags) {
