@@ -71,28 +71,31 @@ std::string nccl_error(ncclResult_t r, ncclComm_t c) {
   return fmt::format("{}{}", ncclGetErrorString(r), last && *last ? std::string(" (") + last + ")" : "");
 }
 
-/// Polls a non-blocking communicator until its pending work is accepted. false at the deadline.
-bool settle(ncclComm_t c, ncclResult_t r, const dist::Deadline& d, std::string& err) {
-  if (r == ncclSuccess) return true;
+/// Polls a non-blocking communicator until its pending work is accepted: ncclSuccess, the
+/// error, or ncclInProgress when the deadline came first (err says which).
+ncclResult_t settle(ncclComm_t c, ncclResult_t r, const dist::Deadline& d, std::string& err) {
+  if (r == ncclSuccess) return r;
   if (r != ncclInProgress) {
     err = nccl_error(r, c);
-    return false;
+    return r;
   }
   for (;;) {
     ncclResult_t st = ncclSuccess;
     ncclCommGetAsyncError(c, &st);
-    if (st == ncclSuccess) return true;
+    if (st == ncclSuccess) return st;
     if (st != ncclInProgress) {
       err = nccl_error(st, c);
-      return false;
+      return st;
     }
     if (d.expired()) {
       err = "deadline expired";
-      return false;
+      return ncclInProgress;
     }
     short_sleep();
   }
 }
+
+bool usage_error(ncclResult_t r) { return r == ncclInvalidUsage || r == ncclInvalidArgument; }
 
 /// Waits for an event with sleeping polls; false at the deadline or on an error.
 bool wait_event(cudaEvent_t e, ncclComm_t c, const dist::Deadline& d, std::string& err) {
@@ -262,7 +265,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     const ncclResult_t init = ncclCommInitRankConfig(nc.out(), n, id, me, &cfg);
     bool ok = false;
     if (init != ncclSuccess && init != ncclInProgress) err = nccl_error(init, nc.get());
-    else ok = nc.get() != nullptr && settle(nc.get(), ncclInProgress, deadline, err);
+    else ok = nc.get() != nullptr && settle(nc.get(), ncclInProgress, deadline, err) == ncclSuccess;
     env.set(nullptr);
     // Everyone learns whether every rank got its communicator.
     auto init_blobs = comm.gather(ok ? "ok" : "fail: " + err, dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
@@ -291,7 +294,9 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
       continue;
     }
 
+    bool next_algo = false;
     for (Op op : plan.ops) {
+      if (next_algo) break;
       if (!nccl_supports(algo, op)) {
         if (me == 0)
           res.notes.push_back(fmt::format("NCCL has no {} {} (Tree: allreduce only; alltoall and sendrecv are "
@@ -328,16 +333,19 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
         if (shape.recv_count) cuda_check(cudaMemset(recv.get(), 0, shape.recv_count * esz), "cudaMemset");
 
         bool good = true;
-        bool unsupported = false;
+        bool unsupported = false;  // NCCL refused the call: no algorithm for it, skip the op
+        bool comm_dead = false;    // ... and said so asynchronously: the communicator is unusable
         auto run_once = [&] {
           ncclResult_t r = launch(op, send.get(), recv.get(), shape, plan.dtype, spec.redop, spec.root, me, n,
                                   nc.get(), stream.get());
-          if (r == ncclInvalidUsage || r == ncclInvalidArgument) {
+          if (usage_error(r)) {
             unsupported = true;
             err = nccl_error(r, nc.get());
             return false;
           }
-          return settle(nc.get(), r, deadline, err);
+          const ncclResult_t st = settle(nc.get(), r, deadline, err);
+          if (usage_error(st)) unsupported = comm_dead = true;
+          return st == ncclSuccess;
         };
         Event done;
         for (int i = 0; i < plan.warmup && good; ++i) good = run_once();
@@ -384,18 +392,36 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
           comm.mark_broken();
           stop_next = true;
         }
-        // "ok" is false only for real failures; an unsupported combination is skipped.
-        auto blobs = comm.gather(collectives::point_blob(good || unsupported, unsupported ? -2 : wrong, times),
-                                 dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
-        if (me != 0) continue;
-        bool skip = false;
-        for (const auto& b : blobs)
-          if (b && b->find("\"wrong\":-2") != std::string::npos) skip = true;
-        if (skip) {
-          res.notes.push_back(fmt::format("NCCL has no {} for {}: {}", collectives::to_string(algo),
-                                          collectives::to_string(op), err.empty() ? "invalid usage" : err));
+        // "ok" is false only for real failures; an unsupported combination is skipped
+        // (wrong = -2: this op; -3: and the communicator is unusable).
+        auto blobs = comm.gather(
+            collectives::point_blob(good || unsupported, comm_dead ? -3 : unsupported ? -2 : wrong, times),
+            dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
+        // Every rank must take the same branch (the syncs pair up): rank 0 decides.
+        std::string decision = "ok";
+        if (me == 0)
+          for (const auto& b : blobs) {
+            if (b && b->find("\"wrong\":-3") != std::string::npos) decision = "skip-algo";
+            else if (b && b->find("\"wrong\":-2") != std::string::npos && decision == "ok") decision = "skip-op";
+          }
+        if (!comm.broadcast(decision, dist::Deadline::after(std::max(5.0, deadline.remaining_s()) + 15))) {
+          nc.abort();
+          comm.mark_broken();
+          out.stopped = true;
+          out.failed_step = step;
+          return res;
+        }
+        if (decision != "ok") {
+          if (me == 0)
+            res.notes.push_back(fmt::format("NCCL refused {} {}: {}", collectives::to_string(algo),
+                                            collectives::to_string(op), err.empty() ? "invalid usage" : err));
+          if (decision == "skip-algo") {
+            nc.abort();
+            next_algo = true;
+          }
           break;  // other sizes of this op fail the same way
         }
+        if (me != 0) continue;
         collectives::PointResult pr;
         pr.row.op = std::string(collectives::to_string(op));
         pr.row.algo = std::string(collectives::to_string(algo));
