@@ -38,7 +38,7 @@ NCD_REGISTER_CHECK({"bench.busbw_low", Severity::kWarn, "bench",
                     "model for this topology (channels x per-channel bandwidth, nccl-internals §6), on host "
                     "memory the MPI library's own collective measured in the same run.",
                     "Median busbw of the largest sizes compared with the expected value (GPU: below 0.6x "
-                    "the model or --expected-busbw; host: our ring/tree below 0.5x native).",
+                    "the model or --expected-busbw; host: our ring/tree below 0.5x native, both steady).",
                     "Check `nccl-doctor topo` for degraded PCIe/NVLink links and NICs far from their GPUs, "
                     "and NCCL_* settings (env.risky); on host memory, oversubscription and binding."});
 NCD_REGISTER_CHECK({"bench.algo_gap", Severity::kWarn, "bench",
@@ -47,7 +47,8 @@ NCD_REGISTER_CHECK({"bench.algo_gap", Severity::kWarn, "bench",
                     "link in turn, so one slow hop throttles all of it while a tree routes around it; a "
                     "tree sends its data up and down between fewer ranks, so a slow inter-node edge or a "
                     "far NIC on an inner rank hurts the tree but not the ring.",
-                    "Large-message busbw of ring and tree allreduce: the slower below 0.4x the faster.",
+                    "Large-message busbw of ring and tree allreduce: the slower below 0.4x the faster, both "
+                    "series steady (spread within the bench.unstable threshold, at least 5 iterations).",
                     "Ring slower: find the slow hop with `nccl-doctor links`. Tree slower: inspect NCCL's "
                     "trees and their NICs with `nccl-doctor rings`."});
 
@@ -74,6 +75,14 @@ std::string row_line(const report::CollectiveResult& r) {
   return fmt::format("{} {} {} {}: busbw {:.2f} GB/s, time {:.1f} us (min {:.1f}, max {:.1f}), spread {:.0f}%, {} iters",
                      r.op, r.algo, r.backend, format_size(r.bytes), r.busbw_gbps, r.time_us, r.time_min_us,
                      r.time_max_us, r.spread * 100, r.iters);
+}
+
+/// Whether rows are steady enough to compare with other rows: a comparison of two noisy
+/// series says nothing about a path (bench.unstable reports the noise itself).
+bool steady(const BenchEvidence& ev, const std::vector<std::size_t>& idx, double max_spread) {
+  for (auto i : idx)
+    if (ev.rows[i].iters < 5 || ev.rows[i].spread > max_spread) return false;
+  return !idx.empty();
 }
 
 }  // namespace
@@ -178,7 +187,7 @@ std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds&
     }
     if (backend != "mpi" || algo == "native") continue;
     auto nidx = large_rows(ev, op, "native", th.min_large_bytes);
-    if (nidx.empty()) continue;
+    if (nidx.empty() || !steady(ev, idx, th.unstable_spread) || !steady(ev, nidx, th.unstable_spread)) continue;
     const double native = median_busbw(ev, nidx);
     if (native > 0 && got < th.host_vs_native_ratio * native) {
       Finding f = make_finding("bench.busbw_low", ev.host, fmt::format("{} {}", op, algo),
@@ -199,7 +208,8 @@ std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds&
     auto ring = large_rows(ev, "allreduce", "ring", th.min_large_bytes);
     auto tree = large_rows(ev, "allreduce", "tree", th.min_large_bytes);
     const double r = median_busbw(ev, ring), t = median_busbw(ev, tree);
-    if (r > 0 && t > 0 && std::min(r, t) < th.algo_gap_ratio * std::max(r, t)) {
+    if (r > 0 && t > 0 && std::min(r, t) < th.algo_gap_ratio * std::max(r, t) &&
+        steady(ev, ring, th.unstable_spread) && steady(ev, tree, th.unstable_spread)) {
       const bool ring_slow = r < t;
       Finding f = make_finding(
           "bench.algo_gap", ev.host, "allreduce ring vs tree",

@@ -134,13 +134,22 @@ TEST(BenchChecks, EachProblemGivesItsFinding) {
   checks::BenchEvidence ev;
   ev.rank_host = {"a", "a", "b", "b"};
   ev.rows.push_back(row("allreduce", "ring", 1u << 20, 5.0, 0.9));  // small: spread ignored
-  ev.rows.push_back(row("allreduce", "ring", 16u << 20, 0.2, 0.9, 3));
+  ev.rows.push_back(row("allreduce", "ring", 16u << 20, 0.2, 0.05, 3));
   ev.rows.push_back(row("allreduce", "tree", 16u << 20, 1.0));
   ev.rows.push_back(row("allreduce", "native", 16u << 20, 1.1));
-  ev.wrong_per_rank = {{0, 0, 0, 0}, {0, 0, 3, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}};
+  ev.rows.push_back(row("broadcast", "tree", 16u << 20, 1.0, 0.9));
+  ev.wrong_per_rank = {{0, 0, 0, 0}, {0, 0, 3, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}};
   auto got = ids(checks::check_bench(ev));
-  EXPECT_EQ(got, (std::vector<std::string>{"bench.data_corrupt ranks 2", "bench.unstable allreduce ring",
+  EXPECT_EQ(got, (std::vector<std::string>{"bench.data_corrupt ranks 2", "bench.unstable broadcast tree",
                                            "bench.busbw_low allreduce ring", "bench.algo_gap allreduce ring vs tree"}));
+}
+
+TEST(BenchChecks, NoisySeriesAreNotComparedButReportedUnstable) {
+  checks::BenchEvidence ev;
+  ev.rows.push_back(row("allreduce", "ring", 16u << 20, 1.0, 0.05));
+  ev.rows.push_back(row("allreduce", "tree", 16u << 20, 0.1, 1.5));
+  ev.rows.push_back(row("allreduce", "native", 16u << 20, 1.0, 0.05));
+  EXPECT_EQ(ids(checks::check_bench(ev)), (std::vector<std::string>{"bench.unstable allreduce tree"}));
 }
 
 TEST(BenchChecks, VerdictUsesLargeMessagesNotTheMean) {
