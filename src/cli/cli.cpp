@@ -103,7 +103,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                 &run_bench);
     sub->add_option("--backend", o->backend, "auto (NCCL on GPUs, else MPI), nccl, or mpi (host memory)")
         ->check(CLI::IsMember({"auto", "nccl", "mpi"}));
-    sub->add_option("--algo", o->algos, "Algorithms, comma-separated: ring,tree,native");
+    sub->add_option("--algo", o->algos, "Algorithms, comma-separated: ring,tree,native (GPUs also nvls,collnet)");
     sub->add_option("--op", o->ops,
                     "Collectives, comma-separated: allreduce,allgather,reducescatter,broadcast,reduce,alltoall,sendrecv");
     sub->add_option("-b,--minbytes", o->min_bytes, "Smallest size (K/M/G suffixes)");

@@ -70,7 +70,7 @@ void print_verdict_lines(std::ostream& out, const checks::BenchEvidence& ev) {
     if (std::find(ops.begin(), ops.end(), r.op) == ops.end()) ops.push_back(r.op);
   for (const auto& op : ops) {
     std::map<std::string, std::pair<double, std::uint64_t>> by_algo;
-    for (const char* algo : {"ring", "tree", "native"}) {
+    for (const char* algo : {"ring", "tree", "native", "nvls", "collnet"}) {
       auto idx = checks::large_rows(ev, op, algo, 1);
       if (idx.empty()) continue;
       std::vector<double> v;
@@ -80,7 +80,7 @@ void print_verdict_lines(std::ostream& out, const checks::BenchEvidence& ev) {
       by_algo[algo] = {med, ev.rows[idx.back()].bytes};
     }
     std::vector<std::string> parts;
-    for (const char* algo : {"ring", "tree", "native"}) {
+    for (const char* algo : {"ring", "tree", "native", "nvls", "collnet"}) {
       auto it = by_algo.find(algo);
       if (it == by_algo.end()) continue;
       std::string p = fmt::format("{} {:.2f} GB/s", algo, it->second.first);
@@ -249,7 +249,7 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
       for (Op op : plan.ops)
         if (!collectives::host_supports(a, op))
           notes.push_back(fmt::format("the host backend has no {} {} (ring: allreduce, allgather, reducescatter; tree: "
-                                      "allreduce, broadcast, reduce; native: all)",
+                                      "allreduce, broadcast, reduce; native: all; nvls, collnet: GPUs only)",
                                       collectives::to_string(a), collectives::to_string(op)));
     dist::MpiComm& mpi = ctx.mpi();
     comm = &mpi;

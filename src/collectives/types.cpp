@@ -79,6 +79,8 @@ std::string_view to_string(Algo a) {
     case Algo::kRing: return "ring";
     case Algo::kTree: return "tree";
     case Algo::kNative: return "native";
+    case Algo::kNvls: return "nvls";
+    case Algo::kCollnet: return "collnet";
   }
   return "?";
 }
@@ -120,10 +122,11 @@ RedOp parse_redop(std::string_view s) {
 }
 
 Algo parse_algo(std::string_view s) {
-  static constexpr std::array<std::pair<std::string_view, Algo>, 3> kTable{{
-      {"ring", Algo::kRing}, {"tree", Algo::kTree}, {"native", Algo::kNative},
+  static constexpr std::array<std::pair<std::string_view, Algo>, 5> kTable{{
+      {"ring", Algo::kRing}, {"tree", Algo::kTree}, {"native", Algo::kNative}, {"nvls", Algo::kNvls},
+      {"collnet", Algo::kCollnet},
   }};
-  return parse_named(s, kTable, "algorithm", "ring, tree, native");
+  return parse_named(s, kTable, "algorithm", "ring, tree, native, nvls, collnet");
 }
 
 std::size_t dtype_size(DType t) {
@@ -156,6 +159,8 @@ bool host_supports(Algo a, Op op) {
       return op == Op::kAllReduce || op == Op::kAllGather || op == Op::kReduceScatter;
     case Algo::kTree:
       return op == Op::kAllReduce || op == Op::kBroadcast || op == Op::kReduce;
+    case Algo::kNvls:
+    case Algo::kCollnet: return false;  // GPU only
   }
   return false;
 }

@@ -14,8 +14,9 @@ enum class Op { kAllReduce, kAllGather, kReduceScatter, kBroadcast, kReduce, kAl
 enum class DType { kInt8, kInt32, kInt64, kFloat32, kFloat64, kFloat16, kBFloat16 };
 enum class RedOp { kSum, kProd, kMin, kMax, kAvg };
 /// ring and tree are our own (host) or NCCL's forced algorithm (GPU); native is the MPI
-/// library's collective (host) or NCCL's own choice (GPU).
-enum class Algo { kRing, kTree, kNative };
+/// library's collective (host) or NCCL's own choice (GPU). nvls and collnet exist on GPUs only
+/// (NVLink SHARP on NVSwitch systems; CollNet with a SHARP-capable network plugin).
+enum class Algo { kRing, kTree, kNative, kNvls, kCollnet };
 
 [[nodiscard]] std::string_view to_string(Op op);
 [[nodiscard]] std::string_view to_string(DType t);

@@ -129,6 +129,9 @@ bool nccl_supports(Algo a, Op op) {
     case Algo::kNative: return true;
     case Algo::kRing: return op != Op::kAllToAll && op != Op::kSendRecv;
     case Algo::kTree: return op == Op::kAllReduce;
+    // NVLS: AllReduce, AllGather, ReduceScatter; CollNet: AllReduce (others need plugin support).
+    case Algo::kNvls: return op == Op::kAllReduce || op == Op::kAllGather || op == Op::kReduceScatter;
+    case Algo::kCollnet: return op == Op::kAllReduce;
   }
   return false;
 }
@@ -138,6 +141,8 @@ const char* algo_env(Algo a) {
     case Algo::kRing: return "Ring";
     case Algo::kTree: return "Tree";
     case Algo::kNative: return nullptr;
+    case Algo::kNvls: return "NVLS";
+    case Algo::kCollnet: return "CollNetDirect,CollNetChain";
   }
   return nullptr;
 }
@@ -259,6 +264,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     env.set(algo_env(algo));
     ncclConfig_t cfg = NCCL_CONFIG_INITIALIZER;
     cfg.blocking = 0;
+    if (algo == Algo::kCollnet) cfg.collnetEnable = 1;  // CollNet is off unless the config asks
     NcclComm nc;
     std::string err;
     // Non-blocking init: poll ncclCommGetAsyncError against the deadline, abort on expiry.

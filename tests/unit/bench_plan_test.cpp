@@ -87,7 +87,7 @@ TEST(BenchPlan, RejectsBadValuesWithUsageErrors) {
   bad([](cli::BenchOptions& o) { o.dtype = "nosuchtype"; });
   bad([](cli::BenchOptions& o) { o.redop = "xor"; });
   bad([](cli::BenchOptions& o) { o.ops = "allreduce,gather"; });
-  bad([](cli::BenchOptions& o) { o.algos = "nvls"; });
+  bad([](cli::BenchOptions& o) { o.algos = "nvlink"; });
   bad([](cli::BenchOptions& o) { o.algos = ""; });
   bad([](cli::BenchOptions& o) { o.iters = 0; });
   bad([](cli::BenchOptions& o) { o.factor = 1; });
