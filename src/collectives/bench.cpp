@@ -226,8 +226,11 @@ BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm, const di
   for (Op op : plan.ops) {
     for (Algo algo : plan.algos) {
       if (!host_supports(algo, op)) continue;
+      std::size_t last_bytes = ~std::size_t{0};
       for (std::size_t bytes : plan.sizes) {
         const Shape shape = shape_for(op, plan.dtype, bytes, n);
+        if (shape.bytes == last_bytes) continue;  // rounds to the size already measured
+        last_bytes = shape.bytes;
         const std::string step = fmt::format("{} {} {}", to_string(op), to_string(algo), format_size(shape.bytes));
         if (!stalled_once && test_stall_requested(me) && !stall_in_native_requested(me)) {
           stalled_once = true;

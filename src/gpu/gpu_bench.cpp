@@ -310,8 +310,11 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
                                           collectives::to_string(algo), collectives::to_string(op)));
         continue;
       }
+      std::size_t last_bytes = ~std::size_t{0};
       for (std::size_t bytes : plan.sizes) {
         const collectives::Shape shape = collectives::shape_for(op, plan.dtype, bytes, n);
+        if (shape.bytes == last_bytes) continue;  // rounds to the size already measured
+        last_bytes = shape.bytes;
         const std::string step = fmt::format("{} {} {}", collectives::to_string(op), collectives::to_string(algo),
                                              format_size(shape.bytes));
         if (!collectives::sync_point(comm, deadline, out, stop_next)) {
