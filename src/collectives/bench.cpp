@@ -63,14 +63,15 @@ class Watchdog {
   }
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
-  void arm(const dist::Deadline& d, const std::string& step) {
+  /// Fires `grace_s` after `d`.
+  void arm(const dist::Deadline& d, const std::string& step, double grace_s) {
     {
       std::lock_guard<std::mutex> l(m_);
       armed_ = true;
       ++generation_;
       step_ = step;
       until_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(std::max(0.0, std::min(d.remaining_s(), 1e7)) + kStuckGrace_s));
+                                  std::chrono::duration<double>(std::max(0.0, std::min(d.remaining_s(), 1e7)) + grace_s));
     }
     if (!t_.joinable()) t_ = std::thread([this] { loop(); });
     cv_.notify_all();
@@ -260,7 +261,9 @@ BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm, const di
 
         bool ok = true;
         std::vector<double> times;
-        if (algo == Algo::kNative) watchdog.arm(deadline, step);
+        // Rank 0 fires first and writes the report; the others wait longer, so the launcher
+        // does not kill rank 0 while it writes.
+        if (algo == Algo::kNative) watchdog.arm(deadline, step, me == 0 ? kStuckGrace_s : kStuckGrace_s + 10);
         std::int64_t wrong = plan.check > 0 ? 0 : -1;
         for (int i = 0; i < plan.warmup && ok; ++i) ok = coll.run(algo, args, deadline) == CollStatus::kDone;
         if (ok) ok = comm.barrier(deadline);

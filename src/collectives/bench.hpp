@@ -71,8 +71,9 @@ bool assemble_point(const std::vector<std::optional<std::string>>& blobs, int it
                     PointResult& pr, BenchOutcome& out);
 
 /// Called from the watchdog thread when the MPI library's own (blocking) collective is still
-/// running `kStuckGrace_s` after the deadline: it gets what was measured so far and the step,
-/// must not call MPI, and the process then ends with exit code 2.
+/// running `kStuckGrace_s` after the deadline (other ranks: 10 s later, so that rank 0 writes
+/// the report first): it gets what was measured so far and the step, must not call MPI, and
+/// the process then ends with exit code 2.
 using StuckHandler = std::function<void(const BenchOutcome& so_far, const std::string& step)>;
 inline constexpr double kStuckGrace_s = 5;
 

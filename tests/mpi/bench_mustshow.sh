@@ -7,7 +7,7 @@ bin=$1; shift
 mpiexec=("$@")
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 timeout 200 "${mpiexec[@]}" -n 4 "$bin" bench --backend mpi --algo ring,tree,native \
-  --op allreduce,allgather,reducescatter,broadcast -b 1M -e 16M -f 4 -c 1 -n 10 -w 2 --json "$tmp/r.json" > "$tmp/r.txt" 2>&1
+  --op allreduce,allgather,reducescatter,broadcast -b 1M -e 16M -f 4 -c 1 -n 6 -w 1 --json "$tmp/r.json" > "$tmp/r.txt" 2>&1
 rc=$?
 [[ $rc -eq 0 || $rc -eq 1 ]] || { echo "exit $rc"; cat "$tmp/r.txt"; exit 1; }
 python3 - "$tmp/r.json" <<'PY' || { cat "$tmp/r.txt"; exit 1; }
