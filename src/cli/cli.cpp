@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "cli/cmd_bench.hpp"
 #include "cli/cmd_env.hpp"
 #include "cli/cmd_info.hpp"
 #include "cli/cmd_topo.hpp"
@@ -117,6 +118,31 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->type_name("DIR");
     sub->add_option("--load", o->load, "Analyse a topology written by --save")->type_name("FILE");
     sub->add_option("--save", o->save, "Write the topology model (JSON) to FILE")->type_name("FILE");
+    auto o = std::make_shared<BenchOptions>();
+    CLI::App* sub = add_command(app, action, "bench",
+                                "Collective bandwidth: ring vs tree vs native, data-checked (nccl-tests flags)", o,
+                                &run_bench);
+    sub->add_option("--backend", o->backend, "auto (NCCL on GPUs, else MPI), nccl, or mpi (host memory)")
+        ->check(CLI::IsMember({"auto", "nccl", "mpi"}));
+    sub->add_option("--algo", o->algos, "Algorithms, comma-separated: ring,tree,native (GPUs also nvls,collnet)");
+    sub->add_option("--op", o->ops,
+                    "Collectives, comma-separated: allreduce,allgather,reducescatter,broadcast,reduce,alltoall,sendrecv");
+    sub->add_option("-b,--minbytes", o->min_bytes, "Smallest size (K/M/G suffixes)");
+    sub->add_option("-e,--maxbytes", o->max_bytes, "Largest size (K/M/G suffixes)");
+    sub->add_option("-f,--stepfactor", o->factor, "Multiply the size by this factor between sizes");
+    sub->add_option("-i,--stepbytes", o->step_bytes, "Add this many bytes between sizes (instead of -f)");
+    sub->add_option("-n,--iters", o->iters, "Timed iterations per size");
+    sub->add_option("-w,--warmup_iters", o->warmup, "Warm-up iterations per size");
+    sub->add_option("-c,--check", o->check, "Data-checked iterations after the timed ones (0: no check)");
+    sub->add_option("-d,--datatype", o->dtype, "int8, int32, int64, float32, float64, float16, bfloat16");
+    sub->add_option("-o,--redop", o->redop, "sum, prod, min, max, avg");
+    sub->add_option("-r,--root", o->root, "Root rank of broadcast and reduce");
+    sub->add_option("--expected-busbw", o->expected_busbw,
+                    "Large-message busbw (GB/s) this topology should give, for bench.busbw_low");
+    sub->add_flag("--copy", o->copies, "Also measure copy bandwidth per GPU (H2D, D2H, D2D; nccl backend)");
+    sub->add_option("--copy-size", o->copy_bytes, "Bytes per copy for --copy");
+    sub->add_option("--slice", o->slice_bytes, "Slice size of our pipelined host algorithms")->group("");
+    sub->add_flag("--self-test", o->self_test, "Exhaustive correctness matrix of the host backend")->group("");
   }
   add_command(app, action, "version", "Tool version, build features and runtime library versions",
               std::make_shared<VersionOptions>(), &run_version);
