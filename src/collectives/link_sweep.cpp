@@ -81,30 +81,34 @@ class PairMeter {
  public:
   PairMeter(MPI_Comm comm, const LinkPlan& plan, Buffers& buf) : comm_(comm), plan_(plan), b_(buf) {}
 
-  PairOutcome measure(int me, int peer, int tag, const dist::Deadline& round) {
-    PairOutcome o;
+  /// Phase 1: 8-byte ping-pong. Run while no pair moves bulk data: the softirq and CPU time
+  /// of a concurrent transfer would otherwise be measured as latency.
+  bool measure_latency(int me, int peer, int tag, const dist::Deadline& round, PairOutcome& o) {
+    return latency(me < peer, peer, tag, round, o.latency_us);
+  }
+
+  /// Phase 2: both directions, then the two ends swap what they timed.
+  void measure_bandwidth(int me, int peer, int tag, const dist::Deadline& round, PairOutcome& o) {
     const bool lead = me < peer;
-    if (!latency(lead, peer, tag, round, o.latency_us)) return o;
     o.bandwidth_phase = true;
     // The first direction may use a bit under half of the round's remaining time, so that a
     // slow pair still measures the way back before the deadline.
     const double start = now_s();
     const double left = round.remaining_s();
     double first = -1, second = -1;
-    if (!direction(lead, peer, tag + 2, start + 0.45 * left, round, first)) return o;
-    if (!direction(!lead, peer, tag + 4, start + 0.9 * left, round, second)) return o;
+    if (!direction(lead, peer, tag + 2, start + 0.45 * left, round, first)) return;
+    if (!direction(!lead, peer, tag + 4, start + 0.9 * left, round, second)) return;
     // Each end timed the direction it sent; swap so both ends hold both.
     b_.result_send = {lead ? first : second, o.latency_us};
     std::array<MPI_Request, 2> r{};
     MPI_Irecv(b_.result_recv.data(), 2, MPI_DOUBLE, peer, tag + 6, comm_, &r[0]);
     MPI_Isend(b_.result_send.data(), 2, MPI_DOUBLE, peer, tag + 6, comm_, &r[1]);
-    if (!spin_wait(r.data(), 2, round)) return o;
+    if (!spin_wait(r.data(), 2, round)) return;
     const double mine = lead ? first : second;
     o.gbps_ab = lead ? mine : b_.result_recv[0];
     o.gbps_ba = lead ? b_.result_recv[0] : mine;
     if (!lead) o.latency_us = b_.result_recv[1];
     o.ok = true;
-    return o;
   }
 
  private:
@@ -296,19 +300,30 @@ void run_rounds(const LinkPlan& plan, dist::MpiComm& comm, const dist::Deadline&
       if (p.a == comm.rank()) peer = p.b;
       if (p.b == comm.rank()) peer = p.a;
     }
+    const int tag = kTagBase + (k % kTagRounds) * kTagsPerRound;
+    const dist::Deadline round_gather = dist::Deadline::after(rdl.remaining_s() + kGraceS);
+    PairOutcome o;
+    bool latency_ok = true;
+    if (peer >= 0) latency_ok = meter.measure_latency(comm.rank(), peer, tag, rdl, o);
+    const char mid = consensus(comm, latency_ok ? '0' : 'F', round_gather, false, res.silent_ranks);
     char status = '0';
-    if (peer >= 0) {
-      const int tag = kTagBase + (k % kTagRounds) * kTagsPerRound;
-      PairOutcome o = meter.measure(comm.rank(), peer, tag, rdl);
+    if (mid == 'g' && peer >= 0) {
+      meter.measure_bandwidth(comm.rank(), peer, tag, rdl, o);
       record_pair(res, comm.nodes(), comm.rank(), peer, plan.bytes, o);
       if (!o.ok) status = 'F';
+    } else if (mid != 'g') {
+      if (!latency_ok) record_pair(res, comm.nodes(), comm.rank(), peer, plan.bytes, o);
+      res.rounds_done = k;
+      res.failed = true;
+      res.stop_reason = fmt::format("round {} of {} did not finish in time", k + 1, res.rounds_planned);
+      break;
     }
     longest = std::max(longest, now_s() - t0);
     // Stop before a round that might not fit what is left: a cut-short round would report
     // healthy pairs as unresponsive.
     const bool near = k + 1 < res.rounds_planned &&
                       hard.remaining_s() < std::min(res.round_timeout_s, 2 * longest + 1);
-    const char d = consensus(comm, status, dist::Deadline::after(rdl.remaining_s() + kGraceS), near,
+    const char d = consensus(comm, status, round_gather, near,
                              res.silent_ranks);
     res.rounds_done = k + 1;
     if (d == 'g') continue;

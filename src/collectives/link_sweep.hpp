@@ -25,7 +25,7 @@ struct LinkPlan {
   std::uint64_t bytes = 64ull << 20;  ///< bandwidth message size
   int iters = 5;                      ///< timed transfers per direction (fewer if the round's time runs short)
   int warmup = 1;                     ///< untimed transfers per direction first
-  int latency_iters = 20;             ///< timed 8-byte round trips per pair
+  int latency_iters = 100;            ///< timed 8-byte round trips per pair (the best counts)
   int repeat = 1;                     ///< sweeps of the whole schedule (flapping links), within the deadline
   double round_timeout_s = 0;         ///< 0: derived from the command's deadline (round_timeout())
   BisectOptions bisect;
