@@ -124,6 +124,7 @@ struct PairAgg {
   std::string host_a, host_b;
   std::vector<double> ab, ba, lat;
   std::uint64_t bytes = 0;
+  std::set<std::pair<int, int>> rank_pairs;  // (lower, higher) ranks measured for this pair
 
   [[nodiscard]] double gbps_ab() const { return ab.empty() ? -1 : median_of(ab); }
   [[nodiscard]] double gbps_ba() const { return ba.empty() ? -1 : median_of(ba); }
@@ -216,7 +217,8 @@ struct ClassData {
 };
 
 void check_class(const std::string& cls, ClassData& cd, const LinkCheckOptions& o,
-                 std::vector<Finding>& out, ClassSummary& summary) {
+                 std::vector<Finding>& out, ClassSummary& summary,
+                 std::set<std::pair<int, int>>& suspects) {
   const double expected = o.expected_gbps.count(cls) ? o.expected_gbps.at(cls) : 0.0;
   summary.expected_gbps = expected;
   const std::string expect_text =
@@ -324,6 +326,7 @@ void check_class(const std::string& cls, ClassData& cd, const LinkCheckOptions& 
       f.unit = "GB/s";
       f.evidence.push_back(p->describe());
       out.push_back(std::move(f));
+      suspects.insert(p->rank_pairs.begin(), p->rank_pairs.end());
     } else if (xs != ys && x > 0 && y > 0 && std::min(x, y) < o.asymmetry_ratio * std::max(x, y)) {
       const bool ab_slow = xs;
       const std::string from = ab_slow ? p->a : p->b, to = ab_slow ? p->b : p->a;
@@ -336,6 +339,7 @@ void check_class(const std::string& cls, ClassData& cd, const LinkCheckOptions& 
       f.unit = "GB/s";
       f.evidence.push_back(p->describe());
       out.push_back(std::move(f));
+      suspects.insert(p->rank_pairs.begin(), p->rank_pairs.end());
     }
   }
 
@@ -378,6 +382,7 @@ void check_class(const std::string& cls, ClassData& cd, const LinkCheckOptions& 
     f.unit = "us";
     f.evidence.push_back(p->describe());
     out.push_back(std::move(f));
+    suspects.insert(p->rank_pairs.begin(), p->rank_pairs.end());
   }
 }
 
@@ -405,6 +410,7 @@ LinkAnalysis check_links(const LinkSweepData& data, const LinkCheckOptions& opts
       p.host_b = forward ? l.dst_host : l.src_host;
     }
     p.bytes = std::max(p.bytes, l.bytes);
+    p.rank_pairs.insert({std::min(l.src_rank, l.dst_rank), std::max(l.src_rank, l.dst_rank)});
     if (l.gbps > 0) (forward ? p.ab : p.ba).push_back(l.gbps);
     if (l.latency_us > 0) p.lat.push_back(l.latency_us);
   }
@@ -418,7 +424,9 @@ LinkAnalysis check_links(const LinkSweepData& data, const LinkCheckOptions& opts
   for (auto& [cls, cd] : classes) {
     ClassSummary& s = result.classes[cls];
     for (auto* p : cd.pairs) s.links += static_cast<int>(p->ab.size() + p->ba.size());
-    check_class(cls, cd, opts, result.findings, s);
+    std::set<std::pair<int, int>> suspects;
+    check_class(cls, cd, opts, result.findings, s, suspects);
+    result.suspect_rank_pairs.insert(result.suspect_rank_pairs.end(), suspects.begin(), suspects.end());
   }
   return result;
 }

@@ -3,6 +3,7 @@
 /// Attribution of a link sweep: which link, or which node, is slow, asymmetric, late or silent.
 /// Pure: works the same on a live sweep and on a saved report's measurements.links[].
 #include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct ClassSummary {
 struct LinkAnalysis {
   std::vector<Finding> findings;
   std::map<std::string, ClassSummary> classes;
+  /// Rank pairs behind the pair-level findings (link.slow, link.asymmetric, link.latency_high
+  /// of one pair): worth measuring again before blaming them. Node-level findings rest on
+  /// several rounds already.
+  std::vector<std::pair<int, int>> suspect_rank_pairs;
 };
 
 /// link.unresponsive, node.slow, link.slow, link.asymmetric, link.latency_high. Endpoints are

@@ -124,6 +124,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         ->check(CLI::PositiveNumber);
     sub->add_option("--expect", o->expect, "Expected bandwidth per link class in GB/s, e.g. net=12.5,shm=20")
         ->type_name("CLASS=GBPS,...");
+    sub->add_flag("!--no-confirm", o->confirm, "Do not measure suspect pairs a second time before blaming them");
   }
 
   try {

@@ -86,8 +86,9 @@ void render(std::ostream& out, const report::Report& r, const collectives::LinkS
   out << fmt::format("# nccl-doctor links: {} over {} rank(s) on {} host(s), {} messages, host "
                      "memory over MPI\n",
                      to_string(plan.mode), nranks, nhosts, format_size(plan.bytes));
-  out << fmt::format("# {} of {} round(s), round deadline {:.1f} s{}\n", res.rounds_done,
+  out << fmt::format("# {} of {} round(s), round deadline {:.1f} s{}{}\n", res.rounds_done,
                      res.rounds_planned, res.round_timeout_s,
+                     res.confirmed_pairs ? fmt::format("; {} suspect pair(s) measured again", res.confirmed_pairs) : "",
                      res.stop_reason.empty() ? "" : "; stopped: " + res.stop_reason);
   if (r.links.empty()) return;
   out << "\nBandwidth matrix (GB/s, row sends to column):\n" << format_link_matrix(r.links, 32);
@@ -149,8 +150,19 @@ int run_links(const LinksOptions& o, Context& ctx) {
 
   dist::MpiComm& comm = ctx.mpi();
   ctx.progress(fmt::format("links: {} sweep over {} ranks...", o.mode, comm.size()));
+  collectives::SuspectFn suspects;
+  if (plan.mode != collectives::LinkMode::kBisect && o.confirm) {
+    suspects = [&](const std::vector<report::LinkResult>& links) {
+      checks::LinkSweepData d;
+      d.links = links;
+      d.rank_host = comm.nodes().rank_host;
+      std::vector<collectives::Pair> pairs;
+      for (const auto& [a, b] : checks::check_links(d, check_opts).suspect_rank_pairs) pairs.push_back({a, b});
+      return pairs;
+    };
+  }
   collectives::LinkSweepResult res =
-      collectives::run_link_sweep(plan, comm, ctx.deadline(), ctx.opts.timeout_s);
+      collectives::run_link_sweep(plan, comm, ctx.deadline(), ctx.opts.timeout_s, suspects);
 
   report::Report r;
   r.command = "links";
@@ -220,6 +232,7 @@ int run_links(const LinksOptions& o, Context& ctx) {
                          {"rounds_planned", res.rounds_planned},
                          {"rounds_done", res.rounds_done},
                          {"round_timeout_s", res.round_timeout_s},
+                         {"remeasured_pairs", res.confirmed_pairs},
                          {"silent_ranks", res.silent_ranks},
                          {"stop_reason", res.stop_reason},
                          {"classes", classes}};

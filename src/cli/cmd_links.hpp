@@ -17,6 +17,7 @@ struct LinksOptions {
   int repeat = 1;                 ///< sweeps of the schedule (intermittent links)
   double round_timeout = 0;       ///< seconds; 0: split from --timeout
   std::string expect;             ///< expected GB/s per link class, "net=12.5,shm=20"
+  bool confirm = true;            ///< measure suspect pairs again before blaming them
 };
 
 /// The bandwidth matrix (row sends to column, GB/s) as terminal text: hosts when every host

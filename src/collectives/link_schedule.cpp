@@ -63,6 +63,26 @@ std::vector<Round> ring_schedule(int n) {
   return rounds;
 }
 
+std::vector<Round> pack_rounds(const std::vector<Pair>& pairs) {
+  std::vector<Round> rounds;
+  std::vector<std::vector<int>> busy;  // endpoints taken per round
+  for (const Pair& p : pairs) {
+    std::size_t r = 0;
+    for (; r < rounds.size(); ++r) {
+      const auto& b = busy[r];
+      if (std::find(b.begin(), b.end(), p.a) == b.end() && std::find(b.begin(), b.end(), p.b) == b.end()) break;
+    }
+    if (r == rounds.size()) {
+      rounds.emplace_back();
+      busy.emplace_back();
+    }
+    rounds[r].push_back(ordered(p.a, p.b));
+    busy[r].push_back(p.a);
+    busy[r].push_back(p.b);
+  }
+  return rounds;
+}
+
 BisectPlanner::BisectPlanner(int n, BisectOptions opts) : n_(n), opts_(opts) {
   known_good_.assign(static_cast<std::size_t>(std::max(n, 0)), 0);
   if (n < 2) return;

@@ -32,6 +32,10 @@ enum class LinkMode { kPairwise, kRing, kBisect };
 /// because an odd cycle needs three colours), so the time does not grow with n.
 [[nodiscard]] std::vector<Round> ring_schedule(int n);
 
+/// Packs arbitrary pairs into rounds of disjoint pairs (greedy, first round that fits): used to
+/// re-measure the suspects of a sweep.
+[[nodiscard]] std::vector<Round> pack_rounds(const std::vector<Pair>& pairs);
+
 /// One group test of the bisection: `members` measure a ring among themselves concurrently
 /// (member i sends to member i+1); the group is as fast as its slowest member. A single
 /// suspect is tested with a known-good `reference` partner.

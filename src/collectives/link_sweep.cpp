@@ -91,20 +91,14 @@ class PairMeter {
   void measure_bandwidth(int me, int peer, int tag, const dist::Deadline& round, PairOutcome& o) {
     const bool lead = me < peer;
     o.bandwidth_phase = true;
-    // The first direction may use a bit under half of the round's remaining time, so that a
-    // slow pair still measures the way back before the deadline.
-    const double start = now_s();
-    const double left = round.remaining_s();
-    double first = -1, second = -1;
-    if (!direction(lead, peer, tag + 2, start + 0.45 * left, round, first)) return;
-    if (!direction(!lead, peer, tag + 4, start + 0.9 * left, round, second)) return;
+    double mine = -1;
+    if (!both_directions(lead, peer, tag + 2, now_s() + 0.9 * round.remaining_s(), round, mine)) return;
     // Each end timed the direction it sent; swap so both ends hold both.
-    b_.result_send = {lead ? first : second, o.latency_us};
+    b_.result_send = {mine, o.latency_us};
     std::array<MPI_Request, 2> r{};
-    MPI_Irecv(b_.result_recv.data(), 2, MPI_DOUBLE, peer, tag + 6, comm_, &r[0]);
-    MPI_Isend(b_.result_send.data(), 2, MPI_DOUBLE, peer, tag + 6, comm_, &r[1]);
+    MPI_Irecv(b_.result_recv.data(), 2, MPI_DOUBLE, peer, tag + 7, comm_, &r[0]);
+    MPI_Isend(b_.result_send.data(), 2, MPI_DOUBLE, peer, tag + 7, comm_, &r[1]);
     if (!spin_wait(r.data(), 2, round)) return;
-    const double mine = lead ? first : second;
     o.gbps_ab = lead ? mine : b_.result_recv[0];
     o.gbps_ba = lead ? b_.result_recv[0] : mine;
     if (!lead) o.latency_us = b_.result_recv[1];
@@ -136,40 +130,55 @@ class PairMeter {
     return true;
   }
 
-  /// One direction: the sender announces each transfer (or the end) with a control message,
-  /// times data + 1-byte acknowledgement, and stops early when the next transfer would not fit
-  /// its budget. Returns false when the round's deadline passed; `gbps` is the sender's median.
-  bool direction(bool sender, int peer, int tag, double budget_end, const dist::Deadline& round,
-                 double& gbps) {
+  /// Both directions, interleaved: per iteration the lower rank announces the transfer (or
+  /// the end) with a control message, then each end in turn sends `bytes` and times data plus
+  /// a 1-byte acknowledgement. Interleaving exposes both directions to the same moments, so a
+  /// noisy neighbour on the host cannot fake an asymmetry. Stops early when the next iteration
+  /// would not fit the budget. Returns false when the round's deadline passed; `gbps` is the
+  /// median of what this end sent.
+  bool both_directions(bool lead, int peer, int tag, double budget_end, const dist::Deadline& round,
+                       double& gbps) {
     const int count = static_cast<int>(plan_.bytes);
-    std::vector<double> times, samples;
-    for (int i = 0;; ++i) {
+    std::vector<double> iteration_s, samples;
+    auto send_timed = [&](int data_tag, int ack_tag, bool timed) {
       std::array<MPI_Request, 2> r{};
-      if (sender) {
+      const double t0 = now_s();
+      MPI_Irecv(&b_.ack_recv, 1, MPI_BYTE, peer, ack_tag, comm_, &r[0]);
+      MPI_Isend(b_.send.data(), count, MPI_BYTE, peer, data_tag, comm_, &r[1]);
+      if (!spin_wait(r.data(), 2, round)) return false;
+      if (timed) samples.push_back(static_cast<double>(plan_.bytes) / (now_s() - t0) / 1e9);
+      return true;
+    };
+    auto receive = [&](int data_tag, int ack_tag) {
+      std::array<MPI_Request, 1> r{};
+      MPI_Irecv(b_.recv.data(), count, MPI_BYTE, peer, data_tag, comm_, &r[0]);
+      if (!spin_wait(r.data(), 1, round)) return false;
+      MPI_Isend(&b_.ack_send, 1, MPI_BYTE, peer, ack_tag, comm_, &r[0]);
+      return spin_wait(r.data(), 1, round);
+    };
+    for (int i = 0;; ++i) {
+      const double t0 = now_s();
+      std::array<MPI_Request, 1> r{};
+      if (lead) {
         bool go = i < plan_.warmup + plan_.iters;
-        if (go && i > plan_.warmup && !times.empty()) go = now_s() + 1.2 * median(times) < budget_end;
+        if (go && i > plan_.warmup && !iteration_s.empty())
+          go = now_s() + 1.2 * median(iteration_s) < budget_end;
         b_.ctrl_send = go ? plan_.bytes : 0;
         MPI_Isend(&b_.ctrl_send, 1, MPI_UINT64_T, peer, tag, comm_, &r[0]);
-        if (!spin_wait(r.data(), 1, round)) return false;
-        if (!go) break;
-        const double t0 = now_s();
-        MPI_Irecv(&b_.ack_recv, 1, MPI_BYTE, peer, tag, comm_, &r[0]);
-        MPI_Isend(b_.send.data(), count, MPI_BYTE, peer, tag + 1, comm_, &r[1]);
-        if (!spin_wait(r.data(), 2, round)) return false;
-        const double dt = now_s() - t0;
-        times.push_back(dt);
-        if (i >= plan_.warmup) samples.push_back(static_cast<double>(plan_.bytes) / dt / 1e9);
       } else {
         MPI_Irecv(&b_.ctrl_recv, 1, MPI_UINT64_T, peer, tag, comm_, &r[0]);
-        if (!spin_wait(r.data(), 1, round)) return false;
-        if (b_.ctrl_recv == 0) break;
-        MPI_Irecv(b_.recv.data(), count, MPI_BYTE, peer, tag + 1, comm_, &r[0]);
-        if (!spin_wait(r.data(), 1, round)) return false;
-        MPI_Isend(&b_.ack_send, 1, MPI_BYTE, peer, tag, comm_, &r[1]);
-        if (!spin_wait(&r[1], 1, round)) return false;
       }
+      if (!spin_wait(r.data(), 1, round)) return false;
+      if ((lead ? b_.ctrl_send : b_.ctrl_recv) == 0) break;
+      const bool timed = i >= plan_.warmup;
+      if (lead) {
+        if (!send_timed(tag + 1, tag + 2, timed) || !receive(tag + 3, tag + 4)) return false;
+      } else {
+        if (!receive(tag + 1, tag + 2) || !send_timed(tag + 3, tag + 4, timed)) return false;
+      }
+      iteration_s.push_back(now_s() - t0);
     }
-    gbps = sender ? median(samples) : -1;
+    gbps = median(samples);
     return true;
   }
 
@@ -199,8 +208,10 @@ char consensus(dist::MpiComm& comm, char mine, const dist::Deadline& gather_dl, 
     }
     decision.assign(1, d);
   }
-  // Ranks that finished early wait here while the others still measure.
-  if (!comm.broadcast(decision, dist::Deadline::after(gather_dl.remaining_s() + kGraceS))) return 's';
+  // Ranks that finished early wait here while the others still measure. Rank 0 does not wait
+  // long for a send to a rank that already went silent.
+  const double wait_s = comm.rank() == 0 && !silent.empty() ? 0.5 : gather_dl.remaining_s() + kGraceS;
+  if (!comm.broadcast(decision, dist::Deadline::after(wait_s))) return 's';
   return decision.empty() ? 's' : decision[0];
 }
 
@@ -252,7 +263,7 @@ void final_gather(dist::MpiComm& comm, LinkSweepResult& res, const dist::Deadlin
   const bool trouble = res.failed || !res.silent_ranks.empty();
   // After a failure every live rank arrives within a grace period; waiting longer only waits
   // for ranks already known to be silent.
-  const dist::Deadline dl = trouble ? dist::Deadline::after(comm.rank() == 0 ? 2 * kGraceS : 30)
+  const dist::Deadline dl = trouble ? dist::Deadline::after(comm.rank() == 0 ? kGraceS : 30)
                                     : dist::Deadline::after(std::max(deadline.remaining_s(), 5.0));
   auto blobs = comm.gather(encode_links(res.links), dl);
   if (comm.rank() != 0) return;
@@ -283,12 +294,10 @@ void final_gather(dist::MpiComm& comm, LinkSweepResult& res, const dist::Deadlin
   std::sort(res.silent_ranks.begin(), res.silent_ranks.end());
 }
 
-void run_rounds(const LinkPlan& plan, dist::MpiComm& comm, const dist::Deadline& hard,
-                LinkSweepResult& res, Buffers& buf) {
-  const int n = comm.size();
-  const auto schedule = plan.mode == LinkMode::kRing ? ring_schedule(n) : tournament_schedule(n);
+void run_rounds(const std::vector<Round>& schedule, int repeat, const LinkPlan& plan,
+                dist::MpiComm& comm, const dist::Deadline& hard, LinkSweepResult& res, Buffers& buf) {
   if (schedule.empty()) return;
-  res.rounds_planned = static_cast<int>(schedule.size()) * std::max(plan.repeat, 1);
+  res.rounds_planned = static_cast<int>(schedule.size()) * std::max(repeat, 1);
   PairMeter meter(comm.native(), plan, buf);
   double longest = 0;
   for (int k = 0; k < res.rounds_planned; ++k) {
@@ -380,13 +389,13 @@ void run_bisect(const LinkPlan& plan, dist::MpiComm& comm, const dist::Deadline&
     if (!comm.broadcast(text, dist::Deadline::after(kGraceS))) {
       res.failed = true;
       res.stop_reason = "rank 0 did not send the next bisection round in time";
-      return;
+      break;
     }
-    if (text.empty()) return;
+    if (text.empty()) break;
     if (text == "D") {
       res.deadline_reached = true;
       res.stop_reason = fmt::format("--timeout reached after {} bisection rounds", k);
-      return;
+      break;
     }
     ++res.rounds_planned;
     std::vector<std::vector<int>> rings;
@@ -451,6 +460,54 @@ void run_bisect(const LinkPlan& plan, dist::MpiComm& comm, const dist::Deadline&
   }
 }
 
+/// Measures the suspects of the sweep once more and keeps, per direction, the better median.
+void confirm_suspects(const LinkPlan& plan, dist::MpiComm& comm, const dist::Deadline& deadline,
+                      const SuspectFn& suspects, LinkSweepResult& res, Buffers& buf) {
+  std::string text;
+  if (comm.rank() == 0)
+    for (const Pair& p : suspects(res.links)) text += fmt::format("{} {}\n", p.a, p.b);
+  if (!comm.broadcast(text, dist::Deadline::after(std::max(deadline.remaining_s(), 5.0)))) {
+    res.failed = true;
+    res.stop_reason = "ranks did not receive the pairs to re-measure in time";
+    return;
+  }
+  std::vector<Pair> pairs;
+  for (const auto& line : split(text, '\n')) {
+    auto w = split(line, ' ');
+    if (w.size() == 2) pairs.push_back({std::stoi(w[0]), std::stoi(w[1])});
+  }
+  if (pairs.empty()) return;
+  LinkSweepResult again;
+  again.round_timeout_s = res.round_timeout_s;
+  const dist::Deadline hard = deadline.capped(std::max(deadline.remaining_s() - kGraceS, 1.0));
+  run_rounds(pack_rounds(pairs), 1, plan, comm, hard, again, buf);
+  final_gather(comm, again, deadline);
+  res.confirmed_pairs = static_cast<int>(pairs.size());
+  res.rounds_planned += again.rounds_planned;
+  res.rounds_done += again.rounds_done;
+  if (again.failed || !again.silent_ranks.empty()) {
+    res.failed = true;
+    res.stop_reason = again.stop_reason.empty() ? "a re-measured pair did not finish" : again.stop_reason;
+    res.silent_ranks = again.silent_ranks;
+    comm.mark_broken();
+  }
+  if (comm.rank() != 0) return;
+  std::map<std::pair<int, int>, const report::LinkResult*> second;
+  for (const auto& l : again.links) second[{l.src_rank, l.dst_rank}] = &l;
+  for (auto& l : res.links) {
+    auto it = second.find({l.src_rank, l.dst_rank});
+    if (it == second.end()) continue;
+    const report::LinkResult& b = *it->second;
+    if (!b.ok) {
+      l = b;
+      continue;
+    }
+    if (!l.ok) continue;
+    l.gbps = std::max(l.gbps, b.gbps);
+    if (b.latency_us > 0 && (l.latency_us <= 0 || b.latency_us < l.latency_us)) l.latency_us = b.latency_us;
+  }
+}
+
 }  // namespace
 
 std::string link_class(const std::string& host_a, const std::string& host_b) {
@@ -491,7 +548,8 @@ std::vector<report::LinkResult> decode_links(const std::string& text) {
 }
 
 LinkSweepResult run_link_sweep(const LinkPlan& plan, dist::MpiComm& comm,
-                               const dist::Deadline& deadline, double timeout_s) {
+                               const dist::Deadline& deadline, double timeout_s,
+                               const SuspectFn& suspects) {
   if (plan.bytes == 0 || plan.bytes > (1ull << 30))
     throw UsageError("--size must be between 1 byte and 1G");
   LinkSweepResult res;
@@ -510,9 +568,13 @@ LinkSweepResult run_link_sweep(const LinkPlan& plan, dist::MpiComm& comm,
   buf->send.assign(plan.bytes, static_cast<char>(0x5a));  // touch every page before timing
   buf->recv.assign(plan.bytes, 0);
 
-  if (comm.size() > 1) {
-    if (plan.mode == LinkMode::kBisect) run_bisect(plan, comm, hard, res, *buf);
-    else run_rounds(plan, comm, hard, res, *buf);
+  const int n = comm.size();
+  if (n > 1) {
+    if (plan.mode == LinkMode::kBisect)
+      run_bisect(plan, comm, hard, res, *buf);
+    else
+      run_rounds(plan.mode == LinkMode::kRing ? ring_schedule(n) : tournament_schedule(n), plan.repeat,
+                 plan, comm, hard, res, *buf);
   }
   if (res.failed || !res.silent_ranks.empty()) {
     comm.mark_broken();
@@ -523,6 +585,8 @@ LinkSweepResult run_link_sweep(const LinkPlan& plan, dist::MpiComm& comm,
     res.failed = true;
     comm.mark_broken();
   }
+  if (n > 1 && suspects && !res.failed && buf) confirm_suspects(plan, comm, deadline, suspects, res, *buf);
+  if (res.failed && buf) (void)buf.release();
   return res;
 }
 

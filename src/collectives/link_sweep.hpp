@@ -4,6 +4,7 @@
 /// concurrently, each pair both directions (large messages for bandwidth, 8-byte ping-pong for
 /// latency), every round under a deadline, results gathered at rank 0.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,13 @@ struct LinkSweepResult {
   nlohmann::json bisect;          ///< mode bisect: rounds, tests, outcomes, slow and inconclusive
   std::vector<int> bisect_slow;   ///< mode bisect: ranks found slow
   std::vector<std::vector<int>> bisect_inconclusive;
+  int confirmed_pairs = 0;        ///< suspect pairs measured a second time
 };
+
+/// Rank 0 names the pairs that look slow after the sweep; they are measured once more, at
+/// another moment, and a direction keeps the better of its two medians: a pair is blamed only
+/// when it is slow twice (a noisy neighbour on a shared host is not a bad link).
+using SuspectFn = std::function<std::vector<Pair>(const std::vector<report::LinkResult>&)>;
 
 /// Link class of two ranks: "shm" on the same host, "net" across hosts.
 [[nodiscard]] std::string link_class(const std::string& host_a, const std::string& host_b);
@@ -61,7 +68,8 @@ struct LinkSweepResult {
 /// `deadline` plus a short grace. On failure the MPI state may be stuck: the caller writes the
 /// report and then ends the job (comm.broken() is set).
 [[nodiscard]] LinkSweepResult run_link_sweep(const LinkPlan& plan, dist::MpiComm& comm,
-                                             const dist::Deadline& deadline, double timeout_s);
+                                             const dist::Deadline& deadline, double timeout_s,
+                                             const SuspectFn& suspects = nullptr);
 
 /// One entry from every measurement of a direction (both ends, repeated sweeps): a failure
 /// wins, else the median bandwidth and the best latency.
