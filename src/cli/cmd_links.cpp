@@ -108,7 +108,8 @@ void render(std::ostream& out, const report::Report& r, const collectives::LinkS
       expect = fmt::format("typical {:.3f} GB/s, slow below {:.3f}", c.median_gbps, c.slow_below_gbps);
       if (c.expected_gbps > 0) expect += fmt::format(", expected {:.3g}", c.expected_gbps);
     }
-    const std::string what = l->ok ? fmt::format("{:8.3f} GB/s {:7.1f} us", l->gbps, l->latency_us)
+    const std::string latency = l->latency_us > 0 ? fmt::format("{:7.1f} us", l->latency_us) : "      - us";
+    const std::string what = l->ok ? fmt::format("{:8.3f} GB/s {}", l->gbps, latency)
                                    : std::string("   no answer        ");
     out << fmt::format("  {:>8} -> {:<8} {:<4} {}   {}\n", fmt::format("{}:{}", l->src_host, l->src_rank),
                        fmt::format("{}:{}", l->dst_host, l->dst_rank), l->cls, what, expect);
