@@ -15,6 +15,7 @@
 #include "cli/cmd_info.hpp"
 #include "cli/cmd_topo.hpp"
 #include "cli/cmd_log.hpp"
+#include "cli/cmd_links.hpp"
 #include "cli/context.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -160,6 +161,26 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
                                 &run_explain);
     sub->add_option("id", o->id, "Finding id (none: the whole catalogue)");
     sub->add_flag("--markdown", o->markdown, "Print the catalogue as Markdown (docs/checks.md)");
+  }
+
+  {
+    auto o = std::make_shared<LinksOptions>();
+    CLI::App* sub = add_command(app, action, "links",
+                                "Pairwise link sweep: which link or which node is slow", o, &run_links);
+    sub->add_option("--size", o->size, "Bandwidth message size (K/M/G suffixes)")->capture_default_str();
+    sub->add_option("--mode", o->mode, "pairwise: every pair; ring: ring neighbours only; bisect: group testing")->capture_default_str()
+        ->check(CLI::IsMember({"pairwise", "ring", "bisect"}));
+    sub->add_option("--backend", o->backend, "auto and mpi: host memory over MPI point-to-point")->capture_default_str()
+        ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+    sub->add_option("-n,--iters", o->iters, "Timed transfers per direction")->capture_default_str()->check(CLI::Range(1, 10000));
+    sub->add_option("-w,--warmup", o->warmup, "Untimed transfers per direction first")->capture_default_str()->check(CLI::Range(0, 1000));
+    sub->add_option("--repeat", o->repeat, "Sweeps of the whole schedule, within --timeout")->capture_default_str()
+        ->check(CLI::Range(1, 1000000));
+    sub->add_option("--round-timeout", o->round_timeout, "Deadline of one round in seconds (default: split from --timeout)")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--expect", o->expect, "Expected bandwidth per link class in GB/s, e.g. net=12.5,shm=20")
+        ->type_name("CLASS=GBPS,...");
+    sub->add_flag("!--no-confirm", o->confirm, "Do not measure suspect pairs a second time before blaming them");
   }
 
   try {
