@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// Expected bandwidth of each kind of link, from ONE table (bandwidth.cpp) with sources.
+/// All values in GB/s (10^9 bytes per second), per direction, as NCCL's topology model uses
+/// them, so that our expectations match what NCCL itself plans with.
+#include <string>
+
+#include "topo/model.hpp"
+
+namespace ncd::topo {
+
+/// "Unlimited" bandwidth NCCL gives same-device and virtual links (LOC_BW).
+inline constexpr double kLocBw = 5000.0;
+
+/// PCIe link: width x per-lane speed, NCCL's conversion (width*speed/80 with NCCL's per-lane
+/// table); 0 when speed or width is unknown.
+[[nodiscard]] double pcie_bw(double gts, int width);
+/// One NVLink of a GPU with compute capability `sm` (NCCL ncclTopoNVLinkBw).
+[[nodiscard]] double nvlink_bw_per_link(int sm);
+/// NVLinks per GPU of a generation (what NCCL probes: nccl-internals §2.2); 0 unknown.
+[[nodiscard]] int nvlinks_per_gpu(int sm);
+/// Inter-socket (CPU-CPU) bandwidth from the CPU's arch/vendor/family/model (NCCL
+/// ncclTopoGetInterCpuBw); kLocBw when unrecognised (as NCCL does).
+[[nodiscard]] double inter_cpu_bw(const CpuNode& cpu);
+/// NIC port: Gb/s -> GB/s.
+[[nodiscard]] inline double net_bw(double rate_gbps) { return rate_gbps / 8.0; }
+/// A short name of the inter-socket link class ("SPR UPI", "AMD xGMI", ...).
+[[nodiscard]] std::string inter_cpu_class(const CpuNode& cpu);
+
+}  // namespace ncd::topo
