@@ -109,6 +109,18 @@ class Index {
     for (std::size_t n = 0; n < s.nics.size(); ++n)
       for (std::size_t p = 0; p < s.nics[n].ports.size(); ++p)
         if (s.nics[n].ports[p].net_dev >= 0) port_by_net_.emplace(s.nics[n].ports[p].net_dev, std::make_pair(n, p));
+    // Union-find over GPU pairs that do not cross the inter-socket link.
+    cluster_.resize(s.gpus.size());
+    for (std::size_t i = 0; i < s.gpus.size(); ++i) cluster_[i] = static_cast<int>(i);
+    auto find = [this](int x) {
+      while (cluster_[static_cast<std::size_t>(x)] != x) x = cluster_[static_cast<std::size_t>(x)];
+      return x;
+    };
+    for (std::size_t a = 0; a < s.gpus.size(); ++a)
+      for (std::size_t b = a + 1; b < s.gpus.size(); ++b)
+        if (value(s.gpu_path(a, b).type) < value(PathType::kSYS) && value(s.gpu_path(b, a).type) < value(PathType::kSYS))
+          cluster_[static_cast<std::size_t>(find(static_cast<int>(b)))] = find(static_cast<int>(a));
+    for (std::size_t i = 0; i < s.gpus.size(); ++i) cluster_[i] = find(static_cast<int>(i));
   }
   [[nodiscard]] std::optional<std::size_t> gpu(std::int64_t dev) const {
     auto it = gpu_by_dev_.find(static_cast<int>(dev));
@@ -121,12 +133,11 @@ class Index {
     return it->second;
   }
   [[nodiscard]] bool has_ports() const { return !port_by_net_.empty(); }
-  /// CPU domain: the package (socket) when known, else the NUMA node as NCCL does; -1 unknown.
-  [[nodiscard]] int domain(int numa) const {
-    if (numa < 0) return -1;
-    const topo::CpuNode* c = s_.find_cpu(numa);
-    if (c && c->package >= 0) return 100000 + c->package;
-    return numa;
+  /// Socket cluster of a GPU: GPUs joined by paths that do not cross the inter-socket link
+  /// (type below SYS both ways) share one. A hop between clusters runs over UPI/xGMI.
+  [[nodiscard]] int cluster(int dev) const {
+    auto g = gpu(dev);
+    return g ? cluster_[*g] : -1;
   }
   [[nodiscard]] std::string gpu_name(int dev) const {
     auto g = gpu(dev);
@@ -180,6 +191,7 @@ class Index {
   const topo::System& s_;
   std::map<int, std::size_t> gpu_by_dev_;
   std::map<std::int64_t, std::pair<std::size_t, std::size_t>> port_by_net_;
+  std::vector<int> cluster_;
 };
 
 bool is_ring(const nccl::Graph& g) { return g.pattern == nccl::GraphPattern::kRing; }
@@ -235,15 +247,6 @@ HopTransports intra_node_transports(const nccl::RunLog& log, const topo::System&
   return out;
 }
 
-/// Changes of CPU domain along a walk; -1 when a domain is unknown.
-int transitions(const std::vector<int>& doms, bool loop) {
-  if (std::find(doms.begin(), doms.end(), -1) != doms.end()) return -1;
-  int n = 0;
-  for (std::size_t i = 0; i + 1 < doms.size(); ++i) n += doms[i] != doms[i + 1];
-  if (loop && doms.size() > 1) n += doms.back() != doms.front();
-  return n;
-}
-
 struct Ctx {
   const topo::System& s;
   const Index& ix;
@@ -273,9 +276,7 @@ RingChannel build_channel(const Ctx& c, const nccl::Graph& g, std::size_t ci) {
         if (!is_ring(g)) hop.type = from_value(std::max(value(p.type), value(c.s.gpu_path(*b, *a).type)));
         hop.bw_gbps = p.bw_gbps;
         hop.bottleneck = p.bottleneck;
-        int da = c.ix.domain(c.s.gpus[*a].numa);
-        int db = c.ix.domain(c.s.gpus[*b].numa);
-        hop.crosses_cpu = da >= 0 && db >= 0 && da != db;
+        hop.crosses_socket = value(hop.type) >= value(PathType::kSYS);
       }
       if (c.transports) {
         for (const auto& [key, tr] : *c.transports) {
@@ -290,43 +291,25 @@ RingChannel build_channel(const Ctx& c, const nccl::Graph& g, std::size_t ci) {
   if (gc.net_in && !ch.gpus.empty()) ch.in = c.ix.end(true, gc.net_in->local, ch.gpus.front());
   if (gc.net_out && !ch.gpus.empty()) ch.out = c.ix.end(false, gc.net_out->local, ch.gpus[g.exit_index(gc)]);
 
-  // CPU-domain crossings and the minimum for the same GPUs and NICs.
+  // Hops between GPUs over the inter-socket link, and the fewest any order of the same GPUs
+  // needs (each socket cluster visited once). NIC ends are ring.nic_far's business.
   if (has_hops(g) && !ch.gpus.empty()) {
-    std::vector<int> doms;
-    auto nic_dom = [&](std::int64_t net) {
-      auto p = c.ix.port(net);
-      return p ? c.ix.domain(c.s.nics[p->first].numa) : -1;
-    };
-    auto gpu_dom = [&](int dev) {
-      auto gi = c.ix.gpu(dev);
-      return gi ? c.ix.domain(c.s.gpus[*gi].numa) : -1;
-    };
-    int s_in = gc.net_in ? nic_dom(gc.net_in->local) : -2;
-    int s_out = gc.net_out ? nic_dom(gc.net_out->local) : -2;
-    if (s_in != -2) doms.push_back(s_in);
-    std::set<int> distinct;
-    for (int d : ch.gpus) {
-      doms.push_back(gpu_dom(d));
-      distinct.insert(doms.back());
+    bool known = true;
+    int socket_hops = 0;
+    for (const auto& h : ch.hops) {
+      if (h.type == PathType::kDIS) known = false;
+      socket_hops += h.crosses_socket;
     }
-    bool ring_walk = is_ring(g);
-    if (ring_walk && s_out != -2) doms.push_back(s_out);
-    ch.cpu_crossings = transitions(doms, loop);
-    if (ch.cpu_crossings >= 0) {
-      if (ring_walk && s_in != -2 && s_out != -2) {
-        std::set<int> all = distinct;
-        all.insert(s_in);
-        all.insert(s_out);
-        int m = static_cast<int>(all.size());
-        ch.min_crossings = s_in == s_out ? (m >= 2 ? m : 0) : m - 1;
-      } else if (loop) {
-        int m = static_cast<int>(distinct.size());
-        ch.min_crossings = m >= 2 ? m : 0;
-      } else {
-        std::set<int> all = distinct;
-        if (s_in != -2) all.insert(s_in);
-        ch.min_crossings = static_cast<int>(all.size()) - 1;
-      }
+    std::set<int> clusters;
+    for (int d : ch.gpus) {
+      int cl = c.ix.cluster(d);
+      if (cl < 0) known = false;
+      clusters.insert(cl);
+    }
+    if (known) {
+      const int m = static_cast<int>(clusters.size());
+      ch.socket_hops = socket_hops;
+      ch.min_socket_hops = loop ? (m >= 2 ? m : 0) : m - 1;
     }
   }
   return ch;
@@ -491,6 +474,16 @@ void check_resolution(const Ctx& c, const RingGraph& rg) {
                                     first.size(), format_ranges(topo_gpus)));
 }
 
+/// Coarse path classes: what a degradation costs is a change of class (NVLink -> PCIe
+/// switch -> CPU -> inter-socket), not PIX vs PXB, which NCCL's search may pick for bandwidth
+/// accounting on healthy systems.
+int path_class(int type) {
+  if (type <= value(PathType::kNVB)) return 0;  // LOC, NVL, NVB
+  if (type <= value(PathType::kPXN)) return 1;  // C2C, PIX, PXB, P2C, PXN
+  if (type == value(PathType::kPHB)) return 2;
+  return 3;                                     // SYS, NET, DIS
+}
+
 void check_path_degraded(const Ctx& c, RingGraph& rg) {
   const nccl::Graph& g = rg.graph;
   if (!has_hops(g)) return;
@@ -505,15 +498,14 @@ void check_path_degraded(const Ctx& c, RingGraph& rg) {
       }
   rg.worst_intra = worst;
   int declared = nccl::path_type_value(g.type_intra);
-  if (worst && declared > value(*worst)) {
+  if (worst && path_class(declared) > path_class(value(*worst))) {
     Finding f = make_finding(
         "ring.path_degraded", c.a.host, graph_name(g),
         fmt::format("the {} allowed itself {} paths between GPUs (typeintra) although the topology connects "
                     "every pair of its consecutive GPUs at {} or better: NCCL saw the GPUs farther apart than "
                     "the hardware is",
                     graph_name(g), g.type_intra, type_name(*worst)));
-    f.severity = declared >= value(PathType::kPHB) && value(*worst) <= value(PathType::kNVB) ? Severity::kError
-                                                                                             : Severity::kWarn;
+    f.severity = path_class(declared) >= 2 ? Severity::kError : Severity::kWarn;
     f.evidence.push_back(fmt::format("graph: pattern {}, nchannels {}, speedintra {}, typeintra {}, typeinter {}",
                                      g.pattern_raw, g.nchannels, g.speed_intra, g.type_intra, g.type_inter));
     if (worst_hop)
@@ -534,7 +526,8 @@ void check_path_degraded(const Ctx& c, RingGraph& rg) {
         worst_net = (*e)->type;
   rg.worst_inter = worst_net;
   int declared_inter = nccl::path_type_value(g.type_inter);
-  if (worst_net && g.inter_node() && declared_inter > value(*worst_net)) {
+  if (worst_net && g.inter_node() && path_class(declared_inter) > path_class(value(*worst_net)) &&
+      declared_inter >= value(PathType::kPHB)) {
     Finding f = make_finding(
         "ring.path_degraded", c.a.host, graph_name(g),
         fmt::format("the {} allowed itself {} paths to the NICs (typeinter) although every channel end reaches "
@@ -591,27 +584,31 @@ void check_crossings(const Ctx& c, const RingGraph& rg) {
   std::vector<std::string> ev;
   int worst_extra = 0;
   for (const auto& ch : rg.channels) {
-    if (ch.cpu_crossings < 0 || ch.min_crossings < 0 || ch.cpu_crossings <= ch.min_crossings) continue;
+    if (ch.socket_hops < 0 || ch.min_socket_hops < 0 || ch.socket_hops <= ch.min_socket_hops) continue;
     chans.push_back(ch.index);
-    worst_extra = std::max(worst_extra, ch.cpu_crossings - ch.min_crossings);
+    worst_extra = std::max(worst_extra, ch.socket_hops - ch.min_socket_hops);
     if (ev.size() < 6) {
       std::vector<std::string> order;
       for (int d : ch.gpus) {
         auto gi = c.ix.gpu(d);
         order.push_back(fmt::format("GPU{}(cpu {})", d, gi ? c.s.gpus[*gi].numa : -1));
       }
-      ev.push_back(fmt::format("channel {}: {} -> {} crossings, {} needed", ch.index, join(order, " "),
-                               ch.cpu_crossings, ch.min_crossings));
+      ev.push_back(fmt::format("channel {}: {}: {} inter-socket hop(s), {} needed", ch.index, join(order, " "),
+                               ch.socket_hops, ch.min_socket_hops));
     }
   }
   if (chans.empty()) return;
   Finding f = make_finding("ring.crosses_socket", c.a.host, graph_name(g),
-                           fmt::format("{} channel(s) of the {} ({}) cross between CPU domains up to {} time(s) more "
-                                       "than an order of the same GPUs needs",
+                           fmt::format("{} channel(s) of the {} ({}) run over the inter-socket link up to {} time(s) "
+                                       "more than an order of the same GPUs needs",
                                        chans.size(), graph_name(g), format_ranges(chans), worst_extra));
   f.evidence = std::move(ev);
   c.a.findings.push_back(std::move(f));
 }
+
+/// A NIC end is "local" up to PXN: PXN reaches the NIC through an NVLink peer on the NIC's own
+/// PCIe switch, which is how NCCL builds rail-aligned rings on NVSwitch systems (§4.8).
+bool nic_local(PathType t) { return value(t) <= value(PathType::kPXN); }
 
 void check_nic_far(const Ctx& c, const RingGraph& rg) {
   const nccl::Graph& g = rg.graph;
@@ -623,11 +620,12 @@ void check_nic_far(const Ctx& c, const RingGraph& rg) {
   std::map<std::tuple<int, std::int64_t, bool>, Hit> hits;
   for (const auto& ch : rg.channels) {
     bool flagged = false;
+    // (a) The GPU at this end has a NIC of its own that is closer.
     for (const auto* ep : {&ch.in, &ch.out}) {
       if (!*ep || (*ep)->net.empty() || !c.ix.gpu((*ep)->gpu_dev)) continue;
       const RingNetEnd& e = **ep;
       auto best = c.ix.best_nic(e.entry, e.gpu_dev);
-      if (!best || value(best->first) > value(PathType::kPXB) || value(e.type) <= value(best->first)) continue;
+      if (!best || !nic_local(best->first) || nic_local(e.type) || value(e.type) <= value(best->first)) continue;
       auto& h = hits[{e.gpu_dev, e.net_dev, e.entry}];
       h.channels.push_back(ch.index);
       flagged = true;
@@ -637,57 +635,81 @@ void check_nic_far(const Ctx& c, const RingGraph& rg) {
                                nic.ports.empty() ? nic.name : nic.ports.front().subject(), type_name(best->first));
       }
     }
-    // Rings: another order of the same GPUs could put GPUs local to these NICs at the ends.
-    if (!flagged && is_ring(g) && ch.in && ch.out && ch.gpus.size() >= 2 && !ch.in->net.empty() &&
-        !ch.out->net.empty()) {
-      int actual = std::max(value(ch.in->type), value(ch.out->type));
-      int best = value(PathType::kDIS) + 1;
-      int ba = -1, bb = -1;
-      for (int a : ch.gpus)
-        for (int b : ch.gpus) {
-          if (a == b) continue;
-          auto ea = c.ix.end(true, ch.in->net_dev, a);
-          auto eb = c.ix.end(false, ch.out->net_dev, b);
-          if (!ea || !eb || ea->net.empty()) continue;
-          int v = std::max(value(ea->type), value(eb->type));
-          if (v < best) {
-            best = v;
-            ba = a;
-            bb = b;
-          }
+    // (b) Another order of the same GPUs would put GPUs local to these NICs at the ends:
+    // rings enter at the first GPU and leave at the last, split trees leave at index 1, trees
+    // enter and leave at index 0 (search.cc:770-782).
+    if (flagged || !ch.in || !ch.out || ch.in->net.empty() || ch.out->net.empty() || ch.gpus.empty()) continue;
+    if (!has_hops(g)) continue;
+    const bool same_gpu = g.pattern == nccl::GraphPattern::kTree || g.pattern == nccl::GraphPattern::kBalancedTree;
+    int actual = std::max(value(ch.in->type), value(ch.out->type));
+    if (nic_local(from_value(actual))) continue;
+    int best = value(PathType::kDIS) + 1;
+    int ba = -1, bb = -1;
+    for (int a : ch.gpus)
+      for (int b : ch.gpus) {
+        if ((a == b) != same_gpu) continue;
+        auto ea = c.ix.end(true, ch.in->net_dev, a);
+        auto eb = c.ix.end(false, ch.out->net_dev, b);
+        if (!ea || !eb || ea->net.empty()) continue;
+        int v = std::max(value(ea->type), value(eb->type));
+        if (v < best) {
+          best = v;
+          ba = a;
+          bb = b;
         }
-      if (ba >= 0 && best < actual) {
-        const RingNetEnd& e = value(ch.in->type) >= value(ch.out->type) ? *ch.in : *ch.out;
-        auto& h = hits[{e.gpu_dev, e.net_dev, e.entry}];
-        h.channels.push_back(ch.index);
-        if (h.detail.empty())
-          h.detail = fmt::format("entering at GPU{} and leaving at GPU{} would reach the same NIC(s) at {}", ba, bb,
-                                 type_name(from_value(best)));
       }
-    }
+    if (ba < 0 || best >= actual) continue;
+    const RingNetEnd& e = value(ch.in->type) >= value(ch.out->type) ? *ch.in : *ch.out;
+    auto& h = hits[{e.gpu_dev, e.net_dev, e.entry}];
+    h.channels.push_back(ch.index);
+    if (h.detail.empty())
+      h.detail = ba == bb ? fmt::format("attaching GPU{} to the network instead would reach it at {}", ba,
+                                        type_name(from_value(best)))
+                          : fmt::format("entering at GPU{} and leaving at GPU{} would reach the same NIC(s) at {}", ba,
+                                        bb, type_name(from_value(best)));
   }
-  for (auto& [key, h] : hits) {
+  if (hits.empty()) return;
+  auto describe = [&](const std::tuple<int, std::int64_t, bool>& key, Hit& h) {
     const auto& [gpu_dev, net_dev, entry] = key;
     std::sort(h.channels.begin(), h.channels.end());
     h.channels.erase(std::unique(h.channels.begin(), h.channels.end()), h.channels.end());
     auto e = c.ix.end(entry, net_dev, gpu_dev);
     std::string how = e ? type_name(e->type) : "?";
     if (e && !e->via.empty()) how += " through " + e->via;
-    Finding f = make_finding(
-        "ring.nic_far", c.a.host, fmt::format("{} {} {}", c.ix.gpu_name(gpu_dev), entry ? "<-" : "->", c.ix.port_name(net_dev)),
-        fmt::format("{} channel(s) of the {} {} the node through {} at GPU{}, which reaches it over {}; {}",
-                    h.channels.size(), graph_name(rg.graph), entry ? "enter" : "leave", c.ix.port_name(net_dev),
-                    gpu_dev, how, h.detail));
-    f.evidence.push_back(fmt::format("channels {}", format_ranges(h.channels)));
-    if (e && e->bw_gbps > 0) f.evidence.push_back(fmt::format("path GPU{} {} {}: {} at {}", gpu_dev, entry ? "<-" : "->",
-                                                              c.ix.port_name(net_dev), how, gbps(e->bw_gbps)));
-    c.a.findings.push_back(std::move(f));
+    if (e && e->bw_gbps > 0) how += fmt::format(" ({})", gbps(e->bw_gbps));
+    return fmt::format("channel(s) {} {} through {} at GPU{}, which reaches it over {}; {}", format_ranges(h.channels),
+                       entry ? "enter" : "leave", c.ix.port_name(net_dev), gpu_dev, how, h.detail);
+  };
+  if (hits.size() <= 2) {
+    for (auto& [key, h] : hits) {
+      const auto& [gpu_dev, net_dev, entry] = key;
+      Finding f = make_finding("ring.nic_far", c.a.host,
+                               fmt::format("{} {} {}", c.ix.gpu_name(gpu_dev), entry ? "<-" : "->", c.ix.port_name(net_dev)),
+                               fmt::format("{}: {}", graph_name(g), describe(key, h)));
+      c.a.findings.push_back(std::move(f));
+    }
+    return;
   }
+  // Many GPU/NIC pairs: the graph is at fault, not one GPU.
+  std::set<int> chans;
+  std::vector<std::string> lines;
+  for (auto& [key, h] : hits) {
+    lines.push_back(describe(key, h));
+    chans.insert(h.channels.begin(), h.channels.end());
+  }
+  Finding f = make_finding("ring.nic_far", c.a.host, graph_name(g),
+                           fmt::format("{} channel(s) of the {} enter or leave the node through a NIC that is not local "
+                                       "to the GPU at that end ({} GPU/NIC pairs), e.g. {}",
+                                       chans.size(), graph_name(g), hits.size(), lines.front()));
+  f.evidence = std::move(lines);
+  c.a.findings.push_back(std::move(f));
 }
 
-void check_channels_low(const Ctx& c, const RingGraph& rg) {
+void check_channels_low(const Ctx& c, const RingGraph& rg, bool paths_explain) {
   const nccl::Graph& g = rg.graph;
   if (g.kind != nccl::GraphKind::kRing || rg.capacity_gbps <= 0 || rg.aggregate_gbps <= 0) return;
+  // Degraded paths lower NCCL's speeds and channel counts: that finding is the cause.
+  if (paths_explain) return;
   if (g.nchannels >= kMaxRingSearchChannels) return;
   if (rg.aggregate_gbps >= kChannelsLowShare * rg.capacity_gbps) return;
   double speed = g.inter_node() ? g.speed_inter : g.speed_intra;
@@ -844,10 +866,12 @@ RingsAnalysis analyze_rings(const topo::System& system, const nccl::GraphFile& g
     for (std::size_t i = 0; i < g.channels.size(); ++i) rg.channels.push_back(build_channel(c, g, i));
     fill_capacity(c, rg);
     check_resolution(c, rg);
+    const std::size_t before = a.findings.size();
     check_path_degraded(c, rg);
+    const bool degraded = a.findings.size() > before;
     check_crossings(c, rg);
     check_nic_far(c, rg);
-    check_channels_low(c, rg);
+    check_channels_low(c, rg, degraded);
     check_net_socket(c, rg, log, net_socket_done);
     a.graphs.push_back(std::move(rg));
   }
@@ -899,10 +923,13 @@ RingsAnalysis analyze_rings(const topo::System& system, const nccl::GraphFile& g
         nccl::TuningInput best = in;
         double speed = a.nodes <= 2 ? in.bw_intra : in.bw_inter;
         if (speed <= kEps) speed = 1;
-        best.channels = std::max(in.channels, static_cast<int>(std::ceil(ring->capacity_gbps / speed - 1e-6)));
+        // The capacity estimate ignores that opposite rings use opposite link directions: a
+        // graph that already carries more is its own lower bound.
+        const double cap = std::max(ring->capacity_gbps, in.channels * speed);
+        best.channels = std::max(in.channels, static_cast<int>(std::ceil(cap / speed - 1e-6)));
         // Same per-channel speed, as many channels as the capacity allows, and the best path
         // types the topology offers for these GPUs.
-        best.bw_intra = best.bw_inter = ring->capacity_gbps / best.channels;
+        best.bw_intra = best.bw_inter = cap / best.channels;
         if (ring->worst_intra) best.type_intra = std::min(best.type_intra, value(*ring->worst_intra));
         if (ring->worst_inter) best.type_inter = std::min(best.type_inter, value(*ring->worst_inter));
         a.possible = nccl::model_allreduce(best);
@@ -979,15 +1006,15 @@ void to_json(nlohmann::json& j, const RingsAnalysis& a) {
       auto& hops = cj["hops"] = nlohmann::json::array();
       for (const auto& h : ch.hops) {
         nlohmann::json hj{{"from", h.from_dev}, {"to", h.to_dev},         {"type", type_name(h.type)},
-                          {"bw_gbps", h.bw_gbps}, {"crosses_cpu", h.crosses_cpu}};
+                          {"bw_gbps", h.bw_gbps}, {"crosses_socket", h.crosses_socket}};
         if (!h.transports.empty()) hj["transports"] = h.transports;
         hops.push_back(std::move(hj));
       }
       if (ch.in) cj["net_in"] = end_json(*ch.in);
       if (ch.out) cj["net_out"] = end_json(*ch.out);
-      if (ch.cpu_crossings >= 0) {
-        cj["cpu_crossings"] = ch.cpu_crossings;
-        cj["min_crossings"] = ch.min_crossings;
+      if (ch.socket_hops >= 0) {
+        cj["socket_hops"] = ch.socket_hops;
+        cj["min_socket_hops"] = ch.min_socket_hops;
       }
       chs.push_back(std::move(cj));
     }

@@ -45,7 +45,7 @@ struct RingHop {
   topo::PathType type = topo::PathType::kDIS;
   double bw_gbps = 0;
   std::string bottleneck;
-  bool crosses_cpu = false;             ///< the two GPUs hang off different CPU domains
+  bool crosses_socket = false;          ///< the path runs over the inter-socket link (SYS)
   std::vector<std::string> transports;  ///< "host: P2P/CUMEM" from a log, distinct
 };
 
@@ -66,8 +66,8 @@ struct RingChannel {
   std::vector<RingHop> hops;
   std::optional<RingNetEnd> in;
   std::optional<RingNetEnd> out;
-  int cpu_crossings = -1;  ///< -1: a CPU domain is unknown
-  int min_crossings = -1;
+  int socket_hops = -1;      ///< hops (NIC ends included) over the inter-socket link; -1 unknown
+  int min_socket_hops = -1;  ///< the fewest an order of the same GPUs and NICs needs
 };
 
 struct RingGraph {

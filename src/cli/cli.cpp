@@ -9,6 +9,7 @@
 
 #include "cli/cmd_env.hpp"
 #include "cli/cmd_info.hpp"
+#include "cli/cmd_rings.hpp"
 #include "cli/context.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -104,6 +105,21 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                 &run_explain);
     sub->add_option("id", o->id, "Finding id (none: the whole catalogue)");
     sub->add_flag("--markdown", o->markdown, "Print the catalogue as Markdown (docs/checks.md)");
+  }
+
+  {
+    auto o = std::make_shared<RingsOptions>();
+    CLI::App* sub = add_command(app, action, "rings",
+                                "NCCL's rings and trees against the topology (live, or from dump files)", o,
+                                &run_rings);
+    sub->add_option("--topo-xml", o->topo_xml, "NCCL topology dump (NCCL_TOPO_DUMP_FILE)")->type_name("FILE");
+    sub->add_option("--graph-xml", o->graph_xml, "NCCL graph dump (NCCL_GRAPH_DUMP_FILE)")->type_name("FILE");
+    sub->add_option("--log", o->logs, "NCCL_DEBUG=INFO log(s) of the same run, for transports")
+        ->type_name("FILE")
+        ->expected(1, -1);
+    sub->add_option("--nodes", o->nodes, "Nodes of the job for NCCL's model (offline; default: from --log, "
+                                         "else 2 when the graph has NICs)")
+        ->check(CLI::PositiveNumber);
   }
 
   try {

@@ -5,11 +5,14 @@
 #include <map>
 #include <set>
 
-#include "core/config.hpp"
+#include "ncd/config.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "nccl/graph_xml.hpp"
+#if __has_include("nccl/log_analyzer.hpp")
 #include "nccl/log_analyzer.hpp"
+#define NCD_RINGS_HAVE_INGEST 1
+#endif
 #include "nccl/log_model.hpp"
 #include "nccl/topo_xml.hpp"
 #include "topo/paths.hpp"
@@ -99,16 +102,16 @@ void render_graph(const RingGraph& rg, std::ostream& out, bool verbose) {
                                           : fmt::format("ch {}", format_ranges(chans));
     const RingChannel& first = rg.channels[static_cast<std::size_t>(chans.front())];
     std::string cross;
-    if (first.cpu_crossings > 0 || first.min_crossings > 0)
-      cross = fmt::format("  ({} CPU crossing(s), {} needed)", first.cpu_crossings, first.min_crossings);
+    if (first.socket_hops > 0 || first.min_socket_hops > 0)
+      cross = fmt::format("  ({} inter-socket hop(s), {} needed)", first.socket_hops, first.min_socket_hops);
     out << fmt::format("  {:<9} {}{}\n", label, line, cross);
   }
   if (rg.capacity_gbps > 0 && g.kind == nccl::GraphKind::kRing) {
     std::string nics = g.inter_node() ? fmt::format(", {} of {} local NIC port(s) used", rg.nic_ports_used,
                                                     rg.nic_ports_usable)
                                       : "";
-    out << fmt::format("  carries {:.1f} GB/s of the {:.1f} GB/s the topology offers these GPUs{}\n", rg.aggregate_gbps,
-                       rg.capacity_gbps, nics);
+    out << fmt::format("  channels carry {:.1f} GB/s; the topology offers these GPUs about {:.1f} GB/s per direction{}\n",
+                       rg.aggregate_gbps, rg.capacity_gbps, nics);
   }
 }
 
@@ -152,9 +155,13 @@ int run_rings(const RingsOptions& opts, Context& ctx) {
     nccl::GraphFile graphs = nccl::load_graph_xml(opts.graph_xml);
     std::optional<nccl::RunLog> log;
     if (!opts.logs.empty()) {
+#ifdef NCD_RINGS_HAVE_INGEST
       nccl::LogIngest ingest;
       for (const auto& f : opts.logs) ingest.add_file(f);
       log = ingest.take();
+#else
+      throw UnavailableError("rings: --log needs the log parser (not in this build yet)");
+#endif
     }
     checks::RingsOptions ro;
     ro.nodes = opts.nodes;
@@ -208,11 +215,14 @@ LiveRings inspect_rings_live(Context& ctx) {
   }
   if (!missing.empty())
     out.notes.push_back(fmt::format("rank(s) {} did not report before the deadline", format_ranges(missing)));
+#ifdef NCD_RINGS_HAVE_INGEST
   nccl::LogIngest ingest;
+#endif
   for (const auto& c : caps) {
     if (!c.error.empty()) out.notes.push_back(fmt::format("{} rank {}: {}", c.host, c.rank, c.error));
     if (c.log_truncated)
       out.notes.push_back(fmt::format("{} rank {}: NCCL log cut at {} bytes", c.host, c.rank, kMaxLogPerRank));
+#ifdef NCD_RINGS_HAVE_INGEST
     if (!c.debug_log.empty()) {
       try {
         ingest.add_text(c.debug_log, fmt::format("{}:rank{}.log", c.host, c.rank));
@@ -220,8 +230,13 @@ LiveRings inspect_rings_live(Context& ctx) {
         out.notes.push_back(e.what());
       }
     }
+#endif
   }
+#ifdef NCD_RINGS_HAVE_INGEST
   nccl::RunLog log = ingest.take();
+#else
+  nccl::RunLog log;
+#endif
   const int nodes = static_cast<int>(comm.nodes().node_names.size());
   std::vector<std::pair<std::string, nccl::GraphFile>> graphs;
   bool first = true;
