@@ -210,6 +210,8 @@ GraphFile parse_graph_xml(std::string_view text, const std::string& source) {
   pugi::xml_document doc;
   pugi::xml_parse_result res = doc.load_buffer(text.data(), text.size(), pugi::parse_default,
                                                pugi::encoding_utf8);
+  if (res.status == pugi::status_no_document_element)
+    throw InputError(source, "empty or not XML: expected an NCCL graph dump <graphs version=\"1\">");
   if (!res) {
     throw InputError(source, lines.line_of(res.offset),
                      fmt::format("malformed or truncated XML ({})", res.description()));
