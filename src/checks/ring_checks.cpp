@@ -222,6 +222,13 @@ std::optional<int> conn_gpu(const std::string& dev, const nccl::NcclVersion& v, 
   return std::nullopt;
 }
 
+/// "file:line: <the line>" for a logged connection.
+std::string conn_evidence(const nccl::RunLog& log, const nccl::Connection& c) {
+  if (!c.text.empty()) return fmt::format("{}: {}", log.where(c.at), c.text);
+  return fmt::format("{}: Channel {:02d}/{} : {}[{}] -> {}[{}] via {}", log.where(c.at), c.channel, c.conn_index,
+                     c.from_rank, c.from_dev, c.to_rank, c.to_dev, c.transport);
+}
+
 HopTransports intra_node_transports(const nccl::RunLog& log, const topo::System& s) {
   HopTransports out;
   for (const auto& c : log.connections) {
@@ -240,9 +247,7 @@ HopTransports intra_node_transports(const nccl::RunLog& log, const topo::System&
     auto b = conn_gpu(c.to_dev, log.version, s);
     if (!a || !b) continue;
     auto& lines = out[{host, *a, *b}][c.transport];
-    if (lines.size() < 2)
-      lines.push_back(fmt::format("{}: Channel {:02d}/{} : {}[{}] -> {}[{}] via {}", log.where(c.at), c.channel,
-                                  c.conn_index, c.from_rank, c.from_dev, c.to_rank, c.to_dev, c.transport));
+    if (lines.size() < 2) lines.push_back(conn_evidence(log, c));
   }
   return out;
 }
@@ -744,9 +749,7 @@ void check_net_socket(const Ctx& c, const RingGraph& rg, const nccl::RunLog* log
     std::map<std::string, std::vector<std::string>> socket_lines;
     for (const auto& conn : log->connections)
       if (conn.kind == nccl::TransportKind::kNet && to_lower(conn.net) == "socket" && socket_lines[conn.host].size() < 3)
-        socket_lines[conn.host].push_back(fmt::format("{}: Channel {:02d}/{} : {}[{}] -> {}[{}] via {}", log->where(conn.at),
-                                                      conn.channel, conn.conn_index, conn.from_rank, conn.from_dev,
-                                                      conn.to_rank, conn.to_dev, conn.transport));
+        socket_lines[conn.host].push_back(conn_evidence(*log, conn));
     for (auto& [host, lines] : socket_lines) {
       if (done.count(host) || (!c.log_host.empty() && host != c.log_host)) continue;
       std::vector<std::string> devs = rdma;

@@ -9,6 +9,7 @@
 
 #include "cli/cmd_env.hpp"
 #include "cli/cmd_info.hpp"
+#include "cli/cmd_log.hpp"
 #include "cli/cmd_rings.hpp"
 #include "cli/context.hpp"
 #include "core/error.hpp"
@@ -98,6 +99,13 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
               std::make_shared<EnvOptions>(), &run_env);
   add_command(app, action, "version", "Tool version, build features and runtime library versions",
               std::make_shared<VersionOptions>(), &run_version);
+  {
+    auto o = std::make_shared<LogOptions>();
+    CLI::App* sub = add_command(app, action, "log",
+                                "Post-mortem of NCCL debug logs (files, .gz, or - for stdin)", o, &run_log);
+    sub->add_option("files", o->files, "Log files: one per rank or one interleaved stream; - reads stdin")
+        ->required();
+  }
   {
     auto o = std::make_shared<ExplainOptions>();
     CLI::App* sub = add_command(app, action, "explain",

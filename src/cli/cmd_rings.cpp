@@ -9,10 +9,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "nccl/graph_xml.hpp"
-#if __has_include("nccl/log_analyzer.hpp")
 #include "nccl/log_analyzer.hpp"
-#define NCD_RINGS_HAVE_INGEST 1
-#endif
 #include "nccl/log_model.hpp"
 #include "nccl/topo_xml.hpp"
 #include "topo/paths.hpp"
@@ -155,13 +152,9 @@ int run_rings(const RingsOptions& opts, Context& ctx) {
     nccl::GraphFile graphs = nccl::load_graph_xml(opts.graph_xml);
     std::optional<nccl::RunLog> log;
     if (!opts.logs.empty()) {
-#ifdef NCD_RINGS_HAVE_INGEST
       nccl::LogIngest ingest;
       for (const auto& f : opts.logs) ingest.add_file(f);
       log = ingest.take();
-#else
-      throw UnavailableError("rings: --log needs the log parser (not in this build yet)");
-#endif
     }
     checks::RingsOptions ro;
     ro.nodes = opts.nodes;
@@ -215,14 +208,11 @@ LiveRings inspect_rings_live(Context& ctx) {
   }
   if (!missing.empty())
     out.notes.push_back(fmt::format("rank(s) {} did not report before the deadline", format_ranges(missing)));
-#ifdef NCD_RINGS_HAVE_INGEST
   nccl::LogIngest ingest;
-#endif
   for (const auto& c : caps) {
     if (!c.error.empty()) out.notes.push_back(fmt::format("{} rank {}: {}", c.host, c.rank, c.error));
     if (c.log_truncated)
       out.notes.push_back(fmt::format("{} rank {}: NCCL log cut at {} bytes", c.host, c.rank, kMaxLogPerRank));
-#ifdef NCD_RINGS_HAVE_INGEST
     if (!c.debug_log.empty()) {
       try {
         ingest.add_text(c.debug_log, fmt::format("{}:rank{}.log", c.host, c.rank));
@@ -230,13 +220,8 @@ LiveRings inspect_rings_live(Context& ctx) {
         out.notes.push_back(e.what());
       }
     }
-#endif
   }
-#ifdef NCD_RINGS_HAVE_INGEST
   nccl::RunLog log = ingest.take();
-#else
-  nccl::RunLog log;
-#endif
   const int nodes = static_cast<int>(comm.nodes().node_names.size());
   std::vector<std::pair<std::string, nccl::GraphFile>> graphs;
   bool first = true;

@@ -23,6 +23,13 @@ struct SourceRef {
   long line = 0;
 };
 
+/// A quoted input line: the record as printed and where it is (evidence for findings).
+struct Quote {
+  std::string text;
+  SourceRef at;
+  [[nodiscard]] bool empty() const { return text.empty(); }
+};
+
 /// An NCCL release ("2.18.3"); major 0 means unknown.
 struct NcclVersion {
   int major = 0;
@@ -68,6 +75,7 @@ struct Connection {
   bool ring_syntax = false;    ///< printed as "Ring NN" (NCCL <= 2.6)
   std::string host;            ///< host that printed it
   SourceRef at;
+  std::string text;            ///< the line as printed (first occurrence)
 };
 
 /// One rank's place in one tree channel (`Trees [0] 1/-1/-1->0->-1`).
@@ -153,7 +161,7 @@ struct HostInfo {
   std::vector<RdmaDevice> rdma_devs;
   std::set<std::string> networks;  ///< "Using network X": IB, Socket, IBext, AWS Libfabric ...
   PluginState plugin = PluginState::kUnknown;
-  std::string plugin_text;         ///< the plugin line (path or "internal")
+  std::string plugin_text;         ///< external plugin path or name; "internal"
   std::string ofi_provider;        ///< aws-ofi-nccl "Selected Provider is X"
   std::map<std::string, std::string> env;  ///< NCCL_* set by environment
   int gdr_connections = 0;         ///< NET connections with /GDRDMA printed on this host
@@ -163,6 +171,13 @@ struct HostInfo {
   Stage min_stage = Stage::kNone;  ///< the least advanced process
   long lines = 0;
   long warns = 0;
+  Quote bootstrap_quote;           ///< "Bootstrap : Using ..." (or the first "NET : Using interface")
+  Quote socket_quote;              ///< "NET/Socket : Using ..."
+  Quote ib_quote;                  ///< "NET/IB : Using ..." (or "NET/IB : No device found.")
+  Quote network_quote;             ///< "Using network X"
+  Quote plugin_quote;              ///< the NET plugin line
+  Quote ofi_quote;                 ///< "NET/OFI Selected Provider is X"
+  Quote last_quote;                ///< the last NCCL line of the host
 };
 
 /// An error-bearing line: an NCCL WARN, an error trace (`file.cc:N -> R`), a PyTorch
@@ -222,6 +237,13 @@ struct TestsRun {
   std::vector<LogEvent> failures;  ///< "Test NCCL failure", "Cuda failure common.cu"
 };
 
+/// Who claims a (rank, nranks) pair: several hosts claiming rank 0 of the same size are
+/// independent jobs (or separate sub-communicators).
+struct RankClaim {
+  std::set<std::string> hosts;
+  std::vector<Quote> quotes;  ///< one per host (bounded)
+};
+
 /// An environment setting NCCL echoed.
 struct EnvSetting {
   std::string name;
@@ -238,9 +260,9 @@ struct RunLog {
   std::map<std::pair<std::string, long>, ProcessInfo> processes;
   std::map<int, RankInfo> ranks;   ///< by NCCL rank of the largest communicator seen
   int nranks = 0;                  ///< largest nranks printed
+  int nnodes = 0;                  ///< "nNodes N" (2.19+ comm layout line)
   NcclVersion version;             ///< the first banner; see HostInfo::versions for all
-  std::string version_text;        ///< evidence line of the version
-  SourceRef version_at;
+  Quote version_quote;             ///< evidence line of the version
   std::string version_hint;        ///< version range deduced from formats when no banner
   std::vector<Connection> connections;                 ///< deduplicated
   std::map<int, std::vector<int>> rings;               ///< channel -> ring order (rank 0's listing)
@@ -250,6 +272,11 @@ struct RunLog {
   std::map<int, long> sig_counts;  ///< occurrences per signature (all of them)
   std::vector<WatchdogEvent> watchdog;
   TestsRun tests;
+  std::map<std::pair<int, int>, RankClaim> rank_claims;  ///< (rank, nranks) -> hosts
+  std::vector<Quote> init_quotes;  ///< first few Init START/COMPLETE / "nranks" lines
+  std::vector<Quote> ring_quotes;  ///< first few ring listings ("Channel 00/04 :  0 1 ...")
+  std::string driver_version;      ///< nvidia-smi "Driver Version: X"
+  Quote driver_quote;
   std::vector<std::string> gpu_names;  ///< from nccl-tests headers / nvidia-smi
   long total_lines = 0;
   long nccl_lines = 0;
