@@ -545,7 +545,10 @@ void check_path_degraded(const Ctx& c, RingGraph& rg) {
   }
 }
 
-void check_hop_transports(const Ctx& c, const HopTransports& tr) {
+/// Flags intra-node connections whose transport is worse than the topology path; returns the
+/// (host, from, to) pairs it flagged.
+std::set<std::tuple<std::string, int, int>> check_hop_transports(const Ctx& c, const HopTransports& tr) {
+  std::set<std::tuple<std::string, int, int>> flagged;
   // One finding per host: intra-node connections that went through the CPU or the NIC where
   // the topology offers P2P.
   std::map<std::string, std::vector<std::string>> bad;
@@ -566,6 +569,7 @@ void check_hop_transports(const Ctx& c, const HopTransports& tr) {
       bool degraded = (shm && value(p.type) <= value(PathType::kPXB)) ||
                       (net && value(p.type) <= value(PathType::kNVB));
       if (!degraded) continue;
+      flagged.insert(key);
       bad[host].push_back(fmt::format("GPU{}->GPU{} via {} (topology {})", from, to, transport, type_name(p.type)));
       for (const auto& l : lines)
         if (evidence[host].size() < 6) evidence[host].push_back(l);
@@ -581,6 +585,7 @@ void check_hop_transports(const Ctx& c, const HopTransports& tr) {
     for (auto& l : evidence[host]) f.evidence.push_back(std::move(l));
     c.a.findings.push_back(std::move(f));
   }
+  return flagged;
 }
 
 void check_crossings(const Ctx& c, const RingGraph& rg) {
@@ -786,27 +791,32 @@ void check_net_socket(const Ctx& c, const RingGraph& rg, const nccl::RunLog* log
   c.a.findings.push_back(std::move(f));
 }
 
-void check_log_consistency(const Ctx& c, const nccl::RunLog& log, const HopTransports& tr) {
-  // Hosts that use another transport kind than the majority for the same GPU pair.
+void check_log_consistency(const Ctx& c, const nccl::RunLog& log, const HopTransports& tr,
+                           const std::set<std::tuple<std::string, int, int>>& explained) {
+  // Hosts that use another transport kind than the majority for the same GPU pair. Pairs
+  // already reported as degraded on a host are explained there.
   std::map<std::pair<int, int>, std::map<std::string, std::set<std::string>>> kinds;  // pair -> kind -> hosts
   for (const auto& [key, by_transport] : tr) {
     const auto& [host, from, to] = key;
     for (const auto& [t, lines] : by_transport) kinds[{from, to}][std::string(t.substr(0, t.find('/')))].insert(host);
   }
+  // Ties go to the better transport (P2P < SHM < NET): the worse one is the odd one.
+  auto rank = [](const std::string& k) { return k == "P2P" ? 0 : k == "SHM" ? 1 : 2; };
   std::map<std::string, std::vector<std::string>> odd;  // host -> descriptions
   for (const auto& [pair, by_kind] : kinds) {
     if (by_kind.size() < 2) continue;
     std::size_t most = 0;
     std::string major;
     for (const auto& [k, hosts] : by_kind)
-      if (hosts.size() > most) {
+      if (hosts.size() > most || (hosts.size() == most && rank(k) < rank(major))) {
         most = hosts.size();
         major = k;
       }
     for (const auto& [k, hosts] : by_kind)
       if (k != major)
         for (const auto& h : hosts)
-          odd[h].push_back(fmt::format("GPU{}->GPU{} via {} where {} host(s) use {}", pair.first, pair.second, k, most, major));
+          if (!explained.count({h, pair.first, pair.second}))
+            odd[h].push_back(fmt::format("GPU{}->GPU{} via {} where {} host(s) use {}", pair.first, pair.second, k, most, major));
   }
   for (auto& [host, what] : odd) {
     Finding f = make_finding("ring.inconsistent", host, host,
@@ -879,8 +889,8 @@ RingsAnalysis analyze_rings(const topo::System& system, const nccl::GraphFile& g
     a.graphs.push_back(std::move(rg));
   }
   if (tr) {
-    check_hop_transports(c, *tr);
-    if (opts.compare_hosts) check_log_consistency(c, *log, *tr);
+    auto explained = check_hop_transports(c, *tr);
+    if (opts.compare_hosts) check_log_consistency(c, *log, *tr, explained);
   }
 
   // NCCL's model for AllReduce with the ring graph's channels, next to the topology's capacity.

@@ -64,6 +64,20 @@ TEST(RingsCli, CorpusPairs) {
   EXPECT_NE(rtx.out.find("mlx5_0/1 =SYS=> GPU0"), std::string::npos) << rtx.out;
 }
 
+TEST(RingsCli, LogShowsTheNodeWhoseGpusTalkThroughTheCpu) {
+  CliRun r = run({"rings", "--topo-xml", kOci, "--graph-xml", kDir + "oci-h100-nvlink-ring-graph.xml", "--log",
+                  kDir + "oci-h100-2node-shm-on-one-node.log", "-v"});
+  EXPECT_EQ(r.rc, 2) << r.out << r.err;
+  EXPECT_NE(r.out.find("ring.path_degraded  [gpu-b"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("oci-h100-2node-shm-on-one-node.log:26: gpu-b:4101:4111 [0] NCCL INFO Channel 00/0 : 8[0] -> "
+                       "9[1] via SHM/direct/direct"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("gpu-a: P2P/CUMEM; gpu-b: SHM/direct/direct"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(2 node(s), 16 ranks)"), std::string::npos) << r.out;  // nodes from the log
+  EXPECT_EQ(r.out.find("gpu-a intra-node"), std::string::npos) << r.out;
+}
+
 TEST(RingsCli, JsonReport) {
   CliRun r = run({"rings", "--format", "json", "--topo-xml", kOci, "--graph-xml",
                kDir + "oci-h100-2-channels-ring-graph.xml"});
