@@ -288,6 +288,22 @@ TEST(RingChecks, SocketTransportWithRdmaNicsIsNetSocket) {
   EXPECT_EQ(find(analyze(kOci, "oci-h100-2node-pxn-ring-graph.xml", &ib), "ring.net_socket"), nullptr);
 }
 
+TEST(RingChecks, GraphThroughAPlainInterfaceWhileRdmaNicsExistIsNetSocket) {
+  // No log: the graph's NET is an Ethernet interface (NCCL's Socket transport dumps those)
+  // while the box has RDMA NICs.
+  topo::System s = nccl::load_topo_xml(kDir + kOci);
+  s.nics[0].rdma = false;
+  s.nics[0].ports[0].name = "eth0";
+  nccl::GraphFile g = nccl::load_graph_xml(kDir + "oci-h100-2node-pxn-ring-graph.xml");
+  RingsAnalysis a = analyze_rings(s, g, nullptr, {});
+  const Finding* f = find(a, "ring.net_socket");
+  ASSERT_NE(f, nullptr) << dump(a);
+  EXPECT_NE(f->message.find("eth0"), std::string::npos) << f->message;
+  EXPECT_EQ(ids(a).count("ring.net_socket"), 1u);
+  // The Azure NC A100 v4 box has only eth0: nothing better exists, nothing to say.
+  EXPECT_EQ(find(analyze(kNcv4, "azure-ncv4-a100-pcie-graph.xml"), "ring.net_socket"), nullptr);
+}
+
 TEST(RingChecks, NodesThatComputedDifferentGraphsAreInconsistent) {
   nccl::GraphFile good = nccl::load_graph_xml(kDir + "oci-h100-nvlink-ring-graph.xml");
   nccl::GraphFile bad = nccl::load_graph_xml(kDir + "oci-h100-sys-ring-graph.xml");
