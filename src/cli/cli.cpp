@@ -11,6 +11,7 @@
 #include "cli/cmd_info.hpp"
 #include "cli/cmd_log.hpp"
 #include "cli/cmd_rings.hpp"
+#include "cli/cmd_topo.hpp"
 #include "cli/context.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -97,6 +98,22 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 
   add_command(app, action, "env", "Versions and NCCL settings of every rank, compared",
               std::make_shared<EnvOptions>(), &run_env);
+  {
+    auto o = std::make_shared<TopoOptions>();
+    CLI::App* sub = add_command(app, action, "topo",
+                                "PCIe/NVLink/NIC topology, NCCL path types and expected bandwidth, "
+                                "misconfigurations",
+                                o, &run_topo);
+    sub->add_option("--hwloc-xml", o->hwloc_xml, "Analyse an hwloc v2 XML export (lstopo --of xml)")
+        ->type_name("FILE");
+    sub->add_option("--nccl-topo", o->nccl_topo,
+                    "Analyse an NCCL topology file / NCCL_TOPO_DUMP_FILE (repeat: one host each)")
+        ->type_name("FILE");
+    sub->add_option("--sysfs-root", o->sysfs_root, "Read sysfs facts from DIR instead of /sys")
+        ->type_name("DIR");
+    sub->add_option("--load", o->load, "Analyse a topology written by --save")->type_name("FILE");
+    sub->add_option("--save", o->save, "Write the topology model (JSON) to FILE")->type_name("FILE");
+  }
   add_command(app, action, "version", "Tool version, build features and runtime library versions",
               std::make_shared<VersionOptions>(), &run_version);
   {

@@ -219,7 +219,7 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
           n.bus_id = bus;
           n.name = bus;
           n.numa = f.numa;
-          n.rdma = (d.class_code >> 8) == 0x0207 || d.vendor == 0x1d0f;  // IB class, AWS EFA
+          n.rdma = topo::is_rdma_pci(d.class_code, d.vendor, d.device);
           s.nics.push_back(n);
         }
       } else if (d.kind == PciKind::kNvSwitch) {
@@ -265,7 +265,7 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
       n.bus_id = f.pci;  // "" when directly under <cpu>: a virtual NIC
       n.numa = f.numa;
       if (const topo::PciDevice* d = s.find_pci(f.pci))
-        n.rdma = (d->class_code >> 8) == 0x0207 || d->vendor == 0x1d0f;
+        n.rdma = topo::is_rdma_pci(d->class_code, d->vendor, d->device);
       for (pugi::xml_node c : f.node.children("net")) {
         if (++elements > kMaxElements) throw InputError(source, "too many elements");
         topo::NicPort p;

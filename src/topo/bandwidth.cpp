@@ -57,6 +57,29 @@ double pcie_bw(double gts, int width) {
   return 0;  // a speed NCCL's table does not know: unknown, not slow
 }
 
+// --- hwloc's pci_link_speed is lanes x GT/s x encoding / 8 (128b/130b from Gen3 on): Gen4 x16 =
+// 31.51 GB/s where NCCL's table gives 24. The ratio 24/31.51 = 0.7617 (Gen3+) maps one onto
+// the other (Gen1/2 give 0.75).
+constexpr double kHwlocRawToNccl = 24.0 / 31.507692;
+
+double pcie_bw_from_raw(double raw_gbps) { return raw_gbps > 0 ? raw_gbps * kHwlocRawToNccl : 0; }
+
+double nccl_reads_speed(std::string_view text) {
+  // NCCL 2.28.9 kvDictPciGen, in its order; kvConvertToInt matches when the string starts with
+  // the key (strncmp over the key's length), else falls back to 60 units (Gen3).
+  struct Key {
+    std::string_view key;
+    double gts;
+  };
+  constexpr Key kKeys[] = {{"2.5 GT/s", 2.5},        {"5 GT/s", 5.0},         {"8 GT/s", 8.0},
+                           {"16 GT/s", 16.0},        {"32 GT/s", 32.0},       {"2.5 GT/s PCIe", 2.5},
+                           {"5.0 GT/s PCIe", 5.0},   {"8.0 GT/s PCIe", 8.0},  {"16.0 GT/s PCIe", 16.0},
+                           {"32.0 GT/s PCIe", 32.0}, {"64.0 GT/s PCIe", 64.0}};
+  for (const auto& k : kKeys)
+    if (text.substr(0, k.key.size()) == k.key) return k.gts;
+  return 8.0;
+}
+
 double nvlink_bw_per_link(int sm) {
   if (sm >= 100) return kSm100NvlinkBw;
   if (sm >= 90) return kSm90NvlinkBw;

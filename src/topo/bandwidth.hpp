@@ -4,6 +4,7 @@
 /// All values in GB/s (10^9 bytes per second), per direction, as NCCL's topology model uses
 /// them, so that our expectations match what NCCL itself plans with.
 #include <string>
+#include <string_view>
 
 #include "topo/model.hpp"
 
@@ -15,6 +16,12 @@ inline constexpr double kLocBw = 5000.0;
 /// PCIe link: width x per-lane speed, NCCL's conversion (width*speed/80 with NCCL's per-lane
 /// table); 0 when speed or width is unknown.
 [[nodiscard]] double pcie_bw(double gts, int width);
+/// How NCCL 2.28 reads a `link_speed` string (kvDictPciGen with prefix matching,
+/// topo.cc:423-426): per-lane GT/s it will assume. Unknown strings fall back to Gen3 (8 GT/s).
+[[nodiscard]] double nccl_reads_speed(std::string_view text);
+/// NCCL-style bandwidth from hwloc's raw link bandwidth (GB/s after line encoding), used when
+/// speed and width are not known separately (hwloc XML).
+[[nodiscard]] double pcie_bw_from_raw(double raw_gbps);
 /// One NVLink of a GPU with compute capability `sm` (NCCL ncclTopoNVLinkBw).
 [[nodiscard]] double nvlink_bw_per_link(int sm);
 /// NVLinks per GPU of a generation (what NCCL probes: nccl-internals §2.2); 0 unknown.

@@ -112,6 +112,11 @@ std::string System::gpu_subject(std::size_t gpu) const {
   return g.bus_id.empty() ? fmt::format("GPU{}", idx) : fmt::format("GPU{} {}", idx, g.bus_id);
 }
 
+bool is_rdma_pci(std::uint32_t class_code, std::uint32_t vendor, std::uint32_t device) {
+  if ((class_code >> 8) == 0x0207) return true;
+  return vendor == 0x1d0f && device >= 0xefa0 && device <= 0xefa3;
+}
+
 // --- text helpers ---------------------------------------------------------------------------
 
 namespace {
@@ -226,7 +231,7 @@ NLOHMANN_JSON_SERIALIZE_ENUM(LinkRemote, {{LinkRemote::kUnknown, "unknown"},
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PciLink, cur_gts, cur_width, max_gts, max_width)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PciDevice, bus_id, parent, numa, kind, class_code,
                                                 vendor, device, subsystem_vendor, subsystem_device,
-                                                link, speed_text, link_quirk, acs_redirect,
+                                                link, link_gbps, speed_text, link_quirk, acs_redirect,
                                                 acs_detail, iommu_group_type)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NvLink, link, remote_bus_id, remote, count, active,
                                                 version, xgmi)

@@ -47,6 +47,7 @@ struct PciDevice {
   std::uint32_t class_code = 0;  ///< 24-bit class, e.g. 0x030200; 0 unknown
   std::uint32_t vendor = 0, device = 0, subsystem_vendor = 0, subsystem_device = 0;
   PciLink link;
+  double link_gbps = 0;    ///< current link bandwidth as hwloc reports it (raw GB/s, all lanes); 0 unknown
   std::string speed_text;  ///< the speed string as read (file or sysfs), for evidence
   /// Set when the reading is known to be meaningless (a vendor or VM quirk, named here):
   /// the link then counts as unknown for bandwidth and checks.
@@ -188,6 +189,9 @@ struct System {
   [[nodiscard]] std::string gpu_subject(std::size_t gpu) const;
 };
 
+/// True for PCI functions that are RDMA NICs by class or id: InfiniBand class 0x0207, AWS EFA
+/// (0x1d0f:0xefa0-0xefa3; the ENA 0x1d0f:0xec20 is not RDMA).
+[[nodiscard]] bool is_rdma_pci(std::uint32_t class_code, std::uint32_t vendor, std::uint32_t device);
 /// Normalises a PCI bus id to "dddd:bb:dd.f" lower case ("0000:1B:00.0", "1b:00.0",
 /// "00000000:1B:00.0" from NVML). Returns the input lower-cased when it is not a bus id.
 [[nodiscard]] std::string normalize_bus_id(std::string_view s);

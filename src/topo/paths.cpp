@@ -86,6 +86,10 @@ double device_link_bw(const PciDevice& d, std::string* label) {
   int width = d.link.max_width > 0 ? d.link.max_width : d.link.cur_width;
   double bw = pcie_bw(gts, width);
   if (bw > 0 && label) *label = pcie_label(d, gts, width, bw);
+  if (bw <= 0 && d.link_gbps > 0) {  // hwloc XML: one number for the whole link
+    bw = pcie_bw_from_raw(d.link_gbps);
+    if (label) *label = fmt::format("PCIe {} {:.2f} GB/s raw ({:.0f} GB/s)", d.bus_id, d.link_gbps, bw);
+  }
   return bw;
 }
 
@@ -167,17 +171,46 @@ std::vector<std::string> pci_ancestry(const System& s, const std::string& bus_id
   return out;
 }
 
-std::string nccl_parent(const System& s, const std::string& bus_id) {
-  const PciDevice* d = s.find_pci(bus_id);
-  if (!d) return "";
-  if (s.nccl_tree) return d->parent;
+namespace {
+
+/// Broadcom PEX generation of a switch at a level of its internal hierarchy (0 = top), or 0
+/// (NCCL getBcmGen, topo.cc:190-262; ids pack vendor:device:subvendor:subdevice).
+int bcm_gen(const PciDevice& d, int level) {
+  std::uint64_t id = (static_cast<std::uint64_t>(d.vendor) << 48) | (static_cast<std::uint64_t>(d.device) << 32) |
+                     (static_cast<std::uint64_t>(d.subsystem_vendor) << 16) | d.subsystem_device;
+  std::uint64_t masked = id & 0xfffffffffffff000ULL;
+  if (masked == 0x1000c0101000a000ULL) return 4;
+  if (masked == (0x1000c03010000000ULL | static_cast<std::uint64_t>(level) * 0x1000ULL)) return 5;
+  return 0;
+}
+
+std::string raw_nccl_parent(const System& s, const PciDevice& d) {
+  if (s.nccl_tree) return d.parent;
   // NCCL climbs the sysfs path two components at a time (xml.cc:648-724): the parent of a
   // device is its switch's upstream port; downstream ports and root ports are skipped.
-  const PciDevice* a = s.find_pci(d->parent);
+  const PciDevice* a = s.find_pci(d.parent);
   if (!a) return "";
   const PciDevice* b = s.find_pci(a->parent);
   if (!b) return "";
   return b->bus_id;
+}
+
+}  // namespace
+
+std::string nccl_parent(const System& s, const std::string& bus_id) {
+  const PciDevice* d = s.find_pci(bus_id);
+  if (!d) return "";
+  std::string p = raw_nccl_parent(s, *d);
+  // BCM Gen4/Gen5 PEX switches show as two levels but switch at full bandwidth: NCCL fuses the
+  // second level into the first (ncclTopoFlattenBcmSwitches).
+  if (const PciDevice* sub = s.find_pci(p); sub && sub->kind == PciKind::kBridge) {
+    int gen = bcm_gen(*sub, 1);
+    if (gen) {
+      std::string q = raw_nccl_parent(s, *sub);
+      if (const PciDevice* top = s.find_pci(q); top && bcm_gen(*top, 0) == gen) return q;
+    }
+  }
+  return p;
 }
 
 void apply_link_quirks(System& s) {

@@ -33,11 +33,12 @@ TEST(TopoXml, OciH100Paths) {
   const auto& p = s.gpu_path(0, 1);
   EXPECT_EQ(p.type, topo::PathType::kNVL);
   EXPECT_NEAR(p.bw_gbps, 18 * 20.6, 0.01);
-  // GPU0 and its NIC share a Broadcom switch (two levels in the dump): PXB.
+  // GPU0 and its NIC share a Broadcom PEX Gen5 switch: two levels in the dump, which NCCL
+  // flattens into one (ncclTopoFlattenBcmSwitches): PIX.
   int nic = s.paths.nearest_nic[0];
   ASSERT_GE(nic, 0);
   EXPECT_EQ(s.nics[static_cast<std::size_t>(nic)].bus_id, "0000:0c:00.0");
-  EXPECT_EQ(s.nic_path(0, static_cast<std::size_t>(nic)).pci_type, topo::PathType::kPXB);
+  EXPECT_EQ(s.nic_path(0, static_cast<std::size_t>(nic)).pci_type, topo::PathType::kPIX);
   // The 5.0 GT/s uplink reading is a quirk, not the bottleneck.
   EXPECT_FALSE(s.find_pci("0000:08:00.0")->link_quirk.empty());
 }
