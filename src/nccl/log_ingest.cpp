@@ -6,6 +6,10 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <functional>
+#include <unordered_map>
 #include <cctype>
 #include <tuple>
 #include <cerrno>
@@ -171,46 +175,93 @@ struct LogIngest::State {
   // Per input.
   int file = -1;
   long line_no = 0;
-  bool padded = false;         // terminal copy: records may share a physical line
+  bool padded = false;         // this line is padded like a terminal copy: may hold two records
   bool prev_ends_nccl = false;  // "NCCL" hard-wrapped before "version X"
   bool pending_last_error = false;
   std::string last_error_prefix;
   std::string scratch;  // ANSI-stripped copy
-  // Caches: most consecutive lines come from the same process.
+  // Indexes: lookups by string_view without allocating; the last hit is cached because most
+  // consecutive lines come from the same process.
+  struct SvHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  struct ProcHash {
+    std::size_t operator()(const std::pair<const HostInfo*, long>& k) const noexcept {
+      return std::hash<const void*>{}(k.first) * 31u + std::hash<long>{}(k.second);
+    }
+  };
+  std::unordered_map<std::string, HostInfo*, SvHash, std::equal_to<>> host_index;
+  std::unordered_map<std::pair<const HostInfo*, long>, ProcessInfo*, ProcHash> proc_index;
   HostInfo* host_cache = nullptr;
-  std::string host_cache_name;
   ProcessInfo* proc_cache = nullptr;
-  std::string proc_cache_host;
+  const HostInfo* proc_cache_host = nullptr;
   long proc_cache_pid = -2;
+  const ProcessInfo* dev_cache_proc = nullptr;
+  int dev_cache = -1;
   std::unordered_set<std::uint64_t> conn_keys;
   std::unordered_set<std::uint64_t> tree_keys;
-  std::map<std::tuple<int, std::string, long>, std::size_t> event_counts;
+  std::unordered_map<std::uint64_t, std::size_t> event_counts;
+  std::unordered_map<std::uint64_t, std::pair<int, int>> sig_cache;  // message hash -> (sig, code)
+  std::array<long, kSigCount> sig_counts{};
+  std::unordered_set<std::uint64_t> device_lines_seen;
 
   HostInfo& host(std::string_view name) {
-    if (host_cache && host_cache_name == name) return *host_cache;
-    auto it = log.hosts.find(std::string(name));
-    if (it == log.hosts.end()) {
-      it = log.hosts.emplace(std::string(name), HostInfo{}).first;
-      it->second.name = std::string(name);
-    }
-    host_cache = &it->second;
-    host_cache_name.assign(name);
-    return *host_cache;
+    if (host_cache && host_cache->name == name) return *host_cache;
+    auto hit = host_index.find(name);
+    if (hit != host_index.end()) return *(host_cache = hit->second);
+    auto it = log.hosts.emplace(std::string(name), HostInfo{}).first;
+    it->second.name = std::string(name);
+    host_index.emplace(std::string(name), &it->second);
+    return *(host_cache = &it->second);
   }
 
-  ProcessInfo& process(std::string_view hostname, long pid) {
-    if (proc_cache && proc_cache_pid == pid && proc_cache_host == hostname) return *proc_cache;
-    auto key = std::make_pair(std::string(hostname), pid);
-    auto it = log.processes.find(key);
-    if (it == log.processes.end()) {
-      it = log.processes.emplace(key, ProcessInfo{}).first;
-      it->second.host = std::string(hostname);
+  ProcessInfo& process(HostInfo& h, long pid) {
+    if (proc_cache && proc_cache_pid == pid && proc_cache_host == &h) return *proc_cache;
+    auto hit = proc_index.find({&h, pid});
+    if (hit == proc_index.end()) {
+      auto key = std::make_pair(h.name, pid);
+      auto it = log.processes.emplace(key, ProcessInfo{}).first;
+      it->second.host = h.name;
       it->second.pid = pid;
+      if (pid >= 0) h.pids.insert(pid);
+      hit = proc_index.emplace(std::make_pair(&h, pid), &it->second).first;
     }
-    proc_cache = &it->second;
-    proc_cache_host.assign(hostname);
+    proc_cache = hit->second;
+    proc_cache_host = &h;
     proc_cache_pid = pid;
     return *proc_cache;
+  }
+
+  /// Counts an event and says whether to keep it (bounded per signature, host and, for traces,
+  /// process): callers build the strings only when it is kept.
+  bool keep_event(int sig, const HostInfo* h, long pid, EventKind kind) {
+    if (sig >= 0 && sig < kSigCount) ++sig_counts[static_cast<std::size_t>(sig)];
+    // HostInfo nodes live as long as the RunLog: their address identifies the host.
+    std::uint64_t key = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(h)) * 1000003u ^
+                        static_cast<std::uint64_t>(sig) * 7919u ^
+                        (kind == EventKind::kTrace ? static_cast<std::uint64_t>(pid) * 104729u + 1 : 0);
+    auto& n = event_counts[key];
+    std::size_t cap = kind == EventKind::kTrace ? kMaxTracesPerProcess : kMaxEventsPerKey;
+    if (n >= cap || log.events.size() >= kMaxEvents) {
+      ++log.dropped_events;
+      return false;
+    }
+    ++n;
+    return true;
+  }
+
+  Sig classify_cached(std::string_view msg, std::string_view src, int* code) {
+    std::uint64_t key = std::hash<std::string_view>{}(msg) ^ (std::hash<std::string_view>{}(src) * 31u);
+    auto it = sig_cache.find(key);
+    if (it != sig_cache.end()) {
+      *code = it->second.second;
+      return static_cast<Sig>(it->second.first);
+    }
+    Sig sig = classify_message(msg, src, code);
+    if (sig_cache.size() > 8192) sig_cache.clear();
+    sig_cache.emplace(key, std::make_pair(static_cast<int>(sig), *code));
+    return sig;
   }
 
   SourceRef here() const { return SourceRef{file, line_no}; }
@@ -219,18 +270,6 @@ struct LogIngest::State {
     if (static_cast<int>(to) > static_cast<int>(s)) s = to;
   }
 
-  void add_event(LogEvent ev) {
-    ++log.sig_counts[ev.sig];
-    long pid_key = ev.kind == EventKind::kTrace ? ev.pid : -7;
-    auto& n = event_counts[{ev.sig, ev.host, pid_key}];
-    std::size_t cap = ev.kind == EventKind::kTrace ? kMaxTracesPerProcess : kMaxEventsPerKey;
-    if (n >= cap || log.events.size() >= kMaxEvents) {
-      ++log.dropped_events;
-      return;
-    }
-    ++n;
-    log.events.push_back(std::move(ev));
-  }
 
   void set_version(std::string_view text_after_version, std::string_view record, const std::string& hostname) {
     auto v = NcclVersion::parse(text_after_version);
@@ -280,15 +319,16 @@ void LogIngest::State::begin_file(const std::string& name) {
   pending_last_error = false;
   host_cache = nullptr;
   proc_cache = nullptr;
+  proc_cache_host = nullptr;
 }
 
 void LogIngest::State::feed(std::string_view line) {
   ++line_no;
   ++log.total_lines;
   log.bytes += line.size() + 1;
-  // Terminal padding: a copy from a terminal pads records with spaces, and may put two on one
-  // physical line. Only such inputs pay for the split search.
-  if (line.size() >= 8 && line.back() == ' ' && line.substr(line.size() - 8) == "        ") padded = true;
+  // Terminal padding: a copy from a terminal pads each record to the terminal's width, and may
+  // put two records on one physical line. Only padded lines pay for the split search.
+  padded = line.size() >= 8 && line.back() == ' ' && line.substr(line.size() - 8) == "        ";
   if (std::memchr(line.data(), '\x1b', line.size())) {
     scratch.clear();
     for (std::size_t i = 0; i < line.size(); ++i) {
@@ -427,10 +467,13 @@ void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
   long pid = l.pid;
   if (hname.empty() && pid < 0) pid = -1 - file;  // stripped prefixes: one pseudo-process per file
   HostInfo& h = host(hname);
-  ProcessInfo& p = process(hname, pid);
-  if (pid >= 0) h.pids.insert(pid);
+  ProcessInfo& p = process(h, pid);
   ++h.lines;
-  if (l.dev >= 0 && l.dev < 4096) p.cuda_devs.insert(l.dev);
+  if (l.dev >= 0 && l.dev < 4096 && (&p != dev_cache_proc || l.dev != dev_cache)) {
+    p.cuda_devs.insert(l.dev);
+    dev_cache_proc = &p;
+    dev_cache = l.dev;
+  }
   if (l.launcher_rank >= 0 && p.ranks.empty()) {
     // Open MPI's rank is usually the NCCL rank of the world communicator; used only until
     // an NCCL line names the rank.
@@ -443,7 +486,8 @@ void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
     ++h.warns;
     p.failed = true;
     int code = -1;
-    Sig sig = classify_message(l.msg, l.src, &code);
+    Sig sig = classify_cached(l.msg, l.src, &code);
+    if (!keep_event(sig, &h, l.pid, EventKind::kWarn)) return;
     LogEvent ev;
     ev.kind = EventKind::kWarn;
     ev.sig = sig;
@@ -457,7 +501,7 @@ void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
     ev.text = quote_text(rec);
     ev.result = code;
     ev.at = here();
-    add_event(std::move(ev));
+    log.events.push_back(std::move(ev));
     return;
   }
   if (l.kind == LineKind::kNcclInfo) on_info(l, rec, h, p);
@@ -468,6 +512,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
   if (m.empty()) return;
   const std::string& hn = h.name;
   auto signal = [&](Sig sig) {
+    if (!keep_event(sig, &h, l.pid, EventKind::kInfoSignal)) return;
     LogEvent ev;
     ev.kind = EventKind::kInfoSignal;
     ev.sig = sig;
@@ -477,7 +522,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
     ev.message = quote_text(m);
     ev.text = quote_text(rec);
     ev.at = here();
-    add_event(std::move(ev));
+    log.events.push_back(std::move(ev));
   };
   switch (m[0]) {
     case 'C': {
@@ -743,6 +788,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
   TraceLine t;
   if (m[0] >= 'a' && m[0] <= 'z' && parse_trace(m, t)) {
     p.failed = true;
+    if (!keep_event(kSigTrace, &h, l.pid, EventKind::kTrace)) return;
     LogEvent ev;
     ev.kind = EventKind::kTrace;
     ev.sig = kSigTrace;
@@ -755,7 +801,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
     ev.text = quote_text(rec);
     ev.result = t.result;
     ev.at = here();
-    add_event(std::move(ev));
+    log.events.push_back(std::move(ev));
     return;
   }
   std::size_t oc = m.find(": opCount ");
@@ -934,9 +980,10 @@ void LogIngest::State::on_trees(std::string_view msg, ProcessInfo& p) {
 
 void LogIngest::State::on_carried(std::string_view msg, std::string_view rec, const LogLine& l, EventKind kind) {
   int code = -1;
-  Sig sig = classify_message(msg, "", &code);
+  Sig sig = classify_cached(msg, "", &code);
   if (l.kind == LineKind::kTorchError && (sig == kSigOther || sig == kSigCudaOther || sig == kSigPeerClosed))
     sig = kSigTorchError;
+  if (!keep_event(sig, nullptr, -1, kind)) return;
   LogEvent ev;
   ev.kind = kind;
   ev.sig = sig;
@@ -945,7 +992,7 @@ void LogIngest::State::on_carried(std::string_view msg, std::string_view rec, co
   ev.text = quote_text(trim_sv(rec));
   ev.result = code;
   ev.at = here();
-  add_event(std::move(ev));
+  log.events.push_back(std::move(ev));
 }
 
 void LogIngest::State::on_watchdog(const LogLine& l, std::string_view rec) {
@@ -989,6 +1036,8 @@ void LogIngest::State::on_tests(const LogLine& l, std::string_view rec) {
       return;
     }
     case LineKind::kTestsDevice: {
+      // Headers repeat per run: parse each distinct one once.
+      if (device_lines_seen.size() < 65536 && !device_lines_seen.insert(std::hash<std::string_view>{}(m)).second) return;
       // "Rank  0 Group  0 Pid   6899 on ztan-mig-235z device  0 [0000:04:00] NVIDIA H100 80GB HBM3"
       long rank = -1, pid = -1;
       (void)parse_int(trim_sv(m.substr(4)), rank);
@@ -1008,7 +1057,7 @@ void LogIngest::State::on_tests(const LogLine& l, std::string_view rec) {
       if (rank >= 0 && rank < (1 << 22)) {
         if (t.rank_hosts[static_cast<int>(rank)].size() < 16) t.rank_hosts[static_cast<int>(rank)].insert(hostname);
         HostInfo& h = host(hostname);
-        if (pid >= 0) h.pids.insert(pid);
+        if (pid >= 0 && h.pids.size() < 4096) h.pids.insert(pid);
         rank_seen(static_cast<int>(rank), hostname, nullptr);
         if (rank + 1 > log.nranks) log.nranks = static_cast<int>(rank + 1);
       }
@@ -1043,10 +1092,9 @@ void LogIngest::State::on_tests(const LogLine& l, std::string_view rec) {
       if (n < 8) return;
       int base = n >= 13 ? 5 : 4;  // with or without the root column
       auto num = [](std::string_view s) {
-        std::string tmp(s.substr(0, 32));
-        char* end = nullptr;
-        double d = std::strtod(tmp.c_str(), &end);
-        return end == tmp.c_str() ? -1.0 : d;
+        double d = -1.0;
+        auto r = std::from_chars(s.data(), s.data() + s.size(), d);
+        return r.ec == std::errc() ? d : -1.0;
       };
       TestsRow row;
       long bytes = 0;
@@ -1245,8 +1293,10 @@ void LogIngest::add_text(std::string_view text, const std::string& name) {
 long LogIngest::relevant_lines() const { return st_->relevant; }
 const RunLog& LogIngest::log() const { return st_->log; }
 RunLog LogIngest::take() {
-  // Per-host stages summarise their processes.
   RunLog& log = st_->log;
+  for (int i = 0; i < kSigCount; ++i)
+    if (st_->sig_counts[static_cast<std::size_t>(i)] > 0) log.sig_counts[i] = st_->sig_counts[static_cast<std::size_t>(i)];
+  // Per-host stages summarise their processes.
   for (auto& [key, p] : log.processes) {
     HostInfo& h = log.hosts[p.host];
     if (static_cast<int>(p.stage) > static_cast<int>(h.stage)) h.stage = p.stage;

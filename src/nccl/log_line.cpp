@@ -153,7 +153,20 @@ enum class Level { kNone, kInfo, kWarn, kOther };
 Level find_level(std::string_view line, std::size_t& at, std::size_t& msg, bool& old) {
   old = false;
   std::size_t pos = 0;
-  while ((pos = line.find("NCCL ", pos)) != std::string_view::npos) {
+  const char* base = line.data();
+  const std::size_t size = line.size();
+  auto next_token = [base, size](std::size_t from) -> std::size_t {
+    // memchr for 'N', then compare the rest inline (a libc memcmp call per candidate costs more).
+    while (from + 5 <= size) {
+      const void* hit = std::memchr(base + from, 'N', size - from - 4);
+      if (!hit) return std::string_view::npos;
+      std::size_t i = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+      if (base[i + 1] == 'C' && base[i + 2] == 'C' && base[i + 3] == 'L' && base[i + 4] == ' ') return i;
+      from = i + 1;
+    }
+    return std::string_view::npos;
+  };
+  while ((pos = next_token(pos)) != std::string_view::npos) {
     bool boundary = pos == 0 || is_space(line[pos - 1]) || line[pos - 1] == ':' || line[pos - 1] == ']' ||
                     line[pos - 1] == '>' || line[pos - 1] == ')';
     std::string_view rest = line.substr(pos + 5);
@@ -176,7 +189,19 @@ Level find_level(std::string_view line, std::size_t& at, std::size_t& msg, bool&
   }
   // NCCL <= 2.2: "host:pid:tid [0] INFO msg" / "include/socket.h:360 WARN msg".
   for (std::string_view tok : {std::string_view(" INFO "), std::string_view(" WARN ")}) {
-    std::size_t p = line.find(tok);
+    // Inline search (memchr on the level's first letter): these run on every non-NCCL line.
+    std::size_t p = std::string_view::npos;
+    for (std::size_t from = 1; from + 5 <= size;) {
+      const void* hit = std::memchr(base + from, tok[1], size - from);
+      if (!hit) break;
+      std::size_t i = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+      if (i + 4 < size && base[i - 1] == ' ' && base[i + 1] == tok[2] && base[i + 2] == tok[3] && base[i + 3] == tok[4] &&
+          base[i + 4] == ' ') {
+        p = i - 1;
+        break;
+      }
+      from = i + 1;
+    }
     if (p == std::string_view::npos || p == 0) continue;
     std::string_view before = line.substr(0, p);
     std::size_t s = before.rfind(' ');
@@ -394,8 +419,9 @@ LogLine classify_line(std::string_view line) {
     if (!t.empty() && host_token(t, l)) {
       drop(t);
       // Keep the launcher tag glued in front of the host as part of the prefix.
-      std::size_t hp = t.rfind(l.host);
-      if (hp != std::string_view::npos && hp > 0) pre = std::string_view(pre.data(), pre.size() + hp);
+      // l.host is a view into t: its offset is the glued tag's length.
+      std::size_t hp = static_cast<std::size_t>(l.host.data() - t.data());
+      if (hp > 0 && hp < t.size()) pre = std::string_view(pre.data(), pre.size() + hp);
     }
   } else if (!t.empty() && host_token(t, l)) {
     drop(t);
