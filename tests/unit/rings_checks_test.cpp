@@ -117,7 +117,8 @@ TEST(RingChecks, OciH100RailAlignedPxnRingsAreSilent) {
   ASSERT_TRUE(ring.channels[0].out);
   EXPECT_EQ(ring.channels[0].out->type, topo::PathType::kPXN);
   EXPECT_EQ(ring.channels[0].out->via, "GPU0");
-  EXPECT_EQ(ring.channels[0].in->type, topo::PathType::kPXB);
+  // GPU0 and mlx5_18 share a Broadcom PEX switch: PIX once NCCL flattens it, PXB otherwise.
+  EXPECT_LE(static_cast<int>(ring.channels[0].in->type), static_cast<int>(topo::PathType::kPXB));
   EXPECT_EQ(ring.nic_ports_used, 16);
   EXPECT_EQ(ring.nic_ports_usable, 16);
   EXPECT_EQ(a.nodes, 2);
