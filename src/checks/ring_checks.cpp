@@ -846,6 +846,80 @@ void check_log_consistency(const Ctx& c, const nccl::RunLog& log, const HopTrans
   }
 }
 
+/// Ranks that disagree about a tree (a parent that does not list its child, a child that
+/// names another parent), rings that miss or repeat ranks, and the trees between nodes.
+void check_log_trees_and_rings(const Ctx& c, const nccl::RunLog& log) {
+  auto host_of = [&](int r) {
+    auto it = log.ranks.find(r);
+    return it == log.ranks.end() ? std::string() : it->second.host;
+  };
+  std::map<int, std::map<int, const nccl::TreeLink*>> by_channel;
+  for (const auto& t : log.trees) by_channel[t.channel][t.rank] = &t;
+  std::vector<std::string> bad;
+  for (const auto& [ch, links] : by_channel) {
+    for (const auto& [r, t] : links) {
+      if (t->up >= 0) {
+        auto p = links.find(t->up);
+        if (p != links.end() && std::find(p->second->down.begin(), p->second->down.end(), r) == p->second->down.end())
+          bad.push_back(fmt::format("tree channel {}: rank {} names rank {} as its parent, which does not list it as a child",
+                                    ch, r, t->up));
+      }
+      for (int d : t->down) {
+        auto k = links.find(d);
+        if (k != links.end() && k->second->up != r)
+          bad.push_back(fmt::format("tree channel {}: rank {} lists rank {} as a child, whose parent is rank {}", ch, r, d,
+                                    k->second->up));
+      }
+    }
+  }
+  if (!bad.empty()) {
+    Finding f = make_finding("ring.inconsistent", c.a.host, "trees",
+                             fmt::format("ranks disagree about the trees: {} (and {} more)", bad.front(), bad.size() - 1));
+    if (bad.size() == 1) f.message = "ranks disagree about the trees: " + bad.front();
+    for (std::size_t i = 1; i < bad.size() && i < 8; ++i) f.evidence.push_back(bad[i]);
+    c.a.findings.push_back(std::move(f));
+  }
+  for (const auto& [ch, order] : log.rings) {
+    if (log.nranks <= 0 || static_cast<int>(order.size()) != log.nranks) continue;  // cut at 128 chars
+    std::vector<int> sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    bool perm = true;
+    for (int i = 0; i < log.nranks; ++i) perm = perm && sorted[static_cast<std::size_t>(i)] == i;
+    if (perm) continue;
+    Finding f = make_finding("ring.inconsistent", c.a.host, fmt::format("ring channel {}", ch),
+                             fmt::format("ring channel {} as logged does not visit each of the {} ranks once", ch, log.nranks));
+    f.severity = Severity::kError;
+    c.a.findings.push_back(std::move(f));
+    break;
+  }
+  // Node-level trees: parent host -> child hosts, per channel; identical channels folded.
+  std::map<std::string, std::vector<int>> lines;
+  for (const auto& [ch, links] : by_channel) {
+    std::map<std::string, std::set<std::string>> children;
+    std::set<std::string> hosts, has_parent;
+    for (const auto& [r, t] : links) {
+      std::string h = host_of(r);
+      if (h.empty()) continue;
+      hosts.insert(h);
+      std::string u = t->up >= 0 ? host_of(t->up) : "";
+      if (!u.empty() && u != h) {
+        children[u].insert(h);
+        has_parent.insert(h);
+      }
+    }
+    if (hosts.size() < 2) continue;
+    std::vector<std::string> parts;
+    for (const auto& h : hosts)
+      if (!has_parent.count(h)) parts.push_back("root " + h);
+    if (hosts.size() <= 16)
+      for (const auto& [p, kids] : children) parts.push_back(p + " -> " + join({kids.begin(), kids.end()}, ","));
+    else
+      parts.push_back(fmt::format("{} nodes", hosts.size()));
+    lines[join(parts, "; ")].push_back(ch);
+  }
+  for (auto& [text, chans] : lines) c.a.node_trees.push_back(fmt::format("ch {}: {}", format_ranges(chans), text));
+}
+
 int infer_nodes(const nccl::GraphFile& gf, const nccl::RunLog* log, const RingsOptions& opts, bool& assumed) {
   assumed = false;
   if (opts.nodes > 0) return opts.nodes;
@@ -890,7 +964,10 @@ RingsAnalysis analyze_rings(const topo::System& system, const nccl::GraphFile& g
   }
   if (tr) {
     auto explained = check_hop_transports(c, *tr);
-    if (opts.compare_hosts) check_log_consistency(c, *log, *tr, explained);
+    if (opts.compare_hosts) {
+      check_log_consistency(c, *log, *tr, explained);
+      check_log_trees_and_rings(c, *log);
+    }
   }
 
   // NCCL's model for AllReduce with the ring graph's channels, next to the topology's capacity.
@@ -1042,6 +1119,7 @@ void to_json(nlohmann::json& j, const RingsAnalysis& a) {
   };
   if (a.predicted) j["model"] = model(*a.predicted);
   if (a.possible) j["topology_model"] = model(*a.possible);
+  j["node_trees"] = a.node_trees;
   j["notes"] = a.notes;
 }
 

@@ -91,6 +91,8 @@ struct RingsAnalysis {
   std::vector<RingGraph> graphs;
   std::optional<nccl::TuningResult> predicted;  ///< NCCL's model with the graph's channels
   std::optional<nccl::TuningResult> possible;   ///< the same model at the topology's capacity
+  /// Inter-node trees from a log, one line per group of channels ("ch 0,2: n1 -> n2, n3").
+  std::vector<std::string> node_trees;
   std::vector<Finding> findings;
   std::vector<std::string> notes;
 };

@@ -114,6 +114,10 @@ void render_graph(const RingGraph& rg, std::ostream& out, bool verbose) {
 
 void render_analysis(const RingsAnalysis& a, std::ostream& out, bool verbose) {
   for (const auto& rg : a.graphs) render_graph(rg, out, verbose);
+  if (!a.node_trees.empty()) {
+    out << "trees between nodes (from the log):\n";
+    for (const auto& t : a.node_trees) out << "  " << t << '\n';
+  }
   if (a.predicted) {
     const auto& p = *a.predicted;
     out << fmt::format("NCCL model, AllReduce at large sizes ({} node(s){}, {} ranks): ring {:.1f} GB/s busbw ({}), "

@@ -269,6 +269,42 @@ TEST(RingChecks, HostsThatDisagreeWithoutADegradedPathAreInconsistent) {
   EXPECT_NE(g->message.find("via NET where 2 host(s) use P2P"), std::string::npos) << g->message;
 }
 
+TEST(RingChecks, RanksThatDisagreeAboutATreeAreInconsistent) {
+  nccl::RunLog log = three_hosts("", "");
+  auto link = [](int ch, int rank, int up, std::vector<int> down) {
+    nccl::TreeLink t;
+    t.channel = ch;
+    t.rank = rank;
+    t.up = up;
+    t.down = std::move(down);
+    return t;
+  };
+  // Node trees of channel 0: n1 (rank 0) is the root, n2 (rank 8) and n3 (rank 16) its children.
+  log.trees = {link(0, 0, -1, {1, 8, 16}), link(0, 8, 0, {9}), link(0, 16, 0, {17})};
+  RingsAnalysis ok = analyze(kOci, "oci-h100-nvlink-ring-graph.xml", &log);
+  EXPECT_TRUE(ok.findings.empty()) << dump(ok);
+  ASSERT_EQ(ok.node_trees.size(), 1u);
+  EXPECT_EQ(ok.node_trees[0], "ch 0: root n1; n1 -> n2,n3");
+  // Rank 16 believes its parent is rank 8, which does not list it.
+  log.trees[2].up = 8;
+  RingsAnalysis bad = analyze(kOci, "oci-h100-nvlink-ring-graph.xml", &log);
+  const Finding* f = find(bad, "ring.inconsistent");
+  ASSERT_NE(f, nullptr) << dump(bad);
+  std::string all = f->message;
+  for (const auto& e : f->evidence) all += "\n" + e;
+  EXPECT_NE(all.find("rank 16 names rank 8 as its parent"), std::string::npos) << all;
+  EXPECT_NE(all.find("rank 0 lists rank 16 as a child, whose parent is rank 8"), std::string::npos) << all;
+  // A logged ring that misses a rank.
+  nccl::RunLog ring = three_hosts("", "");
+  std::vector<int> order;
+  for (int r = 0; r < 24; ++r) order.push_back(r == 5 ? 4 : r);
+  ring.rings[0] = order;
+  RingsAnalysis ra = analyze(kOci, "oci-h100-nvlink-ring-graph.xml", &ring);
+  const Finding* g = find(ra, "ring.inconsistent");
+  ASSERT_NE(g, nullptr);
+  EXPECT_NE(g->message.find("ring channel 0"), std::string::npos) << g->message;
+}
+
 TEST(RingChecks, HealthyLogIsSilent) {
   nccl::RunLog log = three_hosts("", "");
   RingsAnalysis a = analyze(kOci, "oci-h100-nvlink-ring-graph.xml", &log);
@@ -286,7 +322,8 @@ TEST(RingChecks, SocketTransportWithRdmaNicsIsNetSocket) {
   // Over IB it is silent.
   nccl::RunLog ib = three_hosts("", "");
   ib.connections.push_back(conn("n1", 0, 7, 8, "NET/IB/0/GDRDMA"));
-  EXPECT_EQ(find(analyze(kOci, "oci-h100-2node-pxn-ring-graph.xml", &ib), "ring.net_socket"), nullptr);
+  RingsAnalysis over_ib = analyze(kOci, "oci-h100-2node-pxn-ring-graph.xml", &ib);
+  EXPECT_EQ(find(over_ib, "ring.net_socket"), nullptr);
 }
 
 TEST(RingChecks, GraphThroughAPlainInterfaceWhileRdmaNicsExistIsNetSocket) {
@@ -302,7 +339,8 @@ TEST(RingChecks, GraphThroughAPlainInterfaceWhileRdmaNicsExistIsNetSocket) {
   EXPECT_NE(f->message.find("eth0"), std::string::npos) << f->message;
   EXPECT_EQ(ids(a).count("ring.net_socket"), 1u);
   // The Azure NC A100 v4 box has only eth0: nothing better exists, nothing to say.
-  EXPECT_EQ(find(analyze(kNcv4, "azure-ncv4-a100-pcie-graph.xml"), "ring.net_socket"), nullptr);
+  RingsAnalysis ncv4 = analyze(kNcv4, "azure-ncv4-a100-pcie-graph.xml");
+  EXPECT_EQ(find(ncv4, "ring.net_socket"), nullptr);
 }
 
 TEST(RingChecks, NodesThatComputedDifferentGraphsAreInconsistent) {

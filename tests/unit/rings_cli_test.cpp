@@ -76,6 +76,9 @@ TEST(RingsCli, LogShowsTheNodeWhoseGpusTalkThroughTheCpu) {
   EXPECT_NE(r.out.find("gpu-a: P2P/CUMEM; gpu-b: SHM/direct/direct"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(2 node(s), 16 ranks)"), std::string::npos) << r.out;  // nodes from the log
   EXPECT_EQ(r.out.find("gpu-a intra-node"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ch 0: root gpu-a; gpu-a -> gpu-b"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ch 1: root gpu-b; gpu-b -> gpu-a"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("ring.inconsistent"), std::string::npos) << r.out;
 }
 
 TEST(RingsCli, JsonReport) {
