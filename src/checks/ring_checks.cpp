@@ -770,6 +770,28 @@ void check_net_socket(const Ctx& c, const RingGraph& rg, const nccl::RunLog* log
       f.evidence = std::move(lines);
       c.a.findings.push_back(std::move(f));
     }
+    // No connection lines (the job died first, or NCCL < 2.22 lazily): "Using network Socket"
+    // on a multi-node job says the same. On one node NCCL prints it without using the NET.
+    if (log->multi_node()) {
+      for (const auto& [host, info] : log->hosts) {
+        if (done.count(host) || (!c.log_host.empty() && host != c.log_host)) continue;
+        bool socket = std::any_of(info.networks.begin(), info.networks.end(),
+                                  [](const std::string& n) { return to_lower(n) == "socket"; });
+        std::vector<std::string> devs = rdma;
+        for (const auto& d : info.rdma_devs) devs.push_back(d.name + "/" + d.link_layer);
+        if (!socket || devs.empty()) continue;
+        done.insert(host);
+        Finding f = make_finding("ring.net_socket", host, host.empty() ? std::string("NET/Socket") : host + " NET/Socket",
+                                 fmt::format("NCCL chose its Socket transport (TCP) between nodes although RDMA devices "
+                                             "exist: {}",
+                                             join(devs, ", ")));
+        if (!info.network_quote.empty())
+          f.evidence.push_back(fmt::format("{}: {}", log->where(info.network_quote.at), info.network_quote.text));
+        if (!info.ib_quote.empty())
+          f.evidence.push_back(fmt::format("{}: {}", log->where(info.ib_quote.at), info.ib_quote.text));
+        c.a.findings.push_back(std::move(f));
+      }
+    }
   }
   // Without a log: the graph's NICs are plain network interfaces while RDMA NICs exist.
   if (rdma.empty() || done.count("graph:" + c.a.host)) return;

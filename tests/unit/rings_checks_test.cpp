@@ -319,6 +319,14 @@ TEST(RingChecks, SocketTransportWithRdmaNicsIsNetSocket) {
   ASSERT_NE(f, nullptr) << dump(a);
   EXPECT_EQ(f->severity, Severity::kError);
   EXPECT_NE(f->message.find("mlx5_18/1"), std::string::npos) << f->message;
+  // Without connection lines, "Using network Socket" on a multi-node job says the same.
+  nccl::RunLog chose = three_hosts("", "");
+  chose.hosts["n3"].networks.insert("Socket");
+  chose.connections.push_back(conn("n1", 0, 7, 8, "NET/IB/0"));
+  RingsAnalysis by_choice = analyze(kOci, "oci-h100-2node-pxn-ring-graph.xml", &chose);
+  const Finding* g = find(by_choice, "ring.net_socket");
+  ASSERT_NE(g, nullptr) << dump(by_choice);
+  EXPECT_EQ(g->host, "n3");
   // Over IB it is silent.
   nccl::RunLog ib = three_hosts("", "");
   ib.connections.push_back(conn("n1", 0, 7, 8, "NET/IB/0/GDRDMA"));
