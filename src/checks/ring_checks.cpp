@@ -185,7 +185,6 @@ class Index {
     }
     return best;
   }
-  [[nodiscard]] const topo::System& system() const { return s_; }
 
  private:
   const topo::System& s_;
@@ -417,7 +416,7 @@ void check_resolution(const Ctx& c, const RingGraph& rg) {
   std::set<std::int64_t> missing_gpus, missing_nets;
   for (const auto& ch : g.channels) {
     for (const auto& r : ch.gpus)
-      if (r.system != 0 || !c.ix.gpu(r.local)) missing_gpus.insert(r.local);
+      if (!c.ix.gpu(r.local)) missing_gpus.insert(r.local);
     for (const auto* n : {&ch.net_in, &ch.net_out})
       if (*n && !c.ix.port((*n)->local)) missing_nets.insert((*n)->local);
   }
@@ -972,6 +971,24 @@ RingsAnalysis analyze_rings(const topo::System& system, const nccl::GraphFile& g
   for (const auto& g : graphs.graphs) {
     RingGraph rg;
     rg.graph = g;
+    // Multi-node NVLink (GB200 NVL72 and the like): GPUs of other systems in one graph. Their
+    // devices are not in this host's topology, and the local system id is not in the file.
+    std::set<std::uint32_t> systems;
+    for (const auto& ch : g.channels)
+      for (const auto& r : ch.gpus) systems.insert(r.system);
+    if (systems.size() > 1 || (systems.size() == 1 && *systems.begin() != 0)) {
+      for (const auto& ch : g.channels) {
+        RingChannel rc;
+        rc.index = static_cast<int>(&ch - g.channels.data());
+        for (const auto& r : ch.gpus) rc.gpus.push_back(static_cast<int>(r.local));
+        rg.channels.push_back(std::move(rc));
+      }
+      a.notes.push_back(fmt::format("the {} spans {} NVLink-connected systems (MNNVL): its hops need every system's "
+                                    "topology and are not checked",
+                                    graph_name(g), systems.size()));
+      a.graphs.push_back(std::move(rg));
+      continue;
+    }
     for (std::size_t i = 0; i < g.channels.size(); ++i) rg.channels.push_back(build_channel(c, g, i));
     fill_capacity(c, rg);
     check_resolution(c, rg);

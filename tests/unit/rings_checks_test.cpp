@@ -194,6 +194,18 @@ TEST(RingChecks, GraphThatDoesNotMatchTheTopologyIsInconsistent) {
   EXPECT_NE(f->message.find("visits a GPU twice"), std::string::npos);
 }
 
+TEST(RingChecks, MultiNodeNvlinkGraphIsShownNotJudged) {
+  // GB200-style: the graph names GPUs of two NVLink-connected systems.
+  std::string xml = R"(<graphs version="1"><graph id="0" pattern="4" crossnic="0" nchannels="1" speedintra="40"
+    speedinter="40" typeintra="NVL" typeinter="PIX" samechannels="1"><channel><gpu dev="0"/><gpu dev="0x1"/>
+    <gpu dev="0x100000000000000"/><gpu dev="0x100000000000001"/></channel></graph></graphs>)";
+  RingsAnalysis a = analyze_text(kOci, xml);
+  EXPECT_TRUE(a.findings.empty()) << dump(a);
+  ASSERT_FALSE(a.notes.empty());
+  EXPECT_NE(a.notes.back().find("MNNVL"), std::string::npos);
+  EXPECT_EQ(a.graphs[0].channels[0].gpus.size(), 4u);
+}
+
 // ---- transports from a log (the RunLog is built by hand: the log parser has its own tests)
 
 nccl::Connection conn(const std::string& host, int ch, int from, int to, const std::string& transport) {
