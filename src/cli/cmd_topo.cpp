@@ -129,6 +129,8 @@ void render_topology_text(const topo::System& s, std::ostream& out) {
       out << '\n';
     }
     out << "  (NCCL path type and expected GB/s; ? = bandwidth unknown)\n";
+  } else {
+    out << "no GPU found on this host\n";
   }
   // GPUs.
   std::map<int, int> expected_links;  // sm -> most links seen
@@ -168,9 +170,9 @@ void render_topology_text(const topo::System& s, std::ostream& out) {
     }
   }
   for (const auto& b : s.bindings)
-    out << fmt::format("rank {} cores {} NUMA {} GPU{} {}\n", b.rank, format_ranges(b.cpus),
-                       b.numa_nodes.empty() ? std::string("?") : format_ranges(b.numa_nodes), b.gpu_index,
-                       b.gpu_bus_id);
+    out << fmt::format("rank {} cores {} NUMA {} {}\n", b.rank, format_ranges(b.cpus),
+                       b.numa_nodes.empty() ? std::string("?") : format_ranges(b.numa_nodes),
+                       b.gpu_index >= 0 ? fmt::format("GPU{} {}", b.gpu_index, b.gpu_bus_id) : "no GPU");
 }
 
 int run_topo(const TopoOptions& o, Context& ctx) {

@@ -43,6 +43,9 @@ int numa_of(hwloc_topology_t t, hwloc_obj_t o) {
   hwloc_obj_t anc = hwloc_get_non_io_ancestor_obj(t, o);
   for (hwloc_obj_t up = anc; up; up = up->parent)
     if (up->memory_arity > 0 && up->memory_first_child) return static_cast<int>(up->memory_first_child->os_index);
+  // I/O attached to the Machine while the NUMA node hangs below a Package: local to all of
+  // the ancestor's NUMA nodes, which is one only on a single-node machine.
+  if (anc && anc->nodeset && hwloc_bitmap_weight(anc->nodeset) == 1) return hwloc_bitmap_first(anc->nodeset);
   return -1;
 }
 

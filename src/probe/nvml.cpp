@@ -62,12 +62,12 @@ void sym(void* lib, F& f, const char* name) {
 
 }  // namespace
 
-NvmlResult probe_nvml() {
+NvmlResult probe_nvml(const std::string& library) {
   NvmlResult r;
   Api a;
-  a.lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+  a.lib = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!a.lib) {
-    r.why = "libnvidia-ml.so.1 not found (no NVIDIA driver)";
+    r.why = library + " not found (no NVIDIA driver)";
     return r;
   }
   sym(a.lib, a.init, "nvmlInit_v2");

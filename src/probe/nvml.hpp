@@ -27,8 +27,8 @@ struct NvmlResult {
   std::vector<NvmlGpu> gpus;
 };
 
-/// Queries every GPU. Never throws.
-[[nodiscard]] NvmlResult probe_nvml();
+/// Queries every GPU through `library` (tests pass a stand-in). Never throws.
+[[nodiscard]] NvmlResult probe_nvml(const std::string& library = "libnvidia-ml.so.1");
 
 /// Merges NVML's view into a model (matched by bus id; GPUs the model lacks are added under
 /// their NUMA node if known, else -1).

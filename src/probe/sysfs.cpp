@@ -49,9 +49,12 @@ std::string basename_of(const fs::path& p) { return p.filename().string(); }
 /// The bus id of the PCI device a class/... entry belongs to (its `device` link).
 std::string device_bus(const fs::path& entry) {
   fs::path r = resolve(entry / "device");
-  if (r.empty()) return "";
-  std::string b = basename_of(r);
-  return is_bus_id(b) ? topo::normalize_bus_id(b) : "";
+  // virtio and auxiliary devices sit one or two levels below their PCI function.
+  for (int up = 0; up < 3 && !r.empty(); ++up, r = r.parent_path()) {
+    std::string b = basename_of(r);
+    if (is_bus_id(b)) return topo::normalize_bus_id(b);
+  }
+  return "";
 }
 
 void read_link(const fs::path& dev, topo::PciDevice& d) {

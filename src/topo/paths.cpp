@@ -23,7 +23,8 @@ enum class LinkType { kLoc = 0, kNvl = 1, kC2c = 3, kPci = 4, kSys = 9, kNet = 1
 struct Link {
   int to = 0;
   LinkType type = LinkType::kPci;
-  double bw = 0;  // known bandwidth, 0 = unknown
+  double bw = 0;   // known bandwidth, 0 = unknown
+  double sel = 0;  // the bandwidth NCCL itself assumes (route selection follows NCCL)
   std::string label;
 };
 
@@ -48,14 +49,15 @@ struct Graph {
     nodes.push_back(Node{t, ref, -1, std::move(bus), {}});
     return static_cast<int>(nodes.size()) - 1;
   }
-  void connect(int a, int b, LinkType t, double bw, const std::string& label) {
+  void connect(int a, int b, LinkType t, double bw, const std::string& label, double sel) {
     for (auto& l : nodes[a].links)
       if (l.to == b && l.type == t) {  // ncclTopoConnectNodes adds bandwidth to an existing link
         if (bw > 0 && l.bw > 0) l.bw += bw;
+        l.sel += sel;
         l.label = label;
         return;
       }
-    nodes[a].links.push_back(Link{b, t, bw, label});
+    nodes[a].links.push_back(Link{b, t, bw, sel, label});
   }
   int cpu(int numa) {
     auto it = cpu_by_numa.find(numa);
@@ -93,6 +95,19 @@ double device_link_bw(const PciDevice& d, std::string* label) {
   return bw;
 }
 
+/// The bandwidth NCCL assumes for a device's link: its own reading of the speed string (unknown
+/// strings are Gen3), width 0 read as 16 (topo.cc:482-492); quirks do not exist for NCCL.
+double nccl_link_bw(const PciDevice& d) {
+  double gts = !d.speed_text.empty() ? nccl_reads_speed(d.speed_text)
+               : d.link.max_gts > 0  ? d.link.max_gts
+               : d.link.cur_gts > 0  ? d.link.cur_gts
+                                     : 8.0;
+  int width = d.link.max_width > 0 ? d.link.max_width : d.link.cur_width > 0 ? d.link.cur_width : 16;
+  if (d.speed_text.empty() && d.link.max_gts <= 0 && d.link.cur_gts <= 0 && d.link_gbps > 0)
+    return pcie_bw_from_raw(d.link_gbps);
+  return pcie_bw(gts, width);
+}
+
 std::vector<Path> bfs(const Graph& g, int src) {
   std::vector<Path> paths(g.nodes.size());
   paths[src].set = true;
@@ -112,7 +127,7 @@ std::vector<Path> bfs(const Graph& g, int src) {
         // NETs and NICs are endpoints: nothing routes through them.
         if (n != src && (node.type == NodeType::kNet)) continue;
         if (n != src && node.type == NodeType::kNic && rem.type != NodeType::kNet) continue;
-        double lsel = l.bw > 0 ? l.bw : kLocBw;
+        double lsel = l.sel > 0 ? l.sel : kLocBw;
         double sel = std::min(p.sel_bw, lsel);
         Path& rp = paths[l.to];
         if (!(!rp.set || (rp.hops > p.hops && rp.sel_bw < sel))) continue;
@@ -297,8 +312,9 @@ Graph build_graph(const System& s) {
     int up = -1;
     if (!parent.empty() && g.by_bus.count(parent)) up = g.by_bus[parent];
     else up = g.cpu(d->numa);
-    g.connect(n, up, LinkType::kPci, bw, label);
-    g.connect(up, n, LinkType::kPci, bw, label);
+    double sel = nccl_link_bw(*d);
+    g.connect(n, up, LinkType::kPci, bw, label, sel);
+    g.connect(up, n, LinkType::kPci, bw, label, sel);
   }
   g.gpu_node.assign(s.gpus.size(), -1);
   for (std::size_t i = 0; i < s.gpus.size(); ++i) {
@@ -309,8 +325,8 @@ Graph build_graph(const System& s) {
       // A GPU without a known PCI position hangs from its CPU with an unknown link.
       int n = g.add(NodeType::kGpu, static_cast<int>(i), s.gpus[i].bus_id);
       int up = g.cpu(s.gpus[i].numa);
-      g.connect(n, up, LinkType::kPci, 0, "");
-      g.connect(up, n, LinkType::kPci, 0, "");
+      g.connect(n, up, LinkType::kPci, 0, "", pcie_bw(8.0, 16));
+      g.connect(up, n, LinkType::kPci, 0, "", pcie_bw(8.0, 16));
       g.gpu_node[i] = n;
     }
   }
@@ -324,16 +340,16 @@ Graph build_graph(const System& s) {
       n = it->second;
       if (g.nodes[n].type != NodeType::kNic) {  // a GPU and NIC on one function: separate node
         int m = g.add(NodeType::kNic, static_cast<int>(i), nic.bus_id);
-        g.connect(n, m, LinkType::kLoc, 0, "");
-        g.connect(m, n, LinkType::kLoc, 0, "");
+        g.connect(n, m, LinkType::kLoc, 0, "", kLocBw);
+        g.connect(m, n, LinkType::kLoc, 0, "", kLocBw);
         n = m;
       }
     } else {
       // Virtual/non-PCI NIC under its CPU: NCCL links it with LOC_BW (an unknown, not slow).
       n = g.add(NodeType::kNic, static_cast<int>(i), nic.bus_id);
       int up = g.cpu(nic.numa);
-      g.connect(n, up, LinkType::kPci, 0, "");
-      g.connect(up, n, LinkType::kPci, 0, "");
+      g.connect(n, up, LinkType::kPci, 0, "", kLocBw);
+      g.connect(up, n, LinkType::kPci, 0, "", kLocBw);
     }
     g.nic_node[i] = n;
     for (std::size_t p = 0; p < nic.ports.size(); ++p) {
@@ -343,8 +359,9 @@ Graph build_graph(const System& s) {
       std::string label = bw > 0 ? fmt::format("NIC {} {:g} Gb/s ({:g} GB/s)", nic.ports[p].subject(),
                                                nic.ports[p].rate_gbps, bw)
                                  : "";
-      g.connect(n, net, LinkType::kNet, bw, label);
-      g.connect(net, n, LinkType::kNet, bw, label);
+      double sel = bw > 0 ? bw : 10000 / 8000.0;  // NCCL: speed <= 0 is 10 Gb/s
+      g.connect(n, net, LinkType::kNet, bw, label, sel);
+      g.connect(net, n, LinkType::kNet, bw, label, sel);
       g.net_nodes[i].push_back(net);
     }
   }
@@ -377,16 +394,17 @@ Graph build_graph(const System& s) {
       double bw = is_x ? 0 : count * nvlink_bw_per_link(gpu.sm);
       if (gpu.sm <= 0 && !is_x) bw = 0;
       std::string label = bw > 0 ? fmt::format("NVLink {} x{} ({:.1f} GB/s)", gpu.bus_id, count, bw) : "";
-      g.connect(a, b, LinkType::kNvl, bw, label);
+      double sel = count * nvlink_bw_per_link(gpu.sm);
+      g.connect(a, b, LinkType::kNvl, bw, label, sel);
       // NVSwitch and CPU links exist both ways from one element; GPU-GPU links come from each
       // side's own element (topo.cc:565-618).
-      if (g.nodes[b].type != NodeType::kGpu) g.connect(b, a, LinkType::kNvl, bw, label);
+      if (g.nodes[b].type != NodeType::kGpu) g.connect(b, a, LinkType::kNvl, bw, label, sel);
     }
     if (gpu.c2c_gbps > 0) {
       int c = g.cpu(gpu.numa);
       std::string label = fmt::format("C2C {} ({:.1f} GB/s)", gpu.bus_id, gpu.c2c_gbps);
-      g.connect(a, c, LinkType::kC2c, gpu.c2c_gbps, label);
-      g.connect(c, a, LinkType::kC2c, gpu.c2c_gbps, label);
+      g.connect(a, c, LinkType::kC2c, gpu.c2c_gbps, label, gpu.c2c_gbps);
+      g.connect(c, a, LinkType::kC2c, gpu.c2c_gbps, label, gpu.c2c_gbps);
     }
   }
   // Every pair of CPU nodes of a host is joined by a SYS link (ncclTopoConnectCpus).
@@ -397,10 +415,18 @@ Graph build_graph(const System& s) {
       const CpuNode* c = s.find_cpu(na);
       CpuNode unknown;
       double bw = inter_cpu_bw(c ? *c : unknown);
+      double sel = bw;
       std::string label;
       if (bw >= kLocBw) bw = 0;
-      else label = fmt::format("{} NUMA{}-NUMA{} ({:g} GB/s)", inter_cpu_class(c ? *c : unknown), na, nb, bw);
-      g.connect(a, b, LinkType::kSys, bw, label);
+      else {
+        // Sub-NUMA clustering: two NUMA nodes of one socket. NCCL still calls the hop SYS and
+        // gives it the inter-socket bandwidth; the label says what it really is.
+        const CpuNode* d = s.find_cpu(nb);
+        bool snc = c && d && c->package >= 0 && c->package == d->package;
+        label = fmt::format("{} NUMA{}-NUMA{}{} ({:g} GB/s)", inter_cpu_class(c ? *c : unknown), na, nb,
+                            snc ? " (same socket: sub-NUMA clustering)" : "", bw);
+      }
+      g.connect(a, b, LinkType::kSys, bw, label, sel);
     }
   return g;
 }
