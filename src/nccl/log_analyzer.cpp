@@ -53,6 +53,7 @@ class Builder {
     return cands_.back().f;
   }
   Cand& last() { return cands_.back(); }
+  [[nodiscard]] const RunLog& log() const { return log_; }
   [[nodiscard]] bool has(std::string_view id) const {
     return std::any_of(cands_.begin(), cands_.end(), [&](const Cand& c) { return c.f.id == id; });
   }
@@ -104,6 +105,19 @@ std::set<std::string> hosts_of(const std::vector<const LogEvent*>& evs) {
 
 void add_evidence(Finding& f, const Builder& b, const std::vector<const LogEvent*>& evs, std::size_t max = 4) {
   for (std::size_t i = 0; i < evs.size() && i < max; ++i) f.evidence.push_back(b.ev(*evs[i]));
+  // Name the ranks of the processes that printed the evidence (NCCL ranks when the log says,
+  // else the launcher's rank tag).
+  if (f.subject.find("rank") != std::string::npos) return;
+  std::set<int> ranks, launcher, devs;
+  for (const auto* e : evs) {
+    if (e->dev >= 0) devs.insert(e->dev);
+    auto it = b.log().processes.find({e->host, e->pid});
+    if (it != b.log().processes.end()) ranks.insert(it->second.ranks.begin(), it->second.ranks.end());
+    if (e->rank >= 0) launcher.insert(e->rank);
+  }
+  if (!ranks.empty()) f.subject += " (ranks " + format_ranges({ranks.begin(), ranks.end()}) + ")";
+  else if (!launcher.empty()) f.subject += " (launcher ranks " + format_ranges({launcher.begin(), launcher.end()}) + ")";
+  else if (!devs.empty()) f.subject += " (CUDA devices " + format_ranges({devs.begin(), devs.end()}) + ")";
 }
 
 SourceRef first_at(const std::vector<const LogEvent*>& evs) {
@@ -379,6 +393,8 @@ void rule_explicit_warns(const RunLog& log, Builder& b) {
         roce = roce || d.link_layer == "RoCE";
         ib_ll = ib_ll || d.link_layer == "IB";
       }
+    // IPv4-mapped GIDs (::ffff:a.b.c.d) in 2.19+ completion errors are RoCEv2.
+    for (const auto* e : evs) roce = roce || e->message.find("::ffff:") != std::string::npos;
     for (const auto& [code, list] : by_code) {
       if (code == 4) {
         auto& f = b.add("ib.completion_error_4_local_protection", kTierExplicit, hosts_text(hosts_of(list)),
@@ -765,7 +781,8 @@ void rule_sockets(const RunLog& log, Builder& b) {
     std::vector<const LogEvent*> all = noroute;
     all.insert(all.end(), unreach.begin(), unreach.end());
     auto& f = b.add("bootstrap.connect_failed", kTierGeneric, hosts_text(hosts_of(all)), "bootstrap",
-                    noroute.empty() ? "Socket connections fail: the network is unreachable from this host."
+                    noroute.empty() ? fmt::format("Socket connections to a peer fail ({}).",
+                                                  all.front()->message.substr(0, 160))
                                     : "Socket connections to a peer fail with 'No route to host' (EHOSTUNREACH).",
                     first_at(all));
     add_evidence(f, b, all, 3);
@@ -815,29 +832,61 @@ void rule_sockets(const RunLog& log, Builder& b) {
 }
 
 void rule_topology_hosts(const RunLog& log, Builder& b) {
-  // Ranks that claim the same device on one host name are on different machines.
-  if (any_event(log, {kSigDuplicateGpu})) return;
-  std::map<std::string, std::map<std::string, std::set<int>>> devs;  // host -> dev -> ranks
+  // Two processes on one host name using the same GPU id for different ranks of one
+  // communicator, without a Duplicate GPU error: the "host" is several machines. Only edges of
+  // the logged ring order count (a log can hold several communicators whose ranks reuse the
+  // same numbers), and only claims by different processes.
+  if (any_event(log, {kSigDuplicateGpu}) || log.rings.empty()) return;
+  auto adjacent = [&](const Connection& c) {
+    auto it = log.rings.find(c.channel);
+    if (it == log.rings.end() || it->second.size() < 2) return false;
+    const auto& o = it->second;
+    for (std::size_t i = 0; i < o.size(); ++i)
+      if (o[i] == c.from_rank && o[(i + 1) % o.size()] == c.to_rank) return true;
+    return false;
+  };
+  // The sender prints P2P/SHM lines, so the from-side (rank, dev) is the printing process's own
+  // GPU; the to-side is what the sender believes of its peer.
+  struct DevClaims {
+    std::map<long, std::set<int>> owners;  // pid -> ranks it holds on this device
+    std::set<int> peer_ranks;              // ranks others place on this device
+  };
+  std::map<std::string, std::map<std::string, DevClaims>> devs;  // host -> dev -> claims
+  std::vector<const Connection*> edges;
   for (const auto& c : log.connections) {
     if (c.kind != TransportKind::kP2P && c.kind != TransportKind::kShm) continue;
-    if (c.from_dev.empty() || c.to_dev.empty()) continue;
-    devs[c.host][c.from_dev].insert(c.from_rank);
-    devs[c.host][c.to_dev].insert(c.to_rank);
+    if (c.from_dev.empty() || c.to_dev.empty() || !adjacent(c)) continue;
+    edges.push_back(&c);
+    devs[c.host][c.from_dev].owners[c.pid].insert(c.from_rank);
+    devs[c.host][c.to_dev].peer_ranks.insert(c.to_rank);
   }
   for (const auto& [host, m] : devs) {
-    if (m.size() < 2) continue;  // one device per process everywhere: not evidence
+    if (m.size() < 2) continue;  // one device id everywhere (per-process CUDA_VISIBLE_DEVICES)
     std::set<int> colliding;
     std::string dev;
-    for (const auto& [d, rs] : m)
-      if (rs.size() > 1) {
-        colliding.insert(rs.begin(), rs.end());
+    std::map<int, std::string> rank_dev;
+    for (const auto& [d, cl] : m) {
+      std::set<int> owned;
+      for (const auto& [pid, rs] : cl.owners) owned.insert(rs.begin(), rs.end());
+      for (int r : owned) rank_dev[r] = d;
+      std::set<int> bad;
+      if (cl.owners.size() > 1) bad = owned;  // two processes own one GPU id
+      if (!cl.owners.empty())
+        for (int r : cl.peer_ranks)
+          if (!owned.count(r)) {
+            bad.insert(r);
+            bad.insert(owned.begin(), owned.end());
+            rank_dev[r] = d;
+          }
+      if (!bad.empty()) {
+        colliding.insert(bad.begin(), bad.end());
         if (dev.empty()) dev = d;
       }
+    }
     if (colliding.empty()) continue;
+    for (const auto& [d, cl] : m)
+      for (int r : cl.peer_ranks) rank_dev.emplace(r, d);
     // Group ranks into machines: ascending rank order, a new machine when a device repeats.
-    std::map<int, std::string> rank_dev;
-    for (const auto& [d, rs] : m)
-      for (int r : rs) rank_dev[r] = d;
     std::map<int, int> machine;
     std::set<std::string> used;
     int mach = 0;
@@ -850,32 +899,31 @@ void rule_topology_hosts(const RunLog& log, Builder& b) {
       machine[r] = mach;
     }
     std::vector<const Connection*> cross;
-    for (const auto& c : log.connections)
-      if (c.host == host && (c.kind == TransportKind::kP2P || c.kind == TransportKind::kShm) &&
-          machine.count(c.from_rank) && machine.count(c.to_rank) && machine[c.from_rank] != machine[c.to_rank])
-        cross.push_back(&c);
+    for (const auto* c : edges)
+      if (c->host == host && machine.count(c->from_rank) && machine.count(c->to_rank) &&
+          machine[c->from_rank] != machine[c->to_rank])
+        cross.push_back(c);
     std::vector<int> cr(colliding.begin(), colliding.end());
     SourceRef first;
     std::vector<std::string> evl;
-    for (const auto& c : log.connections) {
-      if (c.host != host || evl.size() >= 3) continue;
-      if ((colliding.count(c.from_rank) && c.from_dev == dev) || (colliding.count(c.to_rank) && c.to_dev == dev)) {
-        evl.push_back(b.ev(c.at, c.text));
-        if (before(c.at, first)) first = c.at;
+    for (const auto* c : edges) {
+      if (c->host != host || evl.size() >= 3) continue;
+      if ((colliding.count(c->from_rank) && c->from_dev == dev) || (colliding.count(c->to_rank) && c->to_dev == dev)) {
+        evl.push_back(b.ev(c->at, c->text));
+        if (before(c->at, first)) first = c->at;
       }
     }
     for (const auto& q : log.ring_quotes)
       if (evl.size() < 4) evl.push_back(b.ev(q));
     auto& f = b.add("host.duplicate_hostname", kTierExplicit, host, fmt::format("ranks {}", format_ranges(cr)),
                     fmt::format("Ranks {} all report host '{}' and the same GPU id {} without a Duplicate GPU error: "
-                                "they run on {} different machines that share one host name, so NCCL treats them as "
-                                "one node.",
-                                format_ranges(cr), host, dev, mach + 1),
+                                "they run on different machines that share one host name, so NCCL treats them as one "
+                                "node.",
+                                format_ranges(cr), host, dev),
                     first);
     f.evidence = evl;
     if (!cross.empty()) {
-      auto& g = b.add("p2p.cross_node_ipc", kTierExplicit + 1, host,
-                      fmt::format("{} edge(s)", cross.size()),
+      auto& g = b.add("p2p.cross_node_ipc", kTierExplicit + 1, host, fmt::format("{} edge(s)", cross.size()),
                       fmt::format("{} P2P/SHM connection(s) join ranks that are on different machines (e.g. {} -> {} "
                                   "via {}); they cannot work.",
                                   cross.size(), cross.front()->from_rank, cross.front()->to_rank,
@@ -942,6 +990,23 @@ void rule_gdr(const RunLog& log, Builder& b) {
   }
   auto hca = events_of(log, kSigGdrDisabledHca);
   if (no_gdr == 0 && hca.empty()) return;
+  // "GPU Direct RDMA Disabled for GPU 0 / HCA 1 (distance 7 > 5)": the numbers are path types of
+  // this NCCL version (reference §1.2), so name them with the banner's table.
+  std::string distance;
+  for (const auto* e : hca) {
+    std::size_t p = e->message.find("(distance ");
+    long a = -1, c = -1;
+    std::size_t used = 0;
+    if (p == std::string::npos || !parse_int(std::string_view(e->message).substr(p + 10), a, &used)) continue;
+    std::size_t gt = e->message.find("> ", p);
+    if (gt != std::string::npos) (void)parse_int(std::string_view(e->message).substr(gt + 2), c);
+    distance = fmt::format(" The GPU-NIC path is {} while NCCL_NET_GDR_LEVEL allows up to {}{}.",
+                           path_type_name(static_cast<int>(a), log.version),
+                           c >= 0 ? path_type_name(static_cast<int>(c), log.version) : std::string("?"),
+                           log.version.known() ? " (path types of NCCL " + log.version.text + ")"
+                                               : " (path types of NCCL >= 2.27.5; no version banner)");
+    break;
+  }
   for (const auto* e : hca) {
     hs.insert(e->host);
     if (evl.size() < 4) evl.push_back(b.ev(*e));
@@ -958,6 +1023,7 @@ void rule_gdr(const RunLog& log, Builder& b) {
                                     no_gdr)
                       : "NCCL disabled GPUDirect RDMA for the HCA(s).",
                   first);
+  f.message += distance;
   f.evidence = evl;
 }
 
@@ -1147,6 +1213,11 @@ void rule_perf(const RunLog& log, Builder& b) {
       best = &r;
     }
   }
+  if (!best)  // only small sizes in the log: the largest one is the best there is
+    for (const auto& r : t.peak_rows)
+      if (!best || r.bytes > best->bytes) best = &r;
+  if (best) peak = std::max(best->busbw, best->busbw_inplace);
+  if (!best && t.avg_busbw.empty()) return;
   const char* cause = nullptr;
   if (b.has("gdr.disabled")) cause = "gdr.disabled";
   else if (b.has("launch.independent_jobs_no_mpi")) cause = "launch.independent_jobs_no_mpi";
@@ -1307,7 +1378,7 @@ void rule_healthy(const RunLog& log, Builder& b) {
   }
   if (log.tests.wrong_total > 0) return;
   if (why.empty() && log.connections.empty() && log.rings.empty()) return;
-  auto& f = b.add("healthy", kTierInfo + 5, "", "run",
+  auto& f = b.add("log.healthy", kTierInfo + 5, "", "run",
                   why.empty() ? "Nothing wrong in the log: NCCL set up its channels without warnings."
                               : "Nothing wrong in the log: " + join(why, "; ") + ".");
   f.evidence = evl;

@@ -8,7 +8,7 @@ namespace ncd::nccl {
 
 using S = Severity;
 
-NCD_REGISTER_CHECK({"healthy", S::kInfo, "log", "The run looks healthy",
+NCD_REGISTER_CHECK({"log.healthy", S::kInfo, "log", "The run looks healthy (TAXONOMY tag `healthy`)",
                     "Transports, interfaces and results are as expected and nothing failed.",
                     "No warning or error finding, and positive evidence: 'Using network IB', 'via NET/IB/N/GDRDMA', "
                     "Init COMPLETE, or nccl-tests rows without #wrong.",

@@ -152,7 +152,8 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   }
   if (has("libibverbs")) return kSigIbverbsMissing;
   if (has("Disabling shared memory failed")) return kSigOfiShm;
-  if (has("Selected Provider is")) return kSigOfiProvider;
+  if (has("Selected Provider is") || has("Selected provider is")) return kSigOfiProvider;
+  if (has("No IP interface found")) return kSigNoSocketIf;
   if (has("GPU Direct RDMA Disabled")) return kSigGdrDisabledHca;
   if (has("neither AF_INET") || has("with family")) return kSigBadFamily;
   if (has("no socket interface found") || has("No usable listening interface")) return kSigNoSocketIf;
@@ -160,10 +161,14 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   if (has("No route to host") || has("returned 113")) return kSigNoRoute;
   if (has("Network is unreachable")) return kSigNetUnreachable;
   if (has("no POLLOUT") || has("timed out") || has("Connection timed out")) return kSigConnTimeout;
+  // Any other failed connect ("socketStartConnect: Connect to X failed : Software caused ...").
+  if ((has("onnect to ") || has("connect(")) && (has("failed") || has("returned"))) return kSigNetUnreachable;
   if (has("Connection closed by remote peer") || has("Connection reset") || has("Socket recv failed") ||
       has("Broken pipe") || has("Message truncated") || has("remote process exited"))
     return kSigPeerClosed;
-  if (has("Proxy Service") || has("Failed to execute operation") || has("abort state")) return kSigProxyFailed;
+  if (has("Proxy Service") || has("Proxy Call") || has("Failed to execute operation") || has("abort state") ||
+      has("Error encountered progressing operation"))
+    return kSigProxyFailed;
   if (has("No transport found")) return kSigNoTransport;
   if (has("Cuda failure") || has("CUDA error") || has("cuda error") || has("cudaError")) return kSigCudaOther;
   return kSigOther;
@@ -175,6 +180,7 @@ struct LogIngest::State {
   // Per input.
   int file = -1;
   long line_no = 0;
+  bool chunk_has_esc = true;   // the current read chunk holds an ESC byte (colour codes)
   bool padded = false;         // this line is padded like a terminal copy: may hold two records
   bool prev_ends_nccl = false;  // "NCCL" hard-wrapped before "version X"
   bool pending_last_error = false;
@@ -197,8 +203,15 @@ struct LogIngest::State {
   ProcessInfo* proc_cache = nullptr;
   const HostInfo* proc_cache_host = nullptr;
   long proc_cache_pid = -2;
-  const ProcessInfo* dev_cache_proc = nullptr;
-  int dev_cache = -1;
+  struct Slot {
+    HostInfo* h = nullptr;
+    ProcessInfo* p = nullptr;
+    long pid = 0;
+    std::uint64_t hash = 0;
+    std::uint64_t devs = 0;
+  };
+  static constexpr std::size_t kSlots = 1024;
+  std::vector<Slot> slots = std::vector<Slot>(kSlots);
   std::unordered_set<std::uint64_t> conn_keys;
   std::unordered_set<std::uint64_t> tree_keys;
   std::unordered_map<std::uint64_t, std::size_t> event_counts;
@@ -329,7 +342,7 @@ void LogIngest::State::feed(std::string_view line) {
   // Terminal padding: a copy from a terminal pads each record to the terminal's width, and may
   // put two records on one physical line. Only padded lines pay for the split search.
   padded = line.size() >= 8 && line.back() == ' ' && line.substr(line.size() - 8) == "        ";
-  if (std::memchr(line.data(), '\x1b', line.size())) {
+  if (chunk_has_esc && std::memchr(line.data(), '\x1b', line.size())) {
     scratch.clear();
     for (std::size_t i = 0; i < line.size(); ++i) {
       if (line[i] == '\x1b') {
@@ -462,17 +475,34 @@ void LogIngest::State::feed_record(std::string_view rec, std::string_view physic
 void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
   ++relevant;
   ++log.nccl_lines;
-  if (l.old_format && log.version_hint.empty()) log.version_hint = "<= 2.2 (no NCCL token in the prefix)";
+  if (l.old_format && log.version_hint.empty()) log.version_hint = "<= 2.3 (no NCCL token in the prefix)";
   std::string_view hname = l.host;
   long pid = l.pid;
   if (hname.empty() && pid < 0) pid = -1 - file;  // stripped prefixes: one pseudo-process per file
-  HostInfo& h = host(hname);
-  ProcessInfo& p = process(h, pid);
+  // Direct-mapped cache of (host, pid) -> process: interleaved streams alternate between a
+  // bounded set of processes, and a hash table lookup per line costs more than the parse.
+  std::uint64_t hh = 1469598103934665603ull;
+  for (char c : hname) hh = (hh ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  hh ^= static_cast<std::uint64_t>(pid) * 0x9E3779B97F4A7C15ull;
+  Slot& slot = slots[hh & (kSlots - 1)];
+  if (!(slot.p && slot.hash == hh && slot.pid == pid && slot.h->name == hname)) {
+    HostInfo& hn = host(hname);
+    slot.p = &process(hn, pid);
+    slot.h = &hn;
+    slot.hash = hh;
+    slot.pid = pid;
+    slot.devs = 0;
+  }
+  HostInfo& h = *slot.h;
+  ProcessInfo& p = *slot.p;
   ++h.lines;
-  if (l.dev >= 0 && l.dev < 4096 && (&p != dev_cache_proc || l.dev != dev_cache)) {
-    p.cuda_devs.insert(l.dev);
-    dev_cache_proc = &p;
-    dev_cache = l.dev;
+  if (l.dev >= 0 && l.dev < 4096) {
+    // Devices below 64 are remembered in the slot's bit mask; the set is touched once per device.
+    bool known = l.dev < 64 && (slot.devs >> l.dev) & 1u;
+    if (!known) {
+      p.cuda_devs.insert(l.dev);
+      if (l.dev < 64) slot.devs |= std::uint64_t{1} << l.dev;
+    }
   }
   if (l.launcher_rank >= 0 && p.ranks.empty()) {
     // Open MPI's rank is usually the NCCL rank of the world communicator; used only until
@@ -581,10 +611,12 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
       return;
     case 'B':
       if (starts_with(m, "Bootstrap")) {
+        advance(p.stage, Stage::kBootstrap);
+        if (!h.bootstrap_ifs.empty()) return;  // every rank repeats it: parse the host's first
         std::size_t u = m.find("Using");
         if (u == std::string_view::npos) return;
         auto ifs = parse_ifaces(m.substr(u + 5));
-        if (!ifs.empty() && h.bootstrap_ifs.empty()) {
+        if (!ifs.empty()) {
           h.bootstrap_ifs = std::move(ifs);
           h.bootstrap_quote = Quote{quote_text(rec), here()};
         }
@@ -603,6 +635,8 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
       if (starts_with(m, "NET/")) {
         std::string_view r = m.substr(4);
         if (starts_with(r, "IB : Using") || starts_with(r, "IB: Using") || starts_with(r, "IBext : Using")) {
+          advance(p.stage, Stage::kBootstrap);
+          if (!h.ib_quote.empty() && !h.rdma_devs.empty()) return;
           std::size_t u = m.find("Using");
           std::string_view list = m.substr(u + 5);
           std::size_t oob = list.find("OOB ");
@@ -644,6 +678,8 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           return;
         }
         if (starts_with(r, "Socket : Using") || starts_with(r, "Socket: Using")) {
+          advance(p.stage, Stage::kBootstrap);
+          if (!h.socket_ifs.empty()) return;
           std::size_t u = m.find("Using");
           auto ifs = parse_ifaces(m.substr(u + 5));
           if (!ifs.empty() && h.socket_ifs.empty()) {
@@ -655,7 +691,8 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
         }
         if (starts_with(r, "Plugin")) {
           // Internal: "Could not find: libnccl-net.so. Using internal ..." / "No plugin found".
-          if (contains(r, "Could not find") || contains(r, "No plugin found") || contains(r, "using internal")) {
+          if (contains(r, "Could not find") || contains(r, "No plugin found") || contains(r, "using internal") ||
+              contains(r, "Using internal")) {
             if (contains(r, "libnccl-net") || contains(r, "net plugin") || contains(r, "network plugin") ||
                 contains(r, "internal implementation")) {
               if (h.plugin == PluginState::kUnknown) {
@@ -673,9 +710,10 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
         }
         if (starts_with(r, "OFI ")) {
           std::size_t s = r.find("Selected Provider is ");
+          if (s == std::string_view::npos) s = r.find("Selected provider is ");
           if (s != std::string_view::npos) {
             std::string_view prov = r.substr(s + 21);
-            h.ofi_provider = std::string(prov.substr(0, prov.find(' ')));
+            h.ofi_provider = std::string(prov.substr(0, prov.find_first_of(" ,")));
             h.ofi_quote = Quote{quote_text(rec), here()};
             if (h.ofi_provider != "efa") signal(kSigOfiProvider);
           }
@@ -828,6 +866,7 @@ void LogIngest::State::on_connection(const ConnLine& c, std::string_view rec, Ho
   k.dir = c.dir == 1 ? ConnDir::kSend : c.dir == 2 ? ConnDir::kRecv : ConnDir::kNone;
   k.ring_syntax = c.ring_syntax;
   k.host = h.name;
+  k.pid = p.pid;
   k.at = here();
   k.text = quote_text(rec);
   std::string_view v = c.via;
@@ -1142,6 +1181,8 @@ void LogIngest::State::consume_buffer(const char* data, std::size_t n, std::stri
   }
   const char* p = data;
   const char* end = data + n;
+  // One scan per chunk instead of one per line: most logs have no colour codes at all.
+  chunk_has_esc = std::memchr(data, '\x1b', n) != nullptr || carry.find('\x1b') != std::string::npos;
   while (p < end) {
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     if (!nl) {

@@ -360,7 +360,8 @@ void classify_other(std::string_view line, LogLine& l) {
     l.msg = ltrim(line.substr(p + 11));
     return;
   }
-  if ((p = line.find("Cuda failure ")) != std::string_view::npos) {
+  if ((p = line.find("Cuda failure ")) != std::string_view::npos ||
+      (p = line.find("Test CUDA failure ")) != std::string_view::npos) {
     l.kind = LineKind::kTestsFailure;
     l.msg = line.substr(p);
     l.prefix = line.substr(0, p);

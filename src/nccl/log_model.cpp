@@ -95,7 +95,7 @@ std::vector<std::string> RunLog::host_names() const {
 }
 
 bool RunLog::multi_node() const {
-  if (host_names().size() > 1) return true;
+  if (nnodes > 1 || host_names().size() > 1) return true;
   for (const auto& c : connections)
     if (c.kind == TransportKind::kNet) return true;
   return false;
@@ -103,6 +103,7 @@ bool RunLog::multi_node() const {
 
 bool RunLog::single_node() const {
   if (multi_node()) return false;
+  if (nnodes == 1) return true;
   // One named host (or a single-process nccl-tests run) and nothing pointing elsewhere.
   return host_names().size() == 1 || (tests.headers > 0 && tests.ngpus_per_proc > 1);
 }

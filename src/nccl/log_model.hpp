@@ -74,6 +74,7 @@ struct Connection {
   ConnDir dir = ConnDir::kNone;
   bool ring_syntax = false;    ///< printed as "Ring NN" (NCCL <= 2.6)
   std::string host;            ///< host that printed it
+  long pid = -1;               ///< process that printed it
   SourceRef at;
   std::string text;            ///< the line as printed (first occurrence)
 };

@@ -74,7 +74,7 @@ void check_case(const Case& c, const Diagnosis& d, const std::string& variant) {
   const std::string& root = c.expected.front();
   if (root == "healthy") {
     for (const auto& f : d.findings) EXPECT_NE(f.severity, Severity::kError) << f.id << ": " << f.message;
-    EXPECT_TRUE(find_id(d, "healthy")) << "no positive 'healthy' finding";
+    EXPECT_TRUE(find_id(d, "log.healthy")) << "no positive 'healthy' finding";
     EXPECT_TRUE(d.root.empty()) << d.root;
     return;
   }

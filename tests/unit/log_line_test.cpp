@@ -314,7 +314,7 @@ TEST(LogLine, HealthyNewFormatRunIsHealthy) {
   EXPECT_TRUE(d.root.empty()) << d.root;
   for (const auto& f : d.findings) EXPECT_EQ(f.severity, Severity::kInfo) << f.id;
   ASSERT_FALSE(d.findings.empty());
-  EXPECT_EQ(d.findings.back().id, "healthy");
+  EXPECT_EQ(d.findings.back().id, "log.healthy");
 }
 
 }  // namespace
