@@ -16,6 +16,7 @@
 #include "cli/cmd_topo.hpp"
 #include "cli/cmd_log.hpp"
 #include "cli/cmd_links.hpp"
+#include "cli/cmd_rings.hpp"
 #include "cli/context.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -181,6 +182,17 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     sub->add_option("--expect", o->expect, "Expected bandwidth per link class in GB/s, e.g. net=12.5,shm=20")
         ->type_name("CLASS=GBPS,...");
     sub->add_flag("!--no-confirm", o->confirm, "Do not measure suspect pairs a second time before blaming them");
+    auto o = std::make_shared<RingsOptions>();
+    CLI::App* sub = add_command(app, action, "rings",
+                                "NCCL's rings and trees against the topology (live, or from dump files)", o,
+                                &run_rings);
+    sub->add_option("--topo-xml", o->topo_xml, "NCCL topology dump (NCCL_TOPO_DUMP_FILE)")->type_name("FILE");
+    sub->add_option("--graph-xml", o->graph_xml, "NCCL graph dump (NCCL_GRAPH_DUMP_FILE)")->type_name("FILE");
+    sub->add_option("--log", o->logs, "NCCL_DEBUG=INFO log(s) of the same run, for transports")
+        ->type_name("FILE")
+        ->expected(1, -1);
+    sub->add_option("--nodes", o->nodes, "Nodes of the job for NCCL's model (offline; default: from --log, "
+                                         "else 2 when the graph has NICs)")
   }
 
   try {
