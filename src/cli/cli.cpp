@@ -120,6 +120,8 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->type_name("DIR");
     sub->add_option("--load", o->load, "Analyse a topology written by --save")->type_name("FILE");
     sub->add_option("--save", o->save, "Write the topology model (JSON) to FILE")->type_name("FILE");
+  }
+  {
     auto o = std::make_shared<BenchOptions>();
     CLI::App* sub = add_command(app, action, "bench",
                                 "Collective bandwidth: ring vs tree vs native, data-checked (nccl-tests flags)", o,
@@ -182,6 +184,8 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     sub->add_option("--expect", o->expect, "Expected bandwidth per link class in GB/s, e.g. net=12.5,shm=20")
         ->type_name("CLASS=GBPS,...");
     sub->add_flag("!--no-confirm", o->confirm, "Do not measure suspect pairs a second time before blaming them");
+  }
+  {
     auto o = std::make_shared<RingsOptions>();
     CLI::App* sub = add_command(app, action, "rings",
                                 "NCCL's rings and trees against the topology (live, or from dump files)", o,
@@ -193,6 +197,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->expected(1, -1);
     sub->add_option("--nodes", o->nodes, "Nodes of the job for NCCL's model (offline; default: from --log, "
                                          "else 2 when the graph has NICs)")
+        ->check(CLI::PositiveNumber);
   }
 
   try {
