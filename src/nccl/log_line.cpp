@@ -5,12 +5,6 @@
 
 namespace ncd::nccl {
 
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && std::memcmp(s.data(), p.data(), p.size()) == 0;
-}
-
-bool contains(std::string_view s, std::string_view p) { return s.find(p) != std::string_view::npos; }
-
 bool parse_int(std::string_view s, long& out, std::size_t* used) {
   std::size_t i = 0;
   bool neg = false;
