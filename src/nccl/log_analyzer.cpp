@@ -1001,6 +1001,7 @@ void rule_gdr(const RunLog& log, Builder& b) {
   std::vector<std::string> evl;
   SourceRef first;
   int no_gdr = 0, with_gdr = 0;
+  std::set<int> no_gdr_ranks;
   for (const auto& c : log.connections) {
     if (c.kind != TransportKind::kNet || !is_rdma_net(c.net)) continue;
     if (c.gdr) {
@@ -1008,6 +1009,7 @@ void rule_gdr(const RunLog& log, Builder& b) {
       continue;
     }
     ++no_gdr;
+    no_gdr_ranks.insert(c.dir == ConnDir::kRecv ? c.to_rank : c.from_rank);
     hs.insert(c.host);
     if (evl.size() < 3) evl.push_back(b.ev(c.at, c.text));
     if (before(c.at, first)) first = c.at;
@@ -1048,6 +1050,8 @@ void rule_gdr(const RunLog& log, Builder& b) {
                       : "NCCL disabled GPUDirect RDMA for the HCA(s).",
                   first);
   f.message += distance;
+  if (!no_gdr_ranks.empty())
+    f.subject += " (ranks " + format_ranges({no_gdr_ranks.begin(), no_gdr_ranks.end()}) + ")";
   f.evidence = evl;
 }
 
