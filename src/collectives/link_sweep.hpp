@@ -28,6 +28,10 @@ struct LinkPlan {
   int warmup = 1;                     ///< untimed transfers per direction first
   int latency_iters = 100;            ///< timed 8-byte round trips per pair (the best counts)
   int repeat = 1;                     ///< sweeps of the whole schedule (flapping links), within the deadline
+  /// A pair stops iterating once its bandwidth phase took this long (after at least one timed
+  /// transfer each way): a slow link is measured precisely by one long transfer, and a few slow
+  /// nodes must not stretch a sweep of thousands of pairs.
+  double pair_time_s = 2.0;
   double round_timeout_s = 0;         ///< 0: derived from the command's deadline (round_timeout())
   BisectOptions bisect;
 };
