@@ -50,7 +50,7 @@ NCD_REGISTER_CHECK({"link.latency_high", Severity::kWarn, "links",
                     "Small-message latency between endpoints is far above their class",
                     "Small messages take much longer than on other links of the same class: "
                     "latency-bound collectives (small allreduces, barriers) slow down.",
-                    "8-byte ping-pong per pair (the best of 20 round trips, halved: robust to descheduling); "
+                    "8-byte ping-pong per pair (the best of 100 round trips, halved: robust to descheduling); "
                     "high above both 4x the class median and the median + 50 us, and 3 "
                     "robust sigmas above it. A node late with most peers is named once.",
                     "Check for CPU contention or power saving on the ends, interrupt "
