@@ -303,6 +303,7 @@ void final_gather(dist::MpiComm& comm, LinkSweepResult& res, const dist::Deadlin
 void run_rounds(const std::vector<Round>& schedule, int repeat, const LinkPlan& plan,
                 dist::MpiComm& comm, const dist::Deadline& hard, LinkSweepResult& res, Buffers& buf) {
   if (schedule.empty()) return;
+  res.rounds_per_sweep = static_cast<int>(schedule.size());
   res.rounds_planned = static_cast<int>(schedule.size()) * std::max(repeat, 1);
   PairMeter meter(comm.native(), plan, buf);
   double longest = 0;

@@ -50,6 +50,7 @@ struct LinkSweepResult {
   std::vector<int> silent_ranks;  ///< rank 0: ranks whose results never arrived
   int rounds_planned = 0;
   int rounds_done = 0;
+  int rounds_per_sweep = 0;       ///< one pass over the schedule (pairwise, ring)
   double round_timeout_s = 0;
   bool failed = false;            ///< a pair did not finish or a rank went silent: the job must end
   bool deadline_reached = false;  ///< stopped before the planned rounds because --timeout ran out

@@ -336,6 +336,12 @@ TEST(LinkChecks, UnresponsivePairNamesBothEndsAndTheSilentOne) {
   a = checks::check_links(e);
   ASSERT_EQ(a.findings.size(), 1u);
   EXPECT_EQ(a.findings[0].subject, "node0<->node2");
+  // Rank 0 hears from nobody: its own link, said once.
+  auto z = sweep(5, 2);
+  z.silent_ranks = {1, 2, 3, 4};
+  a = checks::check_links(z);
+  ASSERT_EQ(a.findings.size(), 1u) << ::testing::PrintToString(ids(a.findings));
+  EXPECT_EQ(a.findings[0].host, "node0");
 }
 
 TEST(LinkChecks, ClassesAreJudgedApartAndAgainstExpectation) {
