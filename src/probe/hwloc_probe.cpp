@@ -34,9 +34,9 @@ std::string bus_of(const hwloc_obj_t o) {
   return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", p->domain, p->bus, p->dev, p->func);
 }
 
-const char* info(hwloc_obj_t o, const char* name) {
+std::string info(hwloc_obj_t o, const char* name) {
   const char* v = hwloc_obj_get_info_by_name(o, name);
-  return v ? v : "";
+  return v ? topo::printable(v) : "";
 }
 
 int numa_of(hwloc_topology_t t, hwloc_obj_t o) {
@@ -83,8 +83,8 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     if (hwloc_obj_t pkg = hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_PACKAGE, n)) {
       c.package = static_cast<int>(pkg->os_index == HWLOC_UNKNOWN_INDEX ? pkg->logical_index : pkg->os_index);
       c.vendor = info(pkg, "CPUVendor");
-      c.family = std::atoi(info(pkg, "CPUFamilyNumber"));
-      c.model = std::atoi(info(pkg, "CPUModelNumber"));
+      c.family = std::atoi(info(pkg, "CPUFamilyNumber").c_str());
+      c.model = std::atoi(info(pkg, "CPUModelNumber").c_str());
     }
     s.cpus.push_back(c);
   }
@@ -165,7 +165,7 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
       int idx = -1;
       for (hwloc_obj_t c = r.obj->io_first_child; c; c = c->next_sibling) {
         if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
-        std::string name = c->name;
+        std::string name = topo::printable(c->name);
         for (const char* pre : {"nvml", "cuda"})
           if (name.rfind(pre, 0) == 0 && name.size() > 4 && std::isdigit(static_cast<unsigned char>(name[4])))
             idx = std::atoi(name.c_str() + 4);
@@ -187,19 +187,19 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
         if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
         if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_OPENFABRICS) {
           n.rdma = true;
-          if (n.name.empty()) n.name = c->name;
+          if (n.name.empty()) n.name = topo::printable(c->name);
           for (int port = 1; port <= 8; ++port) {
             const char* st = hwloc_obj_get_info_by_name(c, fmt::format("Port{}State", port).c_str());
             if (!st) continue;
             topo::NicPort p;
-            p.name = c->name;
+            p.name = topo::printable(c->name);
             p.port = port;
             p.state = port_state_name(std::atol(st));
             p.guid = info(c, "NodeGUID");
             n.ports.push_back(p);
           }
         } else if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK) {
-          netdevs.push_back(c->name);
+          netdevs.push_back(topo::printable(c->name));
         }
       }
       if (n.ports.empty())

@@ -21,7 +21,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<std::string> attr(const fs::path& p) { return read_attr(p.string()); }
+std::optional<std::string> attr(const fs::path& p) {
+  auto v = read_attr(p.string());
+  if (v) *v = topo::printable(*v);
+  return v;
+}
 
 long attr_long(const fs::path& p, long def) {
   auto v = attr(p);
@@ -288,7 +292,7 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
     for (const auto& e : fs::directory_iterator(ib, ec)) entries.push_back(e.path());
     std::sort(entries.begin(), entries.end());
     for (const auto& e : entries) {
-      std::string dev = basename_of(e);
+      std::string dev = topo::printable(basename_of(e));
       std::string bus = device_bus(e);
       topo::Nic* nic = nullptr;
       for (auto& n : s.nics)
@@ -338,7 +342,7 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
     for (const auto& e : fs::directory_iterator(net, ec)) entries.push_back(e.path());
     std::sort(entries.begin(), entries.end());
     for (const auto& e : entries) {
-      std::string ifname = basename_of(e);
+      std::string ifname = topo::printable(basename_of(e));
       std::string bus = device_bus(e);
       if (bus.empty()) continue;
       topo::Nic* nic = nullptr;
