@@ -179,7 +179,8 @@ topo::System sysfs_system(const std::string& root) {
     r.d.numa = static_cast<int>(attr_long(real / "numa_node", -1));
     std::uint32_t base_cls = r.d.class_code >> 16, sub = (r.d.class_code >> 8) & 0xff;
     if (base_cls == 0x06 && sub == 0x04) r.d.kind = topo::PciKind::kBridge;
-    else if ((base_cls == 0x03 && (r.d.vendor == 0x10de || r.d.vendor == 0x1002)) || (base_cls == 0x12 && r.d.vendor == 0x1002))
+    else if ((base_cls == 0x03 && (r.d.vendor == 0x10de || (r.d.vendor == 0x1002 && sub != 0x00))) ||
+             (base_cls == 0x12 && r.d.vendor == 0x1002))  // AMD 0x0300 is often an onboard VGA
       r.d.kind = topo::PciKind::kGpu;
     else if (base_cls == 0x02) r.d.kind = topo::PciKind::kNic;
     else if (r.d.class_code == 0x068000 && r.d.vendor == 0x10de) r.d.kind = topo::PciKind::kNvSwitch;
