@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "cli/cmd_diff.hpp"
 #include "cli/cmd_env.hpp"
 #include "cli/cmd_info.hpp"
 #include "cli/context.hpp"
@@ -31,6 +32,12 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
 
 void add_global_options(CLI::App& app, GlobalOptions& g, int& verbose, bool& quiet) {
   app.add_option("--json", g.json_path, "Write the JSON report to FILE (- for stdout)")->type_name("FILE");
+  app.add_option("--prom", g.prom_path,
+                 "Write a Prometheus textfile (node_exporter textfile collector) to FILE")
+      ->type_name("FILE");
+  app.add_option("--junit", g.junit_path, "Write a JUnit XML report to FILE (a testcase per check and host)")
+      ->type_name("FILE");
+  app.add_option("--html", g.html_path, "Write a self-contained HTML report to FILE")->type_name("FILE");
   app.add_option("--format", g.format, "What to print on stdout")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--fail-on", g.fail_on, "Lowest severity that fails the exit code")
@@ -104,6 +111,22 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                 &run_explain);
     sub->add_option("id", o->id, "Finding id (none: the whole catalogue)");
     sub->add_flag("--markdown", o->markdown, "Print the catalogue as Markdown (docs/checks.md)");
+  }
+
+  {
+    auto o = std::make_shared<DiffOptions>();
+    CLI::App* sub = add_command(app, action, "diff",
+                                "What changed between two JSON reports; exits by the worst change",
+                                o, &run_diff);
+    sub->add_option("old", o->old_path, "The older report (baseline)")->required()->type_name("OLD.json");
+    sub->add_option("new", o->new_path, "The newer report")->required()->type_name("NEW.json");
+  }
+  {
+    auto o = std::make_shared<ShowOptions>();
+    CLI::App* sub = add_command(app, action, "show",
+                                "Render a saved JSON report again (text, --prom, --junit, --html)",
+                                o, &run_show);
+    sub->add_option("report", o->path, "A report written with --json")->required()->type_name("REPORT.json");
   }
 
   try {
