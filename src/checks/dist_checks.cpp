@@ -27,10 +27,14 @@ Finding timeout_finding(const std::string& step, const std::vector<int>& missing
     hosts.insert(h);
     if (per_rank.size() < 16) per_rank.push_back(fmt::format("rank {} on {}: no answer", m, h));
   }
+  std::string message =
+      dist::termination_requested()
+          ? fmt::format("the launcher ended the job (a rank exited or was killed) before ranks {} "
+                        "finished {}", format_ranges(missing), step)
+          : fmt::format("ranks {} did not finish {} within the {:.0f} s deadline",
+                        format_ranges(missing), step, timeout_s);
   Finding f = make_finding("bench.timeout", join({hosts.begin(), hosts.end()}, ","),
-                           fmt::format("ranks {}", format_ranges(missing)),
-                           fmt::format("ranks {} did not finish {} within the {:.0f} s deadline",
-                                       format_ranges(missing), step, timeout_s));
+                           fmt::format("ranks {}", format_ranges(missing)), message);
   f.evidence = std::move(per_rank);
   return f;
 }

@@ -187,9 +187,10 @@ std::vector<Finding> check_env(const std::vector<RankEnv>& ranks) {
   const std::vector<std::pair<std::string, std::string V::*>> version_fields = {
       {"NCCL", &V::nccl},          {"CUDA runtime", &V::cuda_runtime}, {"CUDA driver", &V::cuda_driver},
       {"MPI", &V::mpi},            {"hwloc", &V::hwloc},               {"nccl-doctor", &V::ncd}};
-  for (const auto& [label, field] : version_fields) {
-    auto g = group_by(ranks, [&](const RankEnv& r) { return r.versions.*field; });
-    report_groups(ranks, g, label + " version", "version.mismatch", out, true);
+  for (const auto& entry : version_fields) {
+    auto field = entry.second;
+    auto g = group_by(ranks, [field](const RankEnv& r) { return r.versions.*field; });
+    report_groups(ranks, g, entry.first + " version", "version.mismatch", out, true);
   }
   {
     auto g = group_by(ranks, [](const RankEnv& r) { return std::to_string(r.versions.gpu_count); });

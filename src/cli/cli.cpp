@@ -4,7 +4,10 @@
 #include "cli/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 
 #include "cli/cmd_diff.hpp"
@@ -89,7 +92,9 @@ std::string one_line(std::string s) {
 
 }  // namespace
 
-int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+namespace {
+int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                 bool parse_only) {
   CLI::App app{"nccl-doctor: is this GPU cluster's fabric healthy, and if not, what is wrong?",
                "nccl-doctor"};
   app.fallthrough();  // global options are accepted after the command name too
@@ -148,6 +153,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return 3;
   }
   g.verbosity = quiet ? -1 : verbose;
+  if (parse_only) return 0;
 
   Context ctx(g, out, err);
   auto fail = [&](const std::string& msg) {
@@ -162,12 +168,38 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return 3;
   };
   try {
-    return action(ctx);
+    int code = action(ctx);
+    // A step expired: peers may be stuck in MPI, so a collective finalize could hang. Rank 0
+    // has written its report by now; end the whole job (other ranks give it time to do so).
+    if (ctx.has_comm() && ctx.comm().is_mpi() && ctx.comm().broken()) {
+      auto& mpi = static_cast<dist::MpiComm&>(ctx.comm());
+      out.flush();
+      err.flush();
+      if (mpi.rank() != 0) {
+        // Linger: Open MPI's daemon stops waiting (and sends SIGKILL) as soon as the other
+        // ranks are gone, which would cut rank 0 off in the middle of writing its report.
+        for (int i = 0; i < 100; ++i) ::usleep(100000);
+        std::_Exit(code);
+      }
+      if (dist::termination_requested()) std::_Exit(code);
+      mpi.abort_job(code);
+    }
+    return code;
   } catch (const Error& e) {
     return fail(e.what());
   } catch (const std::exception& e) {
     return fail(std::string("internal error: ") + e.what());
   }
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return run_cli_impl(args, out, err, false);
+}
+
+int parse_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return run_cli_impl(args, out, err, true);
 }
 
 }  // namespace ncd::cli

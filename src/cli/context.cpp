@@ -86,6 +86,10 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
   }
   int code = report::exit_code(r, fail_on());
   if (is_root()) {
+    // Files first: when the launcher is ending the job, SIGKILL follows SIGTERM within a second,
+    // and the report files are what scrapers and scripts read.
+    report::write_report_files(r, code, opts.json_path, opts.prom_path, opts.junit_path,
+                               opts.html_path);
     if (opts.format == "json") {
       out << report::report_to_json(r, code).dump(2) << '\n';
     } else {
@@ -93,8 +97,6 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
       report::render_findings_text(r, code, style(), out);
     }
     out.flush();
-    report::write_report_files(r, code, opts.json_path, opts.prom_path, opts.junit_path,
-                               opts.html_path);
   }
   // Every rank returns rank 0's code, so the launcher's exit status is the verdict.
   if (comm_ && comm_->size() > 1 && !comm_->broken()) {

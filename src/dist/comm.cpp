@@ -3,10 +3,30 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <ctime>
 #include <map>
 
 namespace ncd::dist {
+
+namespace {
+volatile std::sig_atomic_t g_terminate = 0;
+extern "C" void on_terminate(int) { g_terminate = 1; }
+}  // namespace
+
+bool termination_requested() { return g_terminate != 0; }
+
+void install_termination_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = on_terminate;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  // Open MPI's daemons end a job with SIGCONT, one second, then SIGTERM and SIGKILL within
+  // milliseconds (odls_base_sigkill_timeout, measured with strace): SIGCONT is the only notice
+  // long enough to write the report. A rank resumed by hand after SIGSTOP reads it the same way.
+  sigaction(SIGCONT, &sa, nullptr);
+}
 
 void poll_pause() {
   timespec ts{0, 200000};  // 200 us

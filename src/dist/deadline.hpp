@@ -6,6 +6,12 @@
 
 namespace ncd::dist {
 
+/// True once the launcher asked this process to end (SIGTERM/SIGINT/SIGCONT, e.g. mpirun after
+/// another rank died): every deadline then counts as expired, so rank 0 reports what it has at once.
+[[nodiscard]] bool termination_requested();
+/// Installs the SIGTERM/SIGINT/SIGCONT handler behind termination_requested() (idempotent).
+void install_termination_handler();
+
 class Deadline {
  public:
   using Clock = std::chrono::steady_clock;
@@ -18,7 +24,9 @@ class Deadline {
     return d;
   }
   static Deadline never() { return Deadline{}; }
-  [[nodiscard]] bool expired() const { return end_ != Clock::time_point::max() && Clock::now() >= end_; }
+  [[nodiscard]] bool expired() const {
+    return termination_requested() || (end_ != Clock::time_point::max() && Clock::now() >= end_);
+  }
   [[nodiscard]] double remaining_s() const {
     if (end_ == Clock::time_point::max()) return std::numeric_limits<double>::infinity();
     return std::chrono::duration<double>(end_ - Clock::now()).count();

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "dist/fault.hpp"
 
 namespace ncd::dist {
 namespace {
@@ -46,6 +47,9 @@ MpiComm::MpiComm(const Deadline& deadline) {
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   }
+  // mpirun sends SIGTERM, then SIGKILL 1 s later, when another rank dies: turn it into an
+  // expired deadline so rank 0 still writes its report in time.
+  install_termination_handler();
   MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
   // Errors come back as codes, so a failed peer is a finding, not an abort inside MPI.
   MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
@@ -84,6 +88,7 @@ int MpiComm::next_tag() {
 std::vector<std::optional<std::string>> MpiComm::gather(const std::string& blob,
                                                         const Deadline& deadline) {
   const int tag = next_tag();
+  fault_point("gather", rank_);
   if (rank_ != 0) {
     std::uint64_t n = blob.size();
     std::vector<MPI_Request> reqs(2, MPI_REQUEST_NULL);

@@ -14,9 +14,10 @@
 namespace ncd::probe {
 namespace {
 
-/// dlopen handle closed on scope exit.
+/// dlopen handle closed on scope exit. RTLD_NODELETE keeps the library mapped: libcuda and libnccl
+/// run global constructors we cannot undo, and leak checkers must still see their symbols.
 struct Library {
-  explicit Library(const char* name) : handle(dlopen(name, RTLD_LAZY | RTLD_LOCAL)) {}
+  explicit Library(const char* name) : handle(dlopen(name, RTLD_LAZY | RTLD_LOCAL | RTLD_NODELETE)) {}
   ~Library() {
     if (handle) dlclose(handle);
   }

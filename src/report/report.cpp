@@ -114,7 +114,7 @@ Report report_from_json(const std::string& text, const std::string& source) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
     throw InputError(source, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string())

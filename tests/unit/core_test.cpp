@@ -110,6 +110,9 @@ TEST(Report, RejectsOtherSchemas) {
   EXPECT_THROW((void)report::report_from_json("{\"schema\":\"other/v9\"}", "x.json"), InputError);
   EXPECT_THROW((void)report::report_from_json("not json", "x.json"), InputError);
   EXPECT_THROW((void)report::report_from_json("[1,2]", "x.json"), InputError);
+  // Found by fuzz_report_json: a number overflow is out_of_range, not parse_error.
+  EXPECT_THROW((void)report::report_from_json("-70E1111\xff", "x.json"), InputError);
+  EXPECT_THROW((void)report::report_from_json("{\"schema\":\"nccl-doctor/report/v1\",\"duration_s\":1e999}", "x.json"), InputError);
   try {
     (void)report::report_from_json("{\"schema\":\"other/v9\"}", "x.json");
   } catch (const InputError& e) {

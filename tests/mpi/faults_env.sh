@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Distributed faults (issue 9) on a local 4-rank job: rank 2 SIGKILLed or SIGSTOPped when it
+# reaches the gather. Rank 0 must still write a complete JSON report naming rank 2
+# (bench.timeout), and the job must end within the deadline plus a margin.
+set -u
+bin=$1; shift
+mpiexec=("$@")
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+deadline=5
+fail=0
+for action in kill stop; do
+  start=$(date +%s.%N)
+  timeout 60 "${mpiexec[@]}" -n 4 -x NCD_TEST_FAULT=2:gather:$action "$bin" env --timeout $deadline \
+    --json "$tmp/$action.json" >"$tmp/$action.out" 2>&1
+  rc=$?
+  took=$(python3 -c "import time; print(round(time.time() - $start, 2))")
+  if [[ $rc -eq 124 ]]; then echo "FAIL $action: the job hung (killed by timeout 60)"; fail=1; continue; fi
+  if ! python3 - "$tmp/$action.json" "$took" "$deadline" "$action" <<'PY'; then fail=1; fi
+import json, sys
+path, took, deadline, action = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+r = json.load(open(path))
+ids = [(f["id"], f["subject"]) for f in r["findings"]]
+assert ("bench.timeout", "ranks 2") in ids, ids
+assert r["summary"]["exit_code"] == 2, r["summary"]
+assert took < deadline + 15, f"took {took} s"
+print(f"ok: {action} of rank 2 reported as bench.timeout 'ranks 2' {took:.1f} s after start (deadline {deadline:.0f} s)")
+PY
+done
+exit $fail
