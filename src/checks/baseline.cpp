@@ -133,10 +133,20 @@ void compare_findings(const report::Report& o, const report::Report& n, Comparis
   }
 }
 
-void compare_collectives(const report::Report& o, const report::Report& n, const CompareOptions& opt,
+/// Collective rows plus copy measurements held in sections.copies, as comparable rows.
+std::vector<report::CollectiveResult> comparable_rows(const report::Report& r) {
+  std::vector<report::CollectiveResult> rows;
+  for (const auto& c : r.collectives)
+    if (!is_copy_row(c)) rows.push_back(c);
+  for (const auto& m : copy_measurements(r)) rows.push_back(m.row);
+  return rows;
+}
+
+void compare_collectives(const report::Report& o_r, const report::Report& n_r, const CompareOptions& opt,
                          Comparison& out, std::vector<Finding>& findings) {
+  const std::vector<report::CollectiveResult> o_rows = comparable_rows(o_r), n_rows = comparable_rows(n_r);
   std::map<RowKey, const report::CollectiveResult*> old_rows;
-  for (const auto& c : o.collectives) old_rows[row_key(c)] = &c;
+  for (const auto& c : o_rows) old_rows[row_key(c)] = &c;
   std::set<RowKey> seen;
   struct Reg {
     const report::CollectiveResult* old_c;
@@ -152,7 +162,7 @@ void compare_collectives(const report::Report& o, const report::Report& n, const
       compared;
   int only_new = 0;
   std::vector<const report::CollectiveResult*> new_sorted;
-  for (const auto& c : n.collectives) new_sorted.push_back(&c);
+  for (const auto& c : n_rows) new_sorted.push_back(&c);
   std::stable_sort(new_sorted.begin(), new_sorted.end(),
                    [](auto* a, auto* b) { return a->bytes < b->bytes; });
   for (const auto* c : new_sorted) {
@@ -366,6 +376,36 @@ bool is_copy_row(const report::CollectiveResult& c) {
                                                               "memcpy"};
   if (kCopyOps.count(c.op)) return true;
   return c.op.rfind("copy", 0) == 0 || c.op.rfind("memcpy", 0) == 0;
+}
+
+std::vector<CopyMeasurement> copy_measurements(const report::Report& r) {
+  std::vector<CopyMeasurement> out;
+  for (const auto& c : r.collectives)
+    if (is_copy_row(c)) out.push_back({c, 0, ""});
+  if (!r.sections.is_object() || !r.sections.contains("copies") || !r.sections["copies"].is_array()) return out;
+  for (const auto& j : r.sections["copies"]) {
+    if (!j.is_object()) continue;
+    auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+    auto num = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : 0.0; };
+    CopyMeasurement m;
+    m.row.op = str("kind");
+    if (m.row.op.empty()) continue;
+    int src = static_cast<int>(num("src")), dst = static_cast<int>(num("dst"));
+    if (j.contains("src") && !j["src"].is_number()) src = -1;
+    if (m.row.op == "d2d") m.row.algo = fmt::format("GPU{}->GPU{}", src, dst);
+    else m.row.algo = fmt::format("GPU{}", m.row.op == "h2d" ? dst : src);
+    m.row.backend = "cuda";
+    m.row.host = str("host");
+    m.row.bytes = static_cast<std::uint64_t>(std::max(0.0, num("bytes")));
+    m.row.algbw_gbps = m.row.busbw_gbps = num("gbps");
+    m.row.nranks = 1;
+    m.row.wrong = -1;
+    m.expected_gbps = num("expected_gbps");
+    m.expected_from = str("expected_from");
+    if (!str("bus_id").empty()) m.expected_from += (m.expected_from.empty() ? "" : ", ") + str("bus_id");
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 bool Comparison::any_worse() const {

@@ -59,4 +59,14 @@ struct Comparison {
 /// rather than collectives.
 [[nodiscard]] bool is_copy_row(const report::CollectiveResult& c);
 
+/// One GPU copy-bandwidth measurement, whichever way the report holds it: a collectives row
+/// with a copy op, or an entry of sections.copies (bench --copy: kind, src, dst, bus_id,
+/// bytes, gbps, expected_gbps, expected_from, host).
+struct CopyMeasurement {
+  report::CollectiveResult row;  ///< op = h2d|d2h|d2d, algo = "GPU0" or "GPU0->GPU1", host set
+  double expected_gbps = 0;      ///< 0 when unknown
+  std::string expected_from;
+};
+[[nodiscard]] std::vector<CopyMeasurement> copy_measurements(const report::Report& r);
+
 }  // namespace ncd::checks

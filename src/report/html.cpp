@@ -1065,14 +1065,20 @@ std::string render_html(const Report& r, int code) {
     h += "</table></details>\n";
   }
   // Copy bandwidth.
-  bool any_copy = std::any_of(r.collectives.begin(), r.collectives.end(), checks::is_copy_row);
-  if (any_copy) {
-    h += "<h2 id=\"copies\">GPU copy bandwidth</h2>\n<table><tr><th>host</th><th>copy</th><th>detail</th><th>size</th><th>GB/s</th><th>spread</th></tr>\n";
-    for (const auto& c : r.collectives)
-      if (checks::is_copy_row(c))
-        h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3g}</td><td class=\"n\">{:.0f}%</td></tr>\n",
-                         esc(c.host), esc(c.op), esc(c.algo), format_size(c.bytes),
-                         c.busbw_gbps > 0 ? c.busbw_gbps : c.algbw_gbps, c.spread * 100);
+  auto copies = checks::copy_measurements(r);
+  if (!copies.empty()) {
+    h += "<h2 id=\"copies\">GPU copy bandwidth</h2>\n<table><tr><th>host</th><th>copy</th><th>GPU</th><th>size</th>"
+         "<th>GB/s</th><th>expected</th><th>of</th></tr>\n";
+    for (const auto& m : copies) {
+      const auto& c = m.row;
+      double got = c.busbw_gbps > 0 ? c.busbw_gbps : c.algbw_gbps;
+      bool low = m.expected_gbps > 0 && got < 0.5 * m.expected_gbps;
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\"{}>{:.3g}</td>"
+                       "<td class=\"n\">{}</td><td>{}</td></tr>\n",
+                       esc(c.host), esc(c.op), esc(c.algo), format_size(c.bytes),
+                       low ? " style=\"color:var(--err);font-weight:700\"" : "", got,
+                       m.expected_gbps > 0 ? g3(m.expected_gbps) : "", esc(m.expected_from));
+    }
     h += "</table>\n";
   }
   if (!r.hosts.empty()) {

@@ -125,12 +125,11 @@ std::string render_prometheus(const Report& r, int code) {
       host_counts.emplace(std::make_pair(h.name, std::string(to_string(s))), 0);
   for (const auto& [k, n] : host_counts) by_host.add({{"host", k.first}, {"severity", k.second}}, n);
 
+  for (const auto& m : checks::copy_measurements(r))
+    copy.add({{"host", m.row.host}, {"op", m.row.op}, {"algo", m.row.algo}, {"bytes", std::to_string(m.row.bytes)}},
+             m.row.busbw_gbps > 0 ? m.row.busbw_gbps : m.row.algbw_gbps);
   for (const auto& c : r.collectives) {
-    if (checks::is_copy_row(c)) {
-      copy.add({{"host", c.host}, {"op", c.op}, {"algo", c.algo}, {"bytes", std::to_string(c.bytes)}},
-               c.busbw_gbps > 0 ? c.busbw_gbps : c.algbw_gbps);
-      continue;
-    }
+    if (checks::is_copy_row(c)) continue;
     Labels l = {{"host", c.host},     {"op", c.op},       {"algo", c.algo},
                 {"backend", c.backend}, {"dtype", c.dtype}, {"bytes", std::to_string(c.bytes)},
                 {"nranks", std::to_string(c.nranks)}};

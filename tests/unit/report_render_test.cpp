@@ -445,3 +445,35 @@ TEST(ReportJson, RestoresIncompleteAndArgs) {
 }
 
 }  // namespace ncd
+
+namespace ncd {
+
+TEST(Compare, CopiesFromBenchSectionsAreComparedAndRendered) {
+  report::Report base;
+  base.command = "bench";
+  base.sections["copies"] = nlohmann::json::parse(R"([
+    {"kind": "h2d", "src": -1, "dst": 0, "bus_id": "0000:1b:00.0", "bytes": 268435456, "gbps": 25.1,
+     "expected_gbps": 31.5, "expected_from": "PCIe Gen4 x16", "host": "gpu1", "rank": 0},
+    {"kind": "d2d", "src": 0, "dst": 1, "bus_id": "0000:1b:00.0", "bytes": 268435456, "gbps": 180.0,
+     "expected_gbps": 0, "expected_from": "", "host": "gpu1", "rank": 0}])");
+  auto copies = checks::copy_measurements(base);
+  ASSERT_EQ(copies.size(), 2u);
+  EXPECT_EQ(copies[0].row.op, "h2d");
+  EXPECT_EQ(copies[0].row.algo, "GPU0");
+  EXPECT_EQ(copies[1].row.algo, "GPU0->GPU1");
+  EXPECT_DOUBLE_EQ(copies[0].expected_gbps, 31.5);
+  report::Report now = base;
+  now.sections["copies"][0]["gbps"] = 12.0;  // the GPU's link trained down
+  auto f = checks::baseline_findings(base, now);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].id, "bench.regression");
+  EXPECT_EQ(f[0].host, "gpu1");
+  EXPECT_NE(f[0].message.find("h2d"), std::string::npos);
+  std::string prom = report::render_prometheus(now, 1);
+  EXPECT_NE(prom.find("nccl_doctor_copy_gbps{host=\"gpu1\",op=\"h2d\",algo=\"GPU0\",bytes=\"268435456\"} 12\n"),
+            std::string::npos);
+  std::string html = report::render_html(now, 1);
+  EXPECT_NE(html.find("PCIe Gen4 x16"), std::string::npos);
+}
+
+}  // namespace ncd
