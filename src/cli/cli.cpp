@@ -11,8 +11,13 @@
 #include <functional>
 
 #include "cli/cmd_diff.hpp"
+#include "cli/cmd_bench.hpp"
 #include "cli/cmd_env.hpp"
 #include "cli/cmd_info.hpp"
+#include "cli/cmd_topo.hpp"
+#include "cli/cmd_log.hpp"
+#include "cli/cmd_links.hpp"
+#include "cli/cmd_rings.hpp"
 #include "cli/context.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -107,8 +112,56 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
 
   add_command(app, action, "env", "Versions and NCCL settings of every rank, compared",
               std::make_shared<EnvOptions>(), &run_env);
+  {
+    auto o = std::make_shared<TopoOptions>();
+    CLI::App* sub = add_command(app, action, "topo",
+                                "PCIe/NVLink/NIC topology, NCCL path types and expected bandwidth, "
+                                "misconfigurations",
+                                o, &run_topo);
+    sub->add_option("--hwloc-xml", o->hwloc_xml, "Analyse an hwloc v2 XML export (lstopo --of xml)")
+        ->type_name("FILE");
+    sub->add_option("--nccl-topo", o->nccl_topo,
+                    "Analyse an NCCL topology file / NCCL_TOPO_DUMP_FILE (repeat: one host each)")
+        ->type_name("FILE");
+    sub->add_option("--sysfs-root", o->sysfs_root, "Read sysfs facts from DIR instead of /sys")
+        ->type_name("DIR");
+    sub->add_option("--load", o->load, "Analyse a topology written by --save")->type_name("FILE");
+    sub->add_option("--save", o->save, "Write the topology model (JSON) to FILE")->type_name("FILE");
+    auto o = std::make_shared<BenchOptions>();
+    CLI::App* sub = add_command(app, action, "bench",
+                                "Collective bandwidth: ring vs tree vs native, data-checked (nccl-tests flags)", o,
+                                &run_bench);
+    sub->add_option("--backend", o->backend, "auto (NCCL on GPUs, else MPI), nccl, or mpi (host memory)")
+        ->check(CLI::IsMember({"auto", "nccl", "mpi"}));
+    sub->add_option("--algo", o->algos, "Algorithms, comma-separated: ring,tree,native (GPUs also nvls,collnet)");
+    sub->add_option("--op", o->ops,
+                    "Collectives, comma-separated: allreduce,allgather,reducescatter,broadcast,reduce,alltoall,sendrecv");
+    sub->add_option("-b,--minbytes", o->min_bytes, "Smallest size (K/M/G suffixes)");
+    sub->add_option("-e,--maxbytes", o->max_bytes, "Largest size (K/M/G suffixes)");
+    sub->add_option("-f,--stepfactor", o->factor, "Multiply the size by this factor between sizes");
+    sub->add_option("-i,--stepbytes", o->step_bytes, "Add this many bytes between sizes (instead of -f)");
+    sub->add_option("-n,--iters", o->iters, "Timed iterations per size");
+    sub->add_option("-w,--warmup_iters", o->warmup, "Warm-up iterations per size");
+    sub->add_option("-c,--check", o->check, "Data-checked iterations after the timed ones (0: no check)");
+    sub->add_option("-d,--datatype", o->dtype, "int8, int32, int64, float32, float64, float16, bfloat16");
+    sub->add_option("-o,--redop", o->redop, "sum, prod, min, max, avg");
+    sub->add_option("-r,--root", o->root, "Root rank of broadcast and reduce");
+    sub->add_option("--expected-busbw", o->expected_busbw,
+                    "Large-message busbw (GB/s) this topology should give, for bench.busbw_low");
+    sub->add_flag("--copy", o->copies, "Also measure copy bandwidth per GPU (H2D, D2H, D2D; nccl backend)");
+    sub->add_option("--copy-size", o->copy_bytes, "Bytes per copy for --copy");
+    sub->add_option("--slice", o->slice_bytes, "Slice size of our pipelined host algorithms")->group("");
+    sub->add_flag("--self-test", o->self_test, "Exhaustive correctness matrix of the host backend")->group("");
+  }
   add_command(app, action, "version", "Tool version, build features and runtime library versions",
               std::make_shared<VersionOptions>(), &run_version);
+  {
+    auto o = std::make_shared<LogOptions>();
+    CLI::App* sub = add_command(app, action, "log",
+                                "Post-mortem of NCCL debug logs (files, .gz, or - for stdin)", o, &run_log);
+    sub->add_option("files", o->files, "Log files: one per rank or one interleaved stream; - reads stdin")
+        ->required();
+  }
   {
     auto o = std::make_shared<ExplainOptions>();
     CLI::App* sub = add_command(app, action, "explain",
@@ -132,6 +185,36 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
                                 "Render a saved JSON report again (text, --prom, --junit, --html)",
                                 o, &run_show);
     sub->add_option("report", o->path, "A report written with --json")->required()->type_name("REPORT.json");
+  }
+  {
+    auto o = std::make_shared<LinksOptions>();
+    CLI::App* sub = add_command(app, action, "links",
+                                "Pairwise link sweep: which link or which node is slow", o, &run_links);
+    sub->add_option("--size", o->size, "Bandwidth message size (K/M/G suffixes)")->capture_default_str();
+    sub->add_option("--mode", o->mode, "pairwise: every pair; ring: ring neighbours only; bisect: group testing")->capture_default_str()
+        ->check(CLI::IsMember({"pairwise", "ring", "bisect"}));
+    sub->add_option("--backend", o->backend, "auto and mpi: host memory over MPI point-to-point")->capture_default_str()
+        ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+    sub->add_option("-n,--iters", o->iters, "Timed transfers per direction")->capture_default_str()->check(CLI::Range(1, 10000));
+    sub->add_option("-w,--warmup", o->warmup, "Untimed transfers per direction first")->capture_default_str()->check(CLI::Range(0, 1000));
+    sub->add_option("--repeat", o->repeat, "Sweeps of the whole schedule, within --timeout")->capture_default_str()
+        ->check(CLI::Range(1, 1000000));
+    sub->add_option("--round-timeout", o->round_timeout, "Deadline of one round in seconds (default: split from --timeout)")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--expect", o->expect, "Expected bandwidth per link class in GB/s, e.g. net=12.5,shm=20")
+        ->type_name("CLASS=GBPS,...");
+    sub->add_flag("!--no-confirm", o->confirm, "Do not measure suspect pairs a second time before blaming them");
+    auto o = std::make_shared<RingsOptions>();
+    CLI::App* sub = add_command(app, action, "rings",
+                                "NCCL's rings and trees against the topology (live, or from dump files)", o,
+                                &run_rings);
+    sub->add_option("--topo-xml", o->topo_xml, "NCCL topology dump (NCCL_TOPO_DUMP_FILE)")->type_name("FILE");
+    sub->add_option("--graph-xml", o->graph_xml, "NCCL graph dump (NCCL_GRAPH_DUMP_FILE)")->type_name("FILE");
+    sub->add_option("--log", o->logs, "NCCL_DEBUG=INFO log(s) of the same run, for transports")
+        ->type_name("FILE")
+        ->expected(1, -1);
+    sub->add_option("--nodes", o->nodes, "Nodes of the job for NCCL's model (offline; default: from --log, "
+                                         "else 2 when the graph has NICs)")
   }
 
   try {

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "checks/bench_checks.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/catalogue.hpp"
+#include "core/text.hpp"
+#include "core/units.hpp"
+
+namespace ncd::checks {
+
+NCD_REGISTER_CHECK({"bench.data_corrupt", Severity::kError, "bench",
+                    "A collective returned wrong data",
+                    "At least one rank received a result that differs from the exact expected value. "
+                    "Wrong data from a collective is never a tuning problem: it is a hardware, driver or "
+                    "library fault (bad GPU memory, a flaky link without end-to-end checks, a broken "
+                    "plugin) and training on it silently corrupts models.",
+                    "Every rank fills its input with a deterministic pattern whose reduction is exact in "
+                    "every type; after the timed iterations the output is poisoned, the collective is run "
+                    "again (-c times) and every element is compared with the expected value.",
+                    "Drain the named ranks' hosts; rerun with -c 5 to see whether it repeats; check "
+                    "dmesg/Xid errors and ECC counters of their GPUs, and the links between them."});
+NCD_REGISTER_CHECK({"bench.unstable", Severity::kWarn, "bench",
+                    "Large-message collective times vary widely between iterations",
+                    "The iteration-to-iteration spread of a large collective is wide, so its bandwidth is "
+                    "not a property of the fabric but of interference: other jobs, CPU frequency, a link "
+                    "retraining, congestion, or oversubscribed ranks.",
+                    "Per-iteration times (the slowest rank's) of the largest sizes: spread = (p90 - p10) / "
+                    "median above the threshold (0.5 on host memory, 0.2 on GPUs).",
+                    "Rerun on an idle allocation; look for other processes on the nodes, CPU governors, "
+                    "and link error counters; more iterations (-n) make the median robust."});
+NCD_REGISTER_CHECK({"bench.busbw_low", Severity::kWarn, "bench",
+                    "Bus bandwidth below what the topology should give",
+                    "The large-message bus bandwidth is well below the expectation: on GPUs NCCL's own "
+                    "model for this topology (channels x per-channel bandwidth, nccl-internals §6), on host "
+                    "memory the MPI library's own collective measured in the same run.",
+                    "Median busbw of the largest sizes compared with the expected value (GPU: below 0.6x "
+                    "the model or --expected-busbw; host: our ring/tree below 0.5x native, both steady).",
+                    "Check `nccl-doctor topo` for degraded PCIe/NVLink links and NICs far from their GPUs, "
+                    "and NCCL_* settings (env.risky); on host memory, oversubscription and binding."});
+NCD_REGISTER_CHECK({"bench.algo_gap", Severity::kWarn, "bench",
+                    "Ring and tree disagree in a way that points at a path",
+                    "Ring and tree allreduce move the same data over different paths. A ring crosses every "
+                    "link in turn, so one slow hop throttles all of it while a tree routes around it; a "
+                    "tree sends its data up and down between fewer ranks, so a slow inter-node edge or a "
+                    "far NIC on an inner rank hurts the tree but not the ring.",
+                    "Large-message busbw of ring and tree allreduce: the slower below 0.4x the faster, both "
+                    "series steady (spread within the bench.unstable threshold, at least 5 iterations).",
+                    "Ring slower: find the slow hop with `nccl-doctor links`. Tree slower: inspect NCCL's "
+                    "trees and their NICs with `nccl-doctor rings`."});
+
+namespace {
+
+std::string series_key(const report::CollectiveResult& r) { return r.op + "/" + r.algo + "/" + r.backend; }
+
+/// Median busbw over the given rows.
+double median_busbw(const BenchEvidence& ev, const std::vector<std::size_t>& idx) {
+  std::vector<double> v;
+  for (auto i : idx) v.push_back(ev.rows[i].busbw_gbps);
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+std::string sizes_of(const BenchEvidence& ev, const std::vector<std::size_t>& idx) {
+  std::vector<std::string> s;
+  for (auto i : idx) s.push_back(format_size(ev.rows[i].bytes));
+  return join(s, ",");
+}
+
+std::string row_line(const report::CollectiveResult& r) {
+  return fmt::format("{} {} {} {}: busbw {:.2f} GB/s, time {:.1f} us (min {:.1f}, max {:.1f}), spread {:.0f}%, {} iters",
+                     r.op, r.algo, r.backend, format_size(r.bytes), r.busbw_gbps, r.time_us, r.time_min_us,
+                     r.time_max_us, r.spread * 100, r.iters);
+}
+
+/// Whether rows are steady enough to compare with other rows: a comparison of two noisy
+/// series says nothing about a path (bench.unstable reports the noise itself).
+bool steady(const BenchEvidence& ev, const std::vector<std::size_t>& idx, double max_spread) {
+  for (auto i : idx)
+    if (ev.rows[i].iters < 5 || ev.rows[i].spread > max_spread) return false;
+  return !idx.empty();
+}
+
+}  // namespace
+
+std::vector<std::size_t> large_rows(const BenchEvidence& ev, const std::string& op, const std::string& algo,
+                                    std::uint64_t min_bytes) {
+  std::uint64_t biggest = 0;
+  for (const auto& r : ev.rows)
+    if (r.op == op && r.algo == algo && r.time_us > 0) biggest = std::max(biggest, r.bytes);
+  std::vector<std::size_t> idx;
+  if (biggest < min_bytes) return idx;
+  for (std::size_t i = 0; i < ev.rows.size(); ++i) {
+    const auto& r = ev.rows[i];
+    if (r.op == op && r.algo == algo && r.time_us > 0 && r.bytes >= std::max(min_bytes, biggest / 4)) idx.push_back(i);
+  }
+  return idx;
+}
+
+std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds& th) {
+  std::vector<Finding> out;
+  // Series in first-seen order.
+  std::vector<std::pair<std::string, std::string>> series;
+  std::set<std::string> seen;
+  for (const auto& r : ev.rows)
+    if (seen.insert(series_key(r)).second) series.emplace_back(r.op, r.algo);
+
+  // bench.data_corrupt: one finding per series, naming the ranks.
+  for (const auto& [op, algo] : series) {
+    std::map<int, std::int64_t> bad;  // rank -> worst count
+    std::vector<std::string> evidence;
+    std::int64_t elements = 0;
+    for (std::size_t i = 0; i < ev.rows.size(); ++i) {
+      const auto& r = ev.rows[i];
+      if (r.op != op || r.algo != algo || r.wrong <= 0) continue;
+      elements = std::max<std::int64_t>(elements, static_cast<std::int64_t>(r.count));
+      const auto& per = i < ev.wrong_per_rank.size() ? ev.wrong_per_rank[i] : std::vector<std::int64_t>{};
+      for (std::size_t q = 0; q < per.size(); ++q) {
+        if (per[q] <= 0) continue;
+        bad[static_cast<int>(q)] = std::max(bad[static_cast<int>(q)], per[q]);
+        if (evidence.size() < 16)
+          evidence.push_back(fmt::format("{} {} {} {} {}: rank {}{}: {} wrong of {} elements", r.op, r.algo, r.dtype,
+                                         r.redop, format_size(r.bytes), q,
+                                         q < ev.rank_host.size() ? " on " + ev.rank_host[q] : "", per[q], r.count));
+      }
+      if (per.empty() && evidence.size() < 16)
+        evidence.push_back(fmt::format("{} {} {}: {} wrong elements", r.op, r.algo, format_size(r.bytes), r.wrong));
+    }
+    if (evidence.empty()) continue;
+    std::vector<int> ranks;
+    for (const auto& [q, w] : bad) ranks.push_back(q);
+    std::string who = ranks.empty() ? "some ranks" : "ranks " + format_ranges(ranks);
+    Finding f = make_finding("bench.data_corrupt", ev.host, ranks.empty() ? op + " " + algo : who,
+                             fmt::format("{} {} returned wrong data on {}", op, algo, who));
+    f.evidence = std::move(evidence);
+    f.measured = 0;
+    for (const auto& [q, w] : bad) *f.measured += static_cast<double>(w);
+    f.expected = 0;
+    f.unit = "wrong elements";
+    (void)elements;
+    out.push_back(std::move(f));
+  }
+
+  // bench.unstable: the widest large-message spread of each series.
+  for (const auto& [op, algo] : series) {
+    auto idx = large_rows(ev, op, algo, th.min_large_bytes);
+    const report::CollectiveResult* worst = nullptr;
+    for (auto i : idx) {
+      const auto& r = ev.rows[i];
+      if (r.iters >= 5 && r.spread > th.unstable_spread && (!worst || r.spread > worst->spread)) worst = &r;
+    }
+    if (!worst) continue;
+    Finding f = make_finding("bench.unstable", ev.host, fmt::format("{} {}", op, algo),
+                             fmt::format("{} {} at {} varies {:.0f}% between iterations (p10-p90 over the median)",
+                                         op, algo, format_size(worst->bytes), worst->spread * 100));
+    for (auto i : idx) f.evidence.push_back(row_line(ev.rows[i]));
+    f.measured = worst->spread;
+    f.expected = th.unstable_spread;
+    f.unit = "spread";
+    out.push_back(std::move(f));
+  }
+
+  // bench.busbw_low: against the topology's expectation, or (host) against native.
+  for (const auto& [op, algo] : series) {
+    auto idx = large_rows(ev, op, algo, th.min_large_bytes);
+    if (idx.empty()) continue;
+    const double got = median_busbw(ev, idx);
+    const std::string backend = ev.rows[idx.front()].backend;
+    auto it = ev.expected_busbw.find(op + "/" + algo);
+    if (it != ev.expected_busbw.end() && it->second > 0) {
+      if (got < th.busbw_low_ratio * it->second) {
+        Finding f = make_finding("bench.busbw_low", ev.host, fmt::format("{} {}", op, algo),
+                                 fmt::format("{} {} reaches {:.1f} GB/s busbw at {}, {:.2f}x the {:.1f} GB/s this "
+                                             "topology should give",
+                                             op, algo, got, sizes_of(ev, idx), got / it->second, it->second));
+        for (auto i : idx) f.evidence.push_back(row_line(ev.rows[i]));
+        f.expected = it->second;
+        f.measured = got;
+        f.unit = "GB/s";
+        out.push_back(std::move(f));
+      }
+      continue;
+    }
+    if (backend != "mpi" || algo == "native") continue;
+    auto nidx = large_rows(ev, op, "native", th.min_large_bytes);
+    if (nidx.empty() || !steady(ev, idx, th.unstable_spread) || !steady(ev, nidx, th.unstable_spread)) continue;
+    const double native = median_busbw(ev, nidx);
+    if (native > 0 && got < th.host_vs_native_ratio * native) {
+      Finding f = make_finding("bench.busbw_low", ev.host, fmt::format("{} {}", op, algo),
+                               fmt::format("{} {} over MPI point-to-point reaches {:.2f} GB/s busbw, {:.2f}x the MPI "
+                                           "library's own {} ({:.2f} GB/s) in the same run",
+                                           op, algo, got, got / native, op, native));
+      for (auto i : idx) f.evidence.push_back(row_line(ev.rows[i]));
+      for (auto i : nidx) f.evidence.push_back(row_line(ev.rows[i]));
+      f.expected = native;
+      f.measured = got;
+      f.unit = "GB/s";
+      out.push_back(std::move(f));
+    }
+  }
+
+  // bench.algo_gap: ring vs tree allreduce.
+  {
+    auto ring = large_rows(ev, "allreduce", "ring", th.min_large_bytes);
+    auto tree = large_rows(ev, "allreduce", "tree", th.min_large_bytes);
+    const double r = median_busbw(ev, ring), t = median_busbw(ev, tree);
+    if (r > 0 && t > 0 && std::min(r, t) < th.algo_gap_ratio * std::max(r, t) &&
+        steady(ev, ring, th.unstable_spread) && steady(ev, tree, th.unstable_spread)) {
+      const bool ring_slow = r < t;
+      Finding f = make_finding(
+          "bench.algo_gap", ev.host, "allreduce ring vs tree",
+          ring_slow ? fmt::format("ring allreduce reaches {:.2f} GB/s, only {:.2f}x the tree's {:.2f} GB/s: one hop of "
+                                  "the ring is slow (a ring crosses every link, a tree can avoid it)",
+                                  r, r / t, t)
+                    : fmt::format("tree allreduce reaches {:.2f} GB/s, only {:.2f}x the ring's {:.2f} GB/s: a path the "
+                                  "tree uses and the ring does not is slow (an inter-node tree edge or an inner "
+                                  "rank's NIC)",
+                                  t, t / r, r));
+      for (auto i : ring) f.evidence.push_back(row_line(ev.rows[i]));
+      for (auto i : tree) f.evidence.push_back(row_line(ev.rows[i]));
+      f.expected = std::max(r, t);
+      f.measured = std::min(r, t);
+      f.unit = "GB/s";
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+double nccl_model_busbw(const NcclModelInput& in, const std::string& algo, const std::string& op) {
+  // perChMaxTreeBws [Volta, Ampere, Hopper, Blackwell][N1, N2, N4+] (tuning.cc:142-199 @2.28.9).
+  static constexpr double kTreeMax[4][3] = {{26.5, 18.5, 10}, {24, 23.6, 17.8}, {38.7, 41.4, 36}, {70, 42.8, 24}};
+  if (in.nranks <= 1 || in.nchannels <= 0) return 0;
+  const int cc = in.sm < 80 ? 0 : in.sm < 90 ? 1 : in.sm < 100 ? 2 : 3;
+  const int idx2 = std::clamp(in.nnodes - 1, 0, 2);
+  const double bw = in.nnodes <= 2 ? in.bw_intra : in.bw_inter;
+  const double bus = in.nchannels * bw;
+  if (algo == "ring") {
+    if (op == "allreduce" || op == "allgather" || op == "reducescatter" || op == "broadcast" || op == "reduce")
+      return bus;  // Ring/Simple: nccl-tests busbw equals the model's busBw (§6.2 consequences)
+    return 0;
+  }
+  if (algo == "tree" && op == "allreduce") {
+    double v = std::min(bus * 0.92, in.nchannels * kTreeMax[cc][idx2]);
+    if (in.tree_pattern_tree) v *= 0.85;
+    return v * (in.nranks - 1) / in.nranks;  // stored algBw = busBw/2; nccl-tests x 2(n-1)/n
+  }
+  return 0;
+}
+
+}  // namespace ncd::checks

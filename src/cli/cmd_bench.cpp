@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/cmd_bench.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "checks/bench_checks.hpp"
+#include "checks/dist_checks.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "core/units.hpp"
+#include "dist/mpi_comm.hpp"
+#include "report/writers.hpp"
+#include "ncd/config.hpp"
+#if NCD_HAVE_NCCL
+#include "gpu/gpu_bench.hpp"
+#endif
+
+namespace ncd::cli {
+namespace {
+
+using collectives::Algo;
+using collectives::Op;
+
+template <typename T, typename F>
+std::vector<T> parse_list(const std::string& text, F parse, const char* what) {
+  std::vector<T> out;
+  for (const auto& item : split(text, ','))
+    if (std::find(out.begin(), out.end(), parse(item)) == out.end()) out.push_back(parse(item));
+  if (out.empty()) throw UsageError(fmt::format("{} list is empty", what));
+  return out;
+}
+
+std::string row_text(const report::CollectiveResult& r) {
+  const auto dtype = collectives::nccl_tests_name(collectives::parse_dtype(r.dtype));
+  return fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}  {:>9.1f}  {:>7.2f}  {:>7.2f}  {:>6}  {:>6.1f}", r.bytes,
+                     r.count, dtype, r.redop, r.root, r.time_us, r.algbw_gbps, r.busbw_gbps,
+                     r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), r.spread * 100);
+}
+
+void print_rows(std::ostream& out, const std::vector<report::CollectiveResult>& rows) {
+  std::string current;
+  for (const auto& r : rows) {
+    std::string key = r.op + " " + r.algo;
+    if (key != current) {
+      current = key;
+      out << fmt::format("#\n# {} {} ({})\n", r.op, r.algo,
+                         r.backend == "nccl" ? (r.algo == "native" ? "NCCL's own choice" : "NCCL_ALGO forced")
+                                             : (r.algo == "native" ? "the MPI library's collective"
+                                                                   : "ours, over MPI point-to-point"));
+      out << "#         size         count      type   redop    root       time    algbw    busbw  #wrong  spread\n";
+      out << "#          (B)    (elements)                                 (us)   (GB/s)   (GB/s)             (%)\n";
+    }
+    out << row_text(r) << '\n';
+  }
+}
+
+/// "# large messages: allreduce ring 1.02 GB/s at 16M (0.97x native)".
+void print_verdict_lines(std::ostream& out, const checks::BenchEvidence& ev) {
+  if (!ev.rows.empty() && ev.rows.front().nranks == 1) {
+    out << "# one rank: busbw is 0 by definition (nothing crosses a bus, as in nccl-tests); run under mpirun with "
+           "more ranks\n";
+    return;
+  }
+  std::vector<std::string> ops;
+  for (const auto& r : ev.rows)
+    if (std::find(ops.begin(), ops.end(), r.op) == ops.end()) ops.push_back(r.op);
+  for (const auto& op : ops) {
+    std::map<std::string, std::pair<double, std::uint64_t>> by_algo;
+    for (const char* algo : {"ring", "tree", "native", "nvls", "collnet"}) {
+      auto idx = checks::large_rows(ev, op, algo, 1);
+      if (idx.empty()) continue;
+      std::vector<double> v;
+      for (auto i : idx) v.push_back(ev.rows[i].busbw_gbps);
+      std::sort(v.begin(), v.end());
+      const double med = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+      by_algo[algo] = {med, ev.rows[idx.back()].bytes};
+    }
+    std::vector<std::string> parts;
+    for (const char* algo : {"ring", "tree", "native", "nvls", "collnet"}) {
+      auto it = by_algo.find(algo);
+      if (it == by_algo.end()) continue;
+      std::string p = fmt::format("{} {:.2f} GB/s", algo, it->second.first);
+      auto nat = by_algo.find("native");
+      if (std::string(algo) != "native" && nat != by_algo.end() && nat->second.first > 0)
+        p += fmt::format(" ({:.2f}x native)", it->second.first / nat->second.first);
+      parts.push_back(p);
+    }
+    if (!parts.empty())
+      out << fmt::format("# large-message busbw, {} (median of the largest sizes): {}\n", op, join(parts, ", "));
+  }
+}
+
+}  // namespace
+
+collectives::BenchPlan make_bench_plan(const BenchOptions& o) {
+  collectives::BenchPlan p;
+  p.ops = parse_list<Op>(o.ops, [](const std::string& s) { return collectives::parse_op(s); }, "--op");
+  p.algos = parse_list<Algo>(o.algos, [](const std::string& s) { return collectives::parse_algo(s); }, "--algo");
+  p.dtype = collectives::parse_dtype(o.dtype);
+  p.redop = collectives::parse_redop(o.redop);
+  const std::size_t lo = parse_size(o.min_bytes, "-b"), hi = parse_size(o.max_bytes, "-e");
+  const std::size_t step = o.step_bytes.empty() ? 0 : parse_size(o.step_bytes, "-i");
+  p.sizes = collectives::size_sweep(lo, hi, o.factor, step);
+  if (o.iters < 1) throw UsageError(fmt::format("-n {}: at least one iteration is needed", o.iters));
+  if (o.warmup < 0) throw UsageError(fmt::format("-w {}: must not be negative", o.warmup));
+  if (o.check < 0) throw UsageError(fmt::format("-c {}: must not be negative", o.check));
+  if (o.root < 0) throw UsageError(fmt::format("-r {}: must not be negative", o.root));
+  p.iters = o.iters;
+  p.warmup = o.warmup;
+  p.check = o.check;
+  p.root = o.root;
+  if (!o.slice_bytes.empty()) p.tuning.slice_bytes = parse_size(o.slice_bytes, "--slice");
+  if (o.backend != "auto" && o.backend != "nccl" && o.backend != "mpi")
+    throw UsageError(fmt::format("--backend {}: expected auto, nccl or mpi", o.backend));
+  return p;
+}
+
+namespace {
+
+int run_self_test(Context& ctx) {
+  dist::MpiComm& comm = ctx.mpi();
+  std::size_t cases = 0;
+  auto failures = collectives::run_self_test(comm, ctx.deadline(), &cases);
+  nlohmann::json mine = nlohmann::json::array();
+  for (const auto& f : failures) mine.push_back({{"what", f.what}, {"rank", f.rank}, {"wrong", f.wrong}});
+  auto blobs = comm.gather(mine.dump(), dist::Deadline::after(std::max(5.0, ctx.deadline().remaining_s())));
+  report::Report r;
+  r.command = "bench";
+  if (ctx.is_root()) {
+    std::vector<std::string> evidence;
+    std::set<int> ranks;
+    std::vector<int> missing;
+    std::size_t total = 0;
+    for (std::size_t q = 0; q < blobs.size(); ++q) {
+      if (!blobs[q]) {
+        missing.push_back(static_cast<int>(q));
+        continue;
+      }
+      for (const auto& f : nlohmann::json::parse(*blobs[q])) {
+        ranks.insert(f.at("rank").get<int>());
+        ++total;
+        if (evidence.size() < 40)
+          evidence.push_back(fmt::format("rank {}: {}: {} wrong", f.at("rank").get<int>(), f.at("what").get<std::string>(),
+                                         f.at("wrong").get<std::size_t>()));
+      }
+    }
+    if (!missing.empty())
+      r.findings.push_back(checks::timeout_finding("the self-test", missing, comm.nodes(), ctx.opts.timeout_s));
+    if (!ranks.empty()) {
+      Finding f = make_finding("bench.data_corrupt", comm.host(),
+                               "ranks " + format_ranges({ranks.begin(), ranks.end()}),
+                               fmt::format("self-test: {} case(s) returned wrong data", total));
+      f.evidence = evidence;
+      r.findings.push_back(std::move(f));
+    }
+    r.sections["self_test"] = {{"cases_per_rank", cases}, {"ranks", comm.size()}};
+  }
+  int code = ctx.finish(r, [&](std::ostream& out) {
+    out << fmt::format("# bench self-test: {} cases on each of {} rank(s)\n", cases, comm.size());
+  });
+  if (comm.broken() && comm.size() > 1) comm.abort_job(code);
+  return code;
+}
+
+}  // namespace
+
+int run_bench(const BenchOptions& opts, Context& ctx) {
+  collectives::BenchPlan plan = make_bench_plan(opts);
+  if (opts.self_test) return run_self_test(ctx);
+
+  std::string backend = opts.backend;
+  std::vector<std::string> notes;
+#if NCD_HAVE_NCCL
+  const gpu::GpuAvailability gpus = gpu::gpu_availability();
+  if (backend == "nccl" && gpus.count == 0) throw UnavailableError("--backend nccl: no GPU: " + gpus.reason);
+  if (backend == "auto") {
+    backend = gpus.count > 0 ? "nccl" : "mpi";
+    if (gpus.count == 0)
+      notes.push_back("no GPU (" + gpus.reason + "): measured the host backend over MPI instead");
+  }
+#else
+  if (backend == "nccl")
+    throw UnavailableError("--backend nccl: this build has no NCCL backend (rebuild with -DNCD_WITH_NCCL=ON)");
+  if (backend == "auto") {
+    backend = "mpi";
+    notes.push_back("built without NCCL: measured the host backend over MPI");
+  }
+#endif
+
+  collectives::BenchOutcome outcome;
+  report::Report r;
+  r.command = "bench";
+  checks::BenchThresholds th;
+  auto progress = [&ctx](const std::string& step) { ctx.progress("bench: " + step); };
+  dist::Comm* comm = nullptr;
+  // Rank 0: the report from what was measured (also used by the watchdog when stuck).
+  auto fill = [&](report::Report& r, checks::BenchEvidence& ev, const collectives::BenchOutcome& outcome) {
+    for (const auto& p : outcome.points) {
+      ev.rows.push_back(p.row);
+      ev.wrong_per_rank.push_back(p.wrong_per_rank);
+    }
+    ev.rank_host = comm->nodes().rank_host;
+    ev.host = join(comm->nodes().node_names, ",");
+    if (opts.expected_busbw > 0) {
+      const int n = comm->size();
+      for (Op op : plan.ops) {
+        const std::string o(collectives::to_string(op));
+        ev.expected_busbw[o + "/ring"] = opts.expected_busbw;
+        ev.expected_busbw[o + "/native"] = opts.expected_busbw;
+        if (op == Op::kAllReduce && n > 1) ev.expected_busbw[o + "/tree"] = opts.expected_busbw * 0.92 * (n - 1) / n;
+      }
+    }
+    auto found = checks::check_bench(ev, th);
+    r.findings.insert(r.findings.end(), found.begin(), found.end());
+    r.collectives = ev.rows;
+    if (!outcome.missing_ranks.empty()) {
+      r.findings.push_back(checks::timeout_finding("bench " + outcome.failed_step, outcome.missing_ranks,
+                                                   comm->nodes(), ctx.opts.timeout_s));
+    } else if (!outcome.timed_out_ranks.empty()) {
+      Finding f = checks::timeout_finding("bench " + outcome.failed_step, outcome.timed_out_ranks, comm->nodes(),
+                                          ctx.opts.timeout_s);
+      f.message += " (they were waiting for peers that never sent)";
+      r.findings.push_back(std::move(f));
+    } else if (outcome.stopped) {
+      r.incomplete = true;
+      r.incomplete_reason = "bench stopped early at " + outcome.failed_step;
+    }
+    r.notes = notes;
+    nlohmann::json wrong = nlohmann::json::array();
+    for (const auto& p : outcome.points) wrong.push_back(p.wrong_per_rank);
+    r.sections["bench"] = {{"backend", backend},
+                           {"dtype", std::string(collectives::to_string(plan.dtype))},
+                           {"redop", std::string(collectives::to_string(plan.redop))},
+                           {"iters", plan.iters},
+                           {"warmup", plan.warmup},
+                           {"check", plan.check},
+                           {"nranks", comm->size()},
+                           {"wrong_per_rank", wrong}};
+    for (std::size_t nd = 0; nd < comm->nodes().node_names.size(); ++nd)
+      r.hosts.push_back({comm->nodes().node_names[nd], comm->nodes().node_ranks[nd], "", nullptr});
+    };
+
+  if (backend == "mpi") {
+    for (Algo a : plan.algos)
+      for (Op op : plan.ops)
+        if (!collectives::host_supports(a, op))
+          notes.push_back(fmt::format("the host backend has no {} {} (ring: allreduce, allgather, reducescatter; tree: "
+                                      "allreduce, broadcast, reduce; native: all; nvls, collnet: GPUs only)",
+                                      collectives::to_string(a), collectives::to_string(op)));
+    dist::MpiComm& mpi = ctx.mpi();
+    comm = &mpi;
+    // The MPI library's own collective cannot be abandoned: if one outlives the deadline the
+    // watchdog writes what was measured, with bench.timeout, and ends this process.
+    auto on_stuck = [&](const collectives::BenchOutcome& so_far, const std::string& step) {
+      const std::string msg =
+          fmt::format("the MPI library's own {} did not finish {:.0f} s after the {:.0f} s deadline: a rank is "
+                      "stuck inside MPI (the library cannot say which); ending the job",
+                      step, collectives::kStuckGrace_s, ctx.opts.timeout_s);
+      if (!ctx.is_root()) {
+        ctx.err << fmt::format("nccl-doctor: [{}:{}] {}\n", mpi.host(), mpi.rank(), msg);
+        ctx.err.flush();
+        return;
+      }
+      report::Report stuck;
+      stuck.command = "bench";
+      checks::BenchEvidence sev;
+      fill(stuck, sev, so_far);
+      Finding f = make_finding("bench.timeout", join(mpi.nodes().node_names, ","), "MPI " + step, msg);
+      stuck.findings.push_back(std::move(f));
+      stuck.started_unix = ctx.started_unix();
+      stuck.duration_s = ctx.elapsed_s();
+      const int code = report::exit_code(stuck, ctx.fail_on());
+      report::render_findings_text(stuck, code, ctx.style(), ctx.out);
+      ctx.out.flush();
+      report::write_report_files(stuck, code, ctx.opts.json_path, ctx.opts.prom_path, ctx.opts.junit_path,
+                                 ctx.opts.html_path);
+    };
+    outcome = collectives::run_host_bench(plan, mpi, ctx.deadline(), progress, on_stuck);
+  } else {
+#if NCD_HAVE_NCCL
+    comm = &ctx.comm();
+    th.unstable_spread = 0.2;
+    gpu::GpuBenchOutcome g = gpu::run_nccl_bench(plan, *comm, ctx.deadline(), progress);
+    outcome = std::move(g.bench);
+    notes.insert(notes.end(), g.notes.begin(), g.notes.end());
+    if (opts.copies && !comm->broken()) {
+      // One rank per node measures its node's GPUs, so copies do not compete with each other.
+      std::vector<gpu::CopyResult> copies;
+      if (comm->nodes().is_leader(comm->rank()))
+        copies = gpu::run_copy_bench(parse_size(opts.copy_bytes, "--copy-size"), 10, ctx.deadline());
+      nlohmann::json cj = nlohmann::json::array();
+      for (const auto& c : copies) {
+        cj.push_back({{"kind", c.kind}, {"src", c.src}, {"dst", c.dst}, {"bus_id", c.bus_id}, {"bytes", c.bytes},
+                      {"gbps", c.gbps}, {"expected_gbps", c.expected_gbps}, {"expected_from", c.expected_from},
+                      {"host", comm->host()}, {"rank", comm->rank()}});
+      }
+      auto all = comm->gather(cj.dump(), dist::Deadline::after(std::max(5.0, ctx.deadline().remaining_s())));
+      if (ctx.is_root()) {
+        nlohmann::json merged = nlohmann::json::array();
+        std::set<std::string> seen;  // one rank per host measures the same GPUs
+        for (const auto& b : all) {
+          if (!b) continue;
+          for (auto& c : nlohmann::json::parse(*b)) {
+            std::string key = c["host"].get<std::string>() + c["kind"].get<std::string>() +
+                              std::to_string(c["src"].get<int>()) + std::to_string(c["dst"].get<int>());
+            if (seen.insert(key).second) merged.push_back(c);
+          }
+        }
+        r.sections["copies"] = merged;
+        for (const auto& c : merged) {
+          const double exp = c["expected_gbps"].get<double>(), got = c["gbps"].get<double>();
+          if (exp > 0 && got < 0.5 * exp) {
+            Finding f = make_finding("bench.busbw_low", c["host"].get<std::string>(),
+                                     fmt::format("GPU{} {} {}", c["kind"] == "h2d" ? c["dst"].get<int>() : c["src"].get<int>(),
+                                                 c["bus_id"].get<std::string>(), c["kind"].get<std::string>()),
+                                     fmt::format("{} copy reaches {:.1f} GB/s, {:.2f}x the {:.1f} GB/s of its {}",
+                                                 c["kind"].get<std::string>(), got, got / exp, exp,
+                                                 c["expected_from"].get<std::string>()));
+            f.expected = exp;
+            f.measured = got;
+            f.unit = "GB/s";
+            r.findings.push_back(std::move(f));
+          }
+        }
+      }
+    }
+#endif
+  }
+
+  checks::BenchEvidence ev;
+  if (ctx.is_root()) fill(r, ev, outcome);
+  int code = ctx.finish(r, [&](std::ostream& out) {
+    out << fmt::format("# nccl-doctor bench: backend {}, {} rank(s) on {} host(s)\n", backend, comm->size(),
+                       comm->nodes().node_names.size());
+    out << fmt::format("# dtype {}, redop {}, root {}, iters {}, warmup {}, check {}; time = median per iteration "
+                       "(slowest rank), spread = (p90-p10)/median\n",
+                       collectives::to_string(plan.dtype), collectives::to_string(plan.redop), plan.root, plan.iters,
+                       plan.warmup, plan.check);
+    print_rows(out, ev.rows);
+    out << "#\n";
+    print_verdict_lines(out, ev);
+  });
+  // A rank that never answered may be stuck in MPI: end the whole job now that the report is out.
+  if (comm->broken() && comm->size() > 1 && comm->is_mpi()) static_cast<dist::MpiComm*>(comm)->abort_job(code);
+  return code;
+}
+
+}  // namespace ncd::cli

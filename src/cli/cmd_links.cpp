@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/cmd_links.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "checks/dist_checks.hpp"
+#include "checks/link_checks.hpp"
+#include "collectives/link_sweep.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "core/units.hpp"
+#include "dist/mpi_comm.hpp"
+#include "ncd/config.hpp"
+
+namespace ncd::cli {
+
+namespace {
+
+std::string cell(const report::LinkResult* l) {
+  if (!l) return "-";
+  if (!l->ok) return "FAIL";
+  if (l->gbps >= 100) return fmt::format("{:.1f}", l->gbps);
+  return fmt::format("{:.3f}", l->gbps);
+}
+
+}  // namespace
+
+std::string format_link_matrix(const std::vector<report::LinkResult>& links, std::size_t max_endpoints) {
+  std::map<int, std::string> host_of;
+  for (const auto& l : links) {
+    host_of[l.src_rank] = l.src_host;
+    host_of[l.dst_rank] = l.dst_host;
+  }
+  if (host_of.empty()) return "";
+  std::set<std::string> hosts;
+  for (const auto& [r, h] : host_of) hosts.insert(h);
+  const bool by_host = hosts.size() == host_of.size();
+  if (host_of.size() > max_endpoints)
+    return fmt::format("(matrix of {} endpoints omitted: more than {}; the JSON report has every link)\n",
+                       host_of.size(), max_endpoints);
+  std::map<std::pair<int, int>, const report::LinkResult*> at;
+  for (const auto& l : links) at[{l.src_rank, l.dst_rank}] = &l;
+  std::vector<int> ranks;
+  std::vector<std::string> labels;
+  for (const auto& [r, h] : host_of) {
+    ranks.push_back(r);
+    labels.push_back(by_host ? h : fmt::format("r{}", r));
+  }
+  std::size_t w = 6;
+  for (const auto& s : labels) w = std::max(w, s.size());
+  std::size_t cw = std::max<std::size_t>(7, w);
+  std::string out = fmt::format("{:<{}}", "from\\to", w);
+  for (const auto& s : labels) out += fmt::format(" {:>{}}", s, cw);
+  out += "\n";
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    out += fmt::format("{:<{}}", labels[i], w);
+    for (std::size_t j = 0; j < ranks.size(); ++j) {
+      std::string c = i == j ? "." : cell(at.count({ranks[i], ranks[j]}) ? at[{ranks[i], ranks[j]}] : nullptr);
+      out += fmt::format(" {:>{}}", c, cw);
+    }
+    out += "\n";
+  }
+  if (!by_host) {
+    std::map<std::string, std::vector<int>> per_host;
+    for (const auto& [r, h] : host_of) per_host[h].push_back(r);
+    std::vector<std::string> legend;
+    for (const auto& [h, rs] : per_host) legend.push_back(fmt::format("{}: r{}", h, format_ranges(rs)));
+    out += "ranks: " + join(legend, "; ") + "\n";
+  }
+  return out;
+}
+
+namespace {
+
+void render(std::ostream& out, const report::Report& r, const collectives::LinkSweepResult& res,
+            const checks::LinkAnalysis& analysis, const collectives::LinkPlan& plan, int nranks,
+            std::size_t nhosts) {
+  out << fmt::format("# nccl-doctor links: {} over {} rank(s) on {} host(s), {} messages, host "
+                     "memory over MPI\n",
+                     to_string(plan.mode), nranks, nhosts, format_size(plan.bytes));
+  out << fmt::format("# {} of {} round(s), round deadline {:.1f} s{}{}\n", res.rounds_done,
+                     res.rounds_planned, res.round_timeout_s,
+                     res.confirmed_pairs ? fmt::format("; {} suspect pair(s) measured again", res.confirmed_pairs) : "",
+                     res.stop_reason.empty() ? "" : "; stopped: " + res.stop_reason);
+  if (r.links.empty()) return;
+  out << "\nBandwidth matrix (GB/s, row sends to column):\n" << format_link_matrix(r.links, 32);
+
+  std::vector<const report::LinkResult*> order;
+  for (const auto& l : r.links) order.push_back(&l);
+  std::sort(order.begin(), order.end(), [](const auto* x, const auto* y) {
+    if (x->ok != y->ok) return !x->ok;
+    return x->gbps < y->gbps;
+  });
+  out << "\nSlowest links:\n";
+  for (std::size_t i = 0; i < order.size() && i < 6; ++i) {
+    const auto* l = order[i];
+    std::string expect;
+    if (auto it = analysis.classes.find(l->cls); it != analysis.classes.end()) {
+      const auto& c = it->second;
+      expect = fmt::format("typical {:.3f} GB/s, slow below {:.3f}", c.median_gbps, c.slow_below_gbps);
+      if (c.expected_gbps > 0) expect += fmt::format(", expected {:.3g}", c.expected_gbps);
+    }
+    const std::string latency = l->latency_us > 0 ? fmt::format("{:7.1f} us", l->latency_us) : "      - us";
+    const std::string what = l->ok ? fmt::format("{:8.3f} GB/s {}", l->gbps, latency)
+                                   : std::string("   no answer        ");
+    out << fmt::format("  {:>8} -> {:<8} {:<4} {}   {}\n", fmt::format("{}:{}", l->src_host, l->src_rank),
+                       fmt::format("{}:{}", l->dst_host, l->dst_rank), l->cls, what, expect);
+  }
+  if (!res.bisect.is_null())
+    out << fmt::format("\nBisection: {} round(s), {} group test(s), reference {:.3f} GB/s\n",
+                       res.bisect.value("rounds", 0), res.bisect.value("tests", 0),
+                       res.bisect.value("reference_gbps", 0.0));
+}
+
+/// Waits to be ended by rank 0's abort once the MPI state may be stuck: exiting without
+/// MPI_Finalize would make the launcher kill the job, possibly before rank 0 wrote the report.
+[[noreturn]] void await_abort(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  for (int i = 0; i < 600; ++i) {  // 60 s, sleeping
+    usleep(100000);
+  }
+  std::_Exit(code);
+}
+
+}  // namespace
+
+int run_links(const LinksOptions& o, Context& ctx) {
+  collectives::LinkPlan plan;
+  plan.mode = collectives::parse_link_mode(o.mode);
+  plan.bytes = parse_size(o.size, "--size");
+  if (plan.bytes == 0 || plan.bytes > (1ull << 30)) throw UsageError("--size must be between 1 and 1G");
+  plan.iters = o.iters;
+  plan.warmup = o.warmup;
+  plan.repeat = o.repeat;
+  plan.round_timeout_s = o.round_timeout;
+  checks::LinkCheckOptions check_opts;
+  if (!o.expect.empty()) check_opts.expected_gbps = checks::parse_expected_gbps(o.expect, "--expect");
+  if (check_opts.expected_gbps.count("net")) plan.bisect.expected_gbps = check_opts.expected_gbps["net"];
+  if (o.backend == "nccl")
+    throw UnavailableError("links --backend nccl: the NCCL send/recv backend is not implemented yet; "
+                           "--backend mpi measures host memory over MPI");
+
+  dist::MpiComm& comm = ctx.mpi();
+  ctx.progress(fmt::format("links: {} sweep over {} ranks...", o.mode, comm.size()));
+  collectives::SuspectFn suspects;
+  if (plan.mode != collectives::LinkMode::kBisect && o.confirm) {
+    suspects = [&](const std::vector<report::LinkResult>& links) {
+      checks::LinkSweepData d;
+      d.links = links;
+      d.rank_host = comm.nodes().rank_host;
+      std::vector<collectives::Pair> pairs;
+      for (const auto& [a, b] : checks::check_links(d, check_opts).suspect_rank_pairs) pairs.push_back({a, b});
+      return pairs;
+    };
+  }
+  collectives::LinkSweepResult res =
+      collectives::run_link_sweep(plan, comm, ctx.deadline(), ctx.opts.timeout_s, suspects);
+
+  report::Report r;
+  r.command = "links";
+  if (!ctx.is_root()) {
+    if (comm.broken()) await_abort(3);
+    return ctx.finish(r, nullptr);
+  }
+
+  const auto& nodes = comm.nodes();
+  r.links = res.links;
+  checks::LinkSweepData data;
+  data.links = res.links;
+  data.silent_ranks = res.silent_ranks;
+  data.rank_host = nodes.rank_host;
+  data.round_timeout_s = res.round_timeout_s;
+  checks::LinkAnalysis analysis = checks::check_links(data, check_opts);
+  r.findings = analysis.findings;
+  if (plan.mode == collectives::LinkMode::kBisect && !res.failed) {
+    // The bisection's verdict replaces the per-link attribution of its ring measurements.
+    r.findings.clear();
+    checks::BisectFindingsInput in;
+    in.slow = res.bisect_slow;
+    in.inconclusive = res.bisect_inconclusive;
+    in.reference_gbps = res.bisect.value("reference_gbps", 0.0);
+    in.rank_host = nodes.rank_host;
+    for (int s : in.slow) {
+      double g = 0;
+      for (const auto& h : res.bisect["history"])
+        if (h["reference"].get<int>() >= 0 && h["members"].size() == 1 && h["members"][0].get<int>() == s)
+          g = h["gbps"].get<double>();
+      in.slow_gbps.push_back(g);
+    }
+    r.findings = checks::check_bisect(in);
+    for (const auto& g : res.bisect_inconclusive)
+      if (g.size() == 1)
+        r.notes.push_back(fmt::format("bisection: rank {} looked slow but no healthy partner was "
+                                      "left to confirm it",
+                                      g[0]));
+  }
+  if (comm.size() < 2) r.notes.push_back("one rank: no link to measure (run under mpirun with 2+ ranks)");
+  if (res.deadline_reached) {
+    r.incomplete = true;
+    r.incomplete_reason = res.stop_reason;
+    r.notes.push_back("stopped early: " + res.stop_reason + " (raise --timeout, or use --mode ring)");
+  }
+  if (res.failed && r.findings.empty()) {
+    r.incomplete = true;
+    r.incomplete_reason = res.stop_reason;
+  }
+  if (res.failed)
+    r.notes.push_back("a round did not finish: the report holds what was measured before it; "
+                      "the job is ended (MPI may be stuck)");
+  for (std::size_t n = 0; n < nodes.node_names.size(); ++n)
+    r.hosts.push_back({nodes.node_names[n], nodes.node_ranks[n], "", nullptr});
+  nlohmann::json classes = nlohmann::json::object();
+  for (const auto& [cls, c] : analysis.classes)
+    classes[cls] = {{"links", c.links},
+                    {"median_gbps", c.median_gbps},
+                    {"sigma_gbps", c.sigma_gbps},
+                    {"slow_below_gbps", c.slow_below_gbps},
+                    {"expected_gbps", c.expected_gbps},
+                    {"median_latency_us", c.median_latency_us}};
+  r.sections["links"] = {{"mode", std::string(to_string(plan.mode))},
+                         {"backend", "mpi"},
+                         {"bytes", plan.bytes},
+                         {"iters", plan.iters},
+                         {"rounds_planned", res.rounds_planned},
+                         {"rounds_done", res.rounds_done},
+                         {"round_timeout_s", res.round_timeout_s},
+                         {"remeasured_pairs", res.confirmed_pairs},
+                         {"silent_ranks", res.silent_ranks},
+                         {"stop_reason", res.stop_reason},
+                         {"classes", classes}};
+  if (!res.bisect.is_null()) r.sections["links"]["bisect"] = res.bisect;
+
+  const int code = ctx.finish(r, [&](std::ostream& out) {
+    render(out, r, res, analysis, plan, comm.size(), nodes.node_names.size());
+  });
+  if (comm.broken()) {
+    // The report is written; peers may be stuck in MPI, so end the whole job now.
+    std::cout.flush();
+    std::cerr.flush();
+    comm.abort_job(code);
+  }
+  return code;
+}
+
+}  // namespace ncd::cli

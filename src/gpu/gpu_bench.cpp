@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gpu/gpu_bench.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+#include "collectives/pattern.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/text.hpp"
+#include "core/units.hpp"
+#include "gpu/cuda_raii.hpp"
+
+namespace ncd::gpu {
+namespace {
+
+using collectives::Algo;
+using collectives::DType;
+using collectives::Op;
+using collectives::RedOp;
+
+void short_sleep() {
+  timespec ts{0, 200000};  // 200 us: waiting ranks must not spin (cudaEventSynchronize may)
+  nanosleep(&ts, nullptr);
+}
+
+ncclDataType_t nccl_type(DType t) {
+  switch (t) {
+    case DType::kInt8: return ncclInt8;
+    case DType::kInt32: return ncclInt32;
+    case DType::kInt64: return ncclInt64;
+    case DType::kFloat32: return ncclFloat32;
+    case DType::kFloat64: return ncclFloat64;
+    case DType::kFloat16: return ncclFloat16;
+    case DType::kBFloat16: return ncclBfloat16;
+  }
+  return ncclFloat32;
+}
+
+ncclRedOp_t nccl_op(RedOp r) {
+  switch (r) {
+    case RedOp::kSum: return ncclSum;
+    case RedOp::kProd: return ncclProd;
+    case RedOp::kMin: return ncclMin;
+    case RedOp::kMax: return ncclMax;
+    case RedOp::kAvg: return ncclAvg;
+  }
+  return ncclSum;
+}
+
+/// NCCL's avg on floats pre-multiplies by 1/n (not exact); everything else is exact.
+double tolerance(DType t, RedOp r) {
+  if (r != RedOp::kAvg) return 0;
+  switch (t) {
+    case DType::kFloat16: return 1e-2;
+    case DType::kBFloat16: return 2e-2;
+    case DType::kFloat32: return 1e-5;
+    case DType::kFloat64: return 1e-12;
+    default: return 0;
+  }
+}
+
+std::string nccl_error(ncclResult_t r, ncclComm_t c) {
+  const char* last = c ? ncclGetLastError(c) : ncclGetLastError(nullptr);
+  return fmt::format("{}{}", ncclGetErrorString(r), last && *last ? std::string(" (") + last + ")" : "");
+}
+
+/// Polls a non-blocking communicator until its pending work is accepted: ncclSuccess, the
+/// error, or ncclInProgress when the deadline came first (err says which).
+ncclResult_t settle(ncclComm_t c, ncclResult_t r, const dist::Deadline& d, std::string& err) {
+  if (r == ncclSuccess) return r;
+  if (r != ncclInProgress) {
+    err = nccl_error(r, c);
+    return r;
+  }
+  for (;;) {
+    ncclResult_t st = ncclSuccess;
+    ncclCommGetAsyncError(c, &st);
+    if (st == ncclSuccess) return st;
+    if (st != ncclInProgress) {
+      err = nccl_error(st, c);
+      return st;
+    }
+    if (d.expired()) {
+      err = "deadline expired";
+      return ncclInProgress;
+    }
+    short_sleep();
+  }
+}
+
+bool usage_error(ncclResult_t r) { return r == ncclInvalidUsage || r == ncclInvalidArgument; }
+
+/// Waits for an event with sleeping polls; false at the deadline or on an error.
+bool wait_event(cudaEvent_t e, ncclComm_t c, const dist::Deadline& d, std::string& err) {
+  for (;;) {
+    cudaError_t q = cudaEventQuery(e);
+    if (q == cudaSuccess) return true;
+    if (q != cudaErrorNotReady) {
+      err = cudaGetErrorString(q);
+      return false;
+    }
+    if (c) {
+      ncclResult_t st = ncclSuccess;
+      ncclCommGetAsyncError(c, &st);
+      if (st != ncclSuccess && st != ncclInProgress) {
+        err = nccl_error(st, c);
+        return false;
+      }
+    }
+    if (d.expired()) {
+      err = "deadline expired";
+      return false;
+    }
+    short_sleep();
+  }
+}
+
+/// Whether forcing `a` makes sense for `op` in NCCL 2.28: Tree implements AllReduce only;
+/// AlltoAll and SendRecv are point-to-point (no algorithm), so only "native" measures them.
+bool nccl_supports(Algo a, Op op) {
+  switch (a) {
+    case Algo::kNative: return true;
+    case Algo::kRing: return op != Op::kAllToAll && op != Op::kSendRecv;
+    case Algo::kTree: return op == Op::kAllReduce;
+    // NVLS: AllReduce, AllGather, ReduceScatter; CollNet: AllReduce (others need plugin support).
+    case Algo::kNvls: return op == Op::kAllReduce || op == Op::kAllGather || op == Op::kReduceScatter;
+    case Algo::kCollnet: return op == Op::kAllReduce;
+  }
+  return false;
+}
+
+const char* algo_env(Algo a) {
+  switch (a) {
+    case Algo::kRing: return "Ring";
+    case Algo::kTree: return "Tree";
+    case Algo::kNative: return nullptr;
+    case Algo::kNvls: return "NVLS";
+    case Algo::kCollnet: return "CollNetDirect,CollNetChain";
+  }
+  return nullptr;
+}
+
+/// Restores NCCL_ALGO as the user had it when destroyed.
+class AlgoEnv {
+ public:
+  AlgoEnv() {
+    if (const char* v = std::getenv("NCCL_ALGO")) saved_ = v;
+  }
+  ~AlgoEnv() { set(nullptr); }
+  AlgoEnv(const AlgoEnv&) = delete;
+  AlgoEnv& operator=(const AlgoEnv&) = delete;
+  /// nullptr: the user's own setting (NCCL's choice when unset).
+  void set(const char* algo) {
+    if (algo) setenv("NCCL_ALGO", algo, 1);
+    else if (saved_) setenv("NCCL_ALGO", saved_->c_str(), 1);
+    else unsetenv("NCCL_ALGO");
+  }
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+ncclResult_t launch(Op op, const void* send, void* recv, const collectives::Shape& s, DType t, RedOp r, int root,
+                    int rank, int n, ncclComm_t c, cudaStream_t st) {
+  const ncclDataType_t dt = nccl_type(t);
+  switch (op) {
+    case Op::kAllReduce: return ncclAllReduce(send, recv, s.count, dt, nccl_op(r), c, st);
+    case Op::kAllGather: return ncclAllGather(send, recv, s.block, dt, c, st);
+    case Op::kReduceScatter: return ncclReduceScatter(send, recv, s.block, dt, nccl_op(r), c, st);
+    case Op::kBroadcast: return ncclBroadcast(send, recv, s.count, dt, root, c, st);
+    case Op::kReduce: return ncclReduce(send, recv, s.count, dt, nccl_op(r), root, c, st);
+    case Op::kAllToAll: return ncclAlltoAll(send, recv, s.block, dt, c, st);
+    case Op::kSendRecv: {
+      ncclResult_t g = ncclGroupStart();
+      if (g != ncclSuccess) return g;
+      ncclResult_t a = ncclSend(send, s.count, dt, (rank + 1) % n, c, st);
+      ncclResult_t b = ncclRecv(recv, s.count, dt, (rank - 1 + n) % n, c, st);
+      ncclResult_t e = ncclGroupEnd();
+      if (a != ncclSuccess && a != ncclInProgress) return a;
+      if (b != ncclSuccess && b != ncclInProgress) return b;
+      return e;
+    }
+  }
+  return ncclInvalidArgument;
+}
+
+std::string sysfs_attr(const std::string& bus, const char* name) {
+  std::string path = "/sys/bus/pci/devices/" + bus + "/" + name;
+  return read_attr(path).value_or("");
+}
+
+}  // namespace
+
+GpuAvailability gpu_availability() {
+  GpuAvailability a;
+  int n = 0;  // left untouched on error (build-and-cluster-sim.md §2)
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    int drv = 0;
+    (void)cudaDriverGetVersion(&drv);
+    a.reason = drv == 0 ? fmt::format("no NVIDIA driver ({})", cudaGetErrorString(e))
+                        : fmt::format("{} ({})", cudaGetErrorString(e), cudaGetErrorName(e));
+    (void)cudaGetLastError();
+    return a;
+  }
+  a.count = n;
+  if (n == 0) a.reason = "no CUDA device visible (CUDA_VISIBLE_DEVICES?)";
+  return a;
+}
+
+double pcie_gbps(const std::string& speed, int width) {
+  double gts = 0;
+  try {
+    gts = std::stod(speed);
+  } catch (...) {
+    return 0;
+  }
+  const double enc = gts >= 8 ? 128.0 / 130.0 : 0.8;  // 128b/130b from Gen3, 8b/10b before
+  return gts * enc * width / 8.0;
+}
+
+GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& comm, const dist::Deadline& deadline,
+                               const std::function<void(const std::string&)>& progress) {
+  GpuBenchOutcome res;
+  collectives::BenchOutcome& out = res.bench;
+  const GpuAvailability av = gpu_availability();
+  if (av.count == 0) throw UnavailableError("no GPU: " + av.reason);
+  const int n = comm.size();
+  const int me = comm.rank();
+  const int device = comm.nodes().rank_local.at(static_cast<std::size_t>(me)) % av.count;
+  cuda_check(cudaSetDevice(device), "cudaSetDevice");
+  Stream stream;
+  AlgoEnv env;
+  bool stop_next = false;
+
+  for (Algo algo : plan.algos) {
+    if (!collectives::sync_point(comm, deadline, out, stop_next)) {
+      out.stopped = true;
+      return res;
+    }
+    // One communicator per algorithm: NCCL reads NCCL_ALGO at every init (tuning.cc @2.28.9).
+    std::string id_blob;
+    if (me == 0) {
+      ncclUniqueId id;
+      ncclResult_t r = ncclGetUniqueId(&id);
+      if (r != ncclSuccess) throw Error("ncclGetUniqueId: " + nccl_error(r, nullptr));
+      id_blob.assign(reinterpret_cast<const char*>(&id), sizeof id);
+    }
+    if (!comm.broadcast(id_blob, deadline) || id_blob.size() != sizeof(ncclUniqueId)) {
+      out.stopped = true;
+      out.failed_step = "NCCL unique id exchange";
+      comm.mark_broken();
+      return res;
+    }
+    ncclUniqueId id;
+    std::memcpy(&id, id_blob.data(), sizeof id);
+    env.set(algo_env(algo));
+    ncclConfig_t cfg = NCCL_CONFIG_INITIALIZER;
+    cfg.blocking = 0;
+    if (algo == Algo::kCollnet) cfg.collnetEnable = 1;  // CollNet is off unless the config asks
+    NcclComm nc;
+    std::string err;
+    // Non-blocking init: poll ncclCommGetAsyncError against the deadline, abort on expiry.
+    const ncclResult_t init = ncclCommInitRankConfig(nc.out(), n, id, me, &cfg);
+    bool ok = false;
+    if (init != ncclSuccess && init != ncclInProgress) err = nccl_error(init, nc.get());
+    else ok = nc.get() != nullptr && settle(nc.get(), ncclInProgress, deadline, err) == ncclSuccess;
+    env.set(nullptr);
+    // Everyone learns whether every rank got its communicator.
+    auto init_blobs = comm.gather(ok ? "ok" : "fail: " + err, dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
+    std::string verdict = "ok";
+    if (me == 0) {
+      for (std::size_t q = 0; q < init_blobs.size(); ++q) {
+        if (!init_blobs[q]) {
+          out.missing_ranks.push_back(static_cast<int>(q));
+          verdict = "timeout";
+        } else if (*init_blobs[q] != "ok" && verdict == "ok") {
+          verdict = fmt::format("rank {}: {}", q, *init_blobs[q]);
+        }
+      }
+    }
+    if (!comm.broadcast(verdict, dist::Deadline::after(std::max(5.0, deadline.remaining_s()) + 15))) verdict = "timeout";
+    if (verdict != "ok") {
+      nc.abort();
+      if (verdict == "timeout" || err == "deadline expired") {
+        out.stopped = true;
+        out.failed_step = fmt::format("NCCL init ({})", collectives::to_string(algo));
+        comm.mark_broken();
+        return res;
+      }
+      res.notes.push_back(fmt::format("NCCL communicator with NCCL_ALGO={} could not be created: {}",
+                                      algo_env(algo) ? algo_env(algo) : "(NCCL's choice)", verdict));
+      continue;
+    }
+
+    bool next_algo = false;
+    for (Op op : plan.ops) {
+      if (next_algo) break;
+      if (!nccl_supports(algo, op)) {
+        if (me == 0)
+          res.notes.push_back(fmt::format("NCCL has no {} {} (Tree: allreduce only; alltoall and sendrecv are "
+                                          "point-to-point): measured under native only",
+                                          collectives::to_string(algo), collectives::to_string(op)));
+        continue;
+      }
+      std::size_t last_bytes = ~std::size_t{0};
+      for (std::size_t bytes : plan.sizes) {
+        const collectives::Shape shape = collectives::shape_for(op, plan.dtype, bytes, n);
+        if (shape.bytes == last_bytes) continue;  // rounds to the size already measured
+        last_bytes = shape.bytes;
+        const std::string step = fmt::format("{} {} {}", collectives::to_string(op), collectives::to_string(algo),
+                                             format_size(shape.bytes));
+        if (!collectives::sync_point(comm, deadline, out, stop_next)) {
+          nc.abort();
+          out.stopped = true;
+          if (out.failed_step.empty()) out.failed_step = step;
+          return res;
+        }
+        if (me == 0 && progress) progress(step);
+        collectives::CheckSpec spec;
+        spec.op = op;
+        spec.dtype = plan.dtype;
+        spec.redop = collectives::has_redop(op) ? plan.redop : RedOp::kSum;
+        spec.root = plan.root % n;
+        spec.nranks = n;
+        spec.shape = shape;
+        spec.seed = plan.seed ^ static_cast<std::uint32_t>(bytes * 2654435761u);
+        spec.rel_tol = tolerance(plan.dtype, spec.redop);
+        const std::size_t esz = collectives::dtype_size(plan.dtype);
+        DeviceBuffer send(shape.send_count * esz), recv(shape.recv_count * esz);
+        std::vector<char> host(std::max(shape.send_count, shape.recv_count) * esz + 1);
+        collectives::fill_send(spec, me, host.data());
+        if (shape.send_count)
+          cuda_check(cudaMemcpy(send.get(), host.data(), shape.send_count * esz, cudaMemcpyHostToDevice), "cudaMemcpy");
+        if (shape.recv_count) cuda_check(cudaMemset(recv.get(), 0, shape.recv_count * esz), "cudaMemset");
+
+        bool good = true;
+        bool unsupported = false;  // NCCL refused the call: no algorithm for it, skip the op
+        bool comm_dead = false;    // ... and said so asynchronously: the communicator is unusable
+        auto run_once = [&] {
+          ncclResult_t r = launch(op, send.get(), recv.get(), shape, plan.dtype, spec.redop, spec.root, me, n,
+                                  nc.get(), stream.get());
+          if (usage_error(r)) {
+            unsupported = true;
+            err = nccl_error(r, nc.get());
+            return false;
+          }
+          const ncclResult_t st = settle(nc.get(), r, deadline, err);
+          if (usage_error(st)) unsupported = comm_dead = true;
+          return st == ncclSuccess;
+        };
+        Event done;
+        for (int i = 0; i < plan.warmup && good; ++i) good = run_once();
+        if (good) {
+          cuda_check(cudaEventRecord(done.get(), stream.get()), "cudaEventRecord");
+          good = wait_event(done.get(), nc.get(), deadline, err);
+        }
+        std::vector<double> times;
+        if (good) {
+          std::vector<Event> ev(static_cast<std::size_t>(plan.iters) + 1);
+          cuda_check(cudaEventRecord(ev[0].get(), stream.get()), "cudaEventRecord");
+          for (int i = 0; i < plan.iters && good; ++i) {
+            good = run_once();
+            cuda_check(cudaEventRecord(ev[static_cast<std::size_t>(i) + 1].get(), stream.get()), "cudaEventRecord");
+          }
+          if (good) good = wait_event(ev.back().get(), nc.get(), deadline, err);
+          for (int i = 0; i < plan.iters && good; ++i) {
+            float ms = 0;
+            cuda_check(cudaEventElapsedTime(&ms, ev[static_cast<std::size_t>(i)].get(),
+                                            ev[static_cast<std::size_t>(i) + 1].get()),
+                       "cudaEventElapsedTime");
+            times.push_back(static_cast<double>(ms) * 1000.0);
+          }
+        }
+        std::int64_t wrong = plan.check > 0 ? 0 : -1;
+        for (int i = 0; i < plan.check && good; ++i) {
+          if (shape.recv_count) cuda_check(cudaMemsetAsync(recv.get(), 0xA5, shape.recv_count * esz, stream.get()), "cudaMemsetAsync");
+          good = run_once();
+          if (!good) break;
+          cuda_check(cudaEventRecord(done.get(), stream.get()), "cudaEventRecord");
+          good = wait_event(done.get(), nc.get(), deadline, err);
+          if (!good) break;
+          if (shape.recv_count)
+            cuda_check(cudaMemcpy(host.data(), recv.get(), shape.recv_count * esz, cudaMemcpyDeviceToHost), "cudaMemcpy");
+          const char* corrupt = std::getenv("NCD_TEST_CORRUPT_RANK");
+          if (corrupt && *corrupt && std::atoi(corrupt) == me && shape.recv_count && collectives::has_output(spec, me))
+            host[0] ^= 0x5a;
+          wrong = std::max<std::int64_t>(wrong, static_cast<std::int64_t>(collectives::count_wrong(spec, me, host.data())));
+        }
+        if (!good && !unsupported) {
+          nc.abort();
+          send.release();
+          recv.release();
+          comm.mark_broken();
+          stop_next = true;
+        }
+        // "ok" is false only for real failures; an unsupported combination is skipped
+        // (wrong = -2: this op; -3: and the communicator is unusable).
+        auto blobs = comm.gather(
+            collectives::point_blob(good || unsupported, comm_dead ? -3 : unsupported ? -2 : wrong, times),
+            dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
+        // Every rank must take the same branch (the syncs pair up): rank 0 decides.
+        std::string decision = "ok";
+        if (me == 0)
+          for (const auto& b : blobs) {
+            if (b && b->find("\"wrong\":-3") != std::string::npos) decision = "skip-algo";
+            else if (b && b->find("\"wrong\":-2") != std::string::npos && decision == "ok") decision = "skip-op";
+          }
+        if (!comm.broadcast(decision, dist::Deadline::after(std::max(5.0, deadline.remaining_s()) + 15))) {
+          nc.abort();
+          comm.mark_broken();
+          out.stopped = true;
+          out.failed_step = step;
+          return res;
+        }
+        if (decision != "ok") {
+          if (me == 0)
+            res.notes.push_back(fmt::format("NCCL refused {} {}: {}", collectives::to_string(algo),
+                                            collectives::to_string(op), err.empty() ? "invalid usage" : err));
+          if (decision == "skip-algo") {
+            nc.abort();
+            next_algo = true;
+          }
+          break;  // other sizes of this op fail the same way
+        }
+        if (me != 0) continue;
+        collectives::PointResult pr;
+        pr.row.op = std::string(collectives::to_string(op));
+        pr.row.algo = std::string(collectives::to_string(algo));
+        pr.row.backend = "nccl";
+        pr.row.dtype = std::string(collectives::to_string(plan.dtype));
+        pr.row.redop = collectives::has_redop(op) ? std::string(collectives::to_string(plan.redop)) : "none";
+        pr.row.root = collectives::has_root(op) ? spec.root : -1;
+        pr.row.bytes = shape.bytes;
+        pr.row.count = shape.count;
+        if (!collectives::assemble_point(blobs, plan.iters, plan.check, op, pr, out)) {
+          stop_next = true;
+          out.stopped = true;
+          out.failed_step = step;
+          continue;
+        }
+        out.points.push_back(std::move(pr));
+      }
+    }
+  }
+  if (!collectives::sync_point(comm, deadline, out, stop_next)) out.stopped = true;
+  return res;
+}
+
+std::vector<CopyResult> run_copy_bench(std::size_t bytes, int iters, const dist::Deadline& deadline) {
+  std::vector<CopyResult> out;
+  const GpuAvailability av = gpu_availability();
+  if (av.count == 0) throw UnavailableError("no GPU: " + av.reason);
+  iters = std::max(iters, 1);
+  auto bus_of = [](int d) {
+    char buf[32] = {};
+    if (cudaDeviceGetPCIBusId(buf, sizeof buf, d) != cudaSuccess) return std::string();
+    return to_lower(buf);
+  };
+  auto timed = [&](int device, const std::function<void(cudaStream_t)>& copy) -> double {
+    DeviceGuard g(device);
+    Stream s;
+    std::vector<Event> ev(static_cast<std::size_t>(iters) + 1);
+    copy(s.get());  // warm-up
+    cuda_check(cudaEventRecord(ev[0].get(), s.get()), "cudaEventRecord");
+    for (int i = 0; i < iters; ++i) {
+      copy(s.get());
+      cuda_check(cudaEventRecord(ev[static_cast<std::size_t>(i) + 1].get(), s.get()), "cudaEventRecord");
+    }
+    std::string err;
+    if (!wait_event(ev.back().get(), nullptr, deadline, err)) throw Error("copy bandwidth: " + err);
+    std::vector<double> us;
+    for (int i = 0; i < iters; ++i) {
+      float ms = 0;
+      cuda_check(cudaEventElapsedTime(&ms, ev[static_cast<std::size_t>(i)].get(), ev[static_cast<std::size_t>(i) + 1].get()),
+                 "cudaEventElapsedTime");
+      us.push_back(static_cast<double>(ms) * 1000.0);
+    }
+    const double med = collectives::iter_stats(us).median;
+    return med > 0 ? to_gbps(static_cast<double>(bytes), med * 1e-6) : 0;
+  };
+  HostBuffer host(bytes);
+  std::vector<DeviceBuffer> dev;
+  for (int d = 0; d < av.count; ++d) {
+    DeviceGuard g(d);
+    dev.emplace_back(bytes);
+  }
+  for (int d = 0; d < av.count; ++d) {
+    const std::string bus = bus_of(d);
+    const std::string speed = sysfs_attr(bus, "current_link_speed");
+    const std::string width = sysfs_attr(bus, "current_link_width");
+    double expect = 0;
+    if (!speed.empty() && !width.empty()) {
+      try {
+        expect = pcie_gbps(speed, std::stoi(width));
+      } catch (...) {
+        expect = 0;
+      }
+    }
+    const std::string from = expect > 0 ? fmt::format("PCIe {} x{} (sysfs)", speed, width) : "";
+    void* dp = dev[static_cast<std::size_t>(d)].get();
+    out.push_back({"h2d", -1, d, bus, bytes, timed(d, [&](cudaStream_t s) {
+                     cuda_check(cudaMemcpyAsync(dp, host.get(), bytes, cudaMemcpyHostToDevice, s), "cudaMemcpyAsync");
+                   }), expect, from});
+    out.push_back({"d2h", d, -1, bus, bytes, timed(d, [&](cudaStream_t s) {
+                     cuda_check(cudaMemcpyAsync(host.get(), dp, bytes, cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync");
+                   }), expect, from});
+  }
+  for (int a = 0; a < av.count; ++a)
+    for (int b = 0; b < av.count; ++b) {
+      if (a == b) continue;
+      int can = 0;
+      (void)cudaDeviceCanAccessPeer(&can, a, b);
+      if (can) {
+        DeviceGuard g(a);
+        cudaError_t e = cudaDeviceEnablePeerAccess(b, 0);
+        if (e == cudaErrorPeerAccessAlreadyEnabled) (void)cudaGetLastError();
+        else cuda_check(e, "cudaDeviceEnablePeerAccess");
+      }
+      void* src = dev[static_cast<std::size_t>(a)].get();
+      void* dst = dev[static_cast<std::size_t>(b)].get();
+      out.push_back({"d2d", a, b, bus_of(a), bytes, timed(a, [&](cudaStream_t s) {
+                       cuda_check(cudaMemcpyPeerAsync(dst, b, src, a, bytes, s), "cudaMemcpyPeerAsync");
+                     }), 0, can ? "peer access" : "no peer access (staged through the host)"});
+    }
+  return out;
+}
+
+}  // namespace ncd::gpu

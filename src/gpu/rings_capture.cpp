@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gpu/rings_capture.hpp"
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/error.hpp"
+
+namespace ncd::gpu {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A private directory (0700) removed on scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = fmt::format("{}/nccl-doctor-rings-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpl.data())) throw Error(fmt::format("cannot create a temporary directory under {}", tmpl));
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string read_capped(const std::string& path, std::size_t max, bool* truncated) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::string s;
+  s.resize(max + 1);
+  in.read(s.data(), static_cast<std::streamsize>(s.size()));
+  s.resize(static_cast<std::size_t>(in.gcount()));
+  if (s.size() > max) {
+    s.resize(max);
+    if (truncated) *truncated = true;
+  }
+  return s;
+}
+
+void set_env(const char* name, const std::string& value, bool keep_user) {
+  if (keep_user && std::getenv(name)) return;
+  setenv(name, value.c_str(), 1);
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+/// Waits for a non-blocking communicator; false on the deadline or an error (msg set).
+bool wait_comm(ncclComm_t comm, const dist::Deadline& deadline, std::string& msg) {
+  for (;;) {
+    ncclResult_t st = ncclInProgress;
+    ncclResult_t r = ncclCommGetAsyncError(comm, &st);
+    if (r != ncclSuccess) st = r;
+    if (st == ncclSuccess) return true;
+    if (st != ncclInProgress) {
+      msg = fmt::format("NCCL: {} ({})", ncclGetErrorString(st), ncclGetLastError(comm));
+      return false;
+    }
+    if (deadline.expired()) {
+      msg = "NCCL did not finish before the deadline";
+      return false;
+    }
+    sleep_ms(2);
+  }
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const RingsCapture& c) {
+  j = nlohmann::json{{"host", c.host},           {"rank", c.rank},           {"leader", c.leader},
+                     {"cuda_dev", c.cuda_dev},   {"topo_xml", c.topo_xml},   {"graph_xml", c.graph_xml},
+                     {"debug_log", c.debug_log}, {"log_truncated", c.log_truncated}, {"error", c.error}};
+}
+
+void from_json(const nlohmann::json& j, RingsCapture& c) {
+  c.host = j.value("host", "");
+  c.rank = j.value("rank", 0);
+  c.leader = j.value("leader", false);
+  c.cuda_dev = j.value("cuda_dev", -1);
+  c.topo_xml = j.value("topo_xml", "");
+  c.graph_xml = j.value("graph_xml", "");
+  c.debug_log = j.value("debug_log", "");
+  c.log_truncated = j.value("log_truncated", false);
+  c.error = j.value("error", "");
+}
+
+RingsCapture capture_rings(dist::Comm& comm, const dist::Deadline& deadline, std::size_t max_log_bytes) {
+  RingsCapture cap;
+  cap.host = comm.host();
+  cap.rank = comm.rank();
+  const auto& nodes = comm.nodes();
+  const int node = nodes.rank_node.at(comm.rank());
+  const int leader = nodes.node_ranks.at(node).front();
+  cap.leader = leader == comm.rank();
+
+  int ndev = 0;
+  cudaError_t ce = cudaGetDeviceCount(&ndev);
+  if (ce != cudaSuccess || ndev == 0)
+    throw UnavailableError(fmt::format(
+        "rings: no GPU visible on {} ({}); for offline inspection pass --topo-xml FILE --graph-xml FILE",
+        cap.host, ce != cudaSuccess ? cudaGetErrorString(ce) : "0 CUDA devices"));
+
+  TempDir dir;
+  const std::string topo = dir.path() + "/topo.xml";
+  const std::string graph = dir.path() + "/graph.xml";
+  const std::string log = dir.path() + "/nccl.log";
+  // Each node's first rank dumps (the *_RANK parameters are compared with the global rank).
+  set_env("NCCL_TOPO_DUMP_FILE", topo, false);
+  set_env("NCCL_TOPO_DUMP_FILE_RANK", std::to_string(leader), false);
+  set_env("NCCL_GRAPH_DUMP_FILE", graph, false);
+  set_env("NCCL_GRAPH_DUMP_FILE_RANK", std::to_string(leader), false);
+  set_env("NCCL_DEBUG", "INFO", false);
+  set_env("NCCL_DEBUG_SUBSYS", "INIT,GRAPH,NET,ENV", false);
+  set_env("NCCL_DEBUG_FILE", log, false);
+  // Connect rings and trees at init (2.22+ connects lazily per algorithm otherwise), so every
+  // connection is logged; the allreduce below then exercises them. A user's value wins.
+  set_env("NCCL_RUNTIME_CONNECT", "0", true);
+
+  cap.cuda_dev = nodes.rank_local.at(comm.rank()) % ndev;
+  if ((ce = cudaSetDevice(cap.cuda_dev)) != cudaSuccess) {
+    cap.error = fmt::format("cudaSetDevice({}): {}", cap.cuda_dev, cudaGetErrorString(ce));
+    return cap;
+  }
+
+  std::string id_blob;
+  ncclUniqueId id{};
+  if (comm.rank() == 0) {
+    ncclResult_t r = ncclGetUniqueId(&id);
+    if (r != ncclSuccess) id_blob = std::string("error:") + ncclGetErrorString(r);
+    else id_blob.assign(reinterpret_cast<const char*>(&id), sizeof(id));
+  }
+  if (!comm.broadcast(id_blob, deadline)) {
+    cap.error = "no NCCL unique id from rank 0 before the deadline";
+    return cap;
+  }
+  if (id_blob.size() != sizeof(id)) {
+    cap.error = "rank 0 could not create an NCCL unique id: " + id_blob;
+    return cap;
+  }
+  std::memcpy(&id, id_blob.data(), sizeof(id));
+
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  ncclComm_t nc = nullptr;
+  ncclResult_t r = ncclCommInitRankConfig(&nc, comm.size(), id, comm.rank(), &config);
+  std::string msg;
+  bool ok = (r == ncclSuccess || r == ncclInProgress) && nc && wait_comm(nc, deadline, msg);
+  if (ok) {
+    constexpr std::size_t kCount = 256 * 1024;  // 1 MiB of float: every rank, every channel
+    float* buf = nullptr;
+    cudaStream_t stream = nullptr;
+    if (cudaMalloc(&buf, kCount * sizeof(float)) == cudaSuccess && cudaStreamCreate(&stream) == cudaSuccess) {
+      cudaMemset(buf, 0, kCount * sizeof(float));
+      r = ncclAllReduce(buf, buf, kCount, ncclFloat, ncclSum, nc, stream);
+      ok = (r == ncclSuccess || r == ncclInProgress) && wait_comm(nc, deadline, msg);
+      while (ok) {
+        cudaError_t q = cudaStreamQuery(stream);
+        if (q == cudaSuccess) break;
+        if (q != cudaErrorNotReady) {
+          msg = fmt::format("allreduce: {}", cudaGetErrorString(q));
+          ok = false;
+        } else if (deadline.expired()) {
+          msg = "the allreduce did not finish before the deadline";
+          ok = false;
+        } else {
+          sleep_ms(1);
+        }
+      }
+    } else {
+      msg = "cannot allocate the 1 MiB allreduce buffer or a stream";
+      ok = false;
+    }
+    if (stream) cudaStreamDestroy(stream);
+    if (buf) cudaFree(buf);
+  } else if (msg.empty()) {
+    msg = fmt::format("ncclCommInitRankConfig: {}", ncclGetErrorString(r));
+  }
+  if (nc) {
+    if (ok) {
+      ncclCommFinalize(nc);
+      std::string m2;
+      wait_comm(nc, deadline, m2);
+      ncclCommDestroy(nc);
+    } else {
+      ncclCommAbort(nc);
+    }
+  }
+  if (!ok) cap.error = msg;
+  cap.debug_log = read_capped(log, max_log_bytes, &cap.log_truncated);
+  if (cap.leader) {
+    cap.topo_xml = read_capped(topo, std::size_t{16} << 20, nullptr);
+    cap.graph_xml = read_capped(graph, std::size_t{16} << 20, nullptr);
+  }
+  return cap;
+}
+
+}  // namespace ncd::gpu

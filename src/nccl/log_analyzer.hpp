@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// Post-mortem of NCCL debug logs: LogIngest streams files (plain, .gz, stdin) into a RunLog,
+/// analyze() turns the RunLog into findings with the ids of corpus/logs/TAXONOMY.md, root
+/// cause first.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/finding.hpp"
+#include "nccl/log_model.hpp"
+
+namespace ncd::nccl {
+
+/// What an error-bearing message means (LogEvent::sig).
+enum Sig : int {
+  kSigNone = 0,
+  kSigDuplicateGpu,
+  kSigShm,
+  kSigOom,
+  kSigDriverTooOld,
+  kSigArch,
+  kSigCuda802,
+  kSigNvls,
+  kSigCudaOther,
+  kSigMaxSharedMem,
+  kSigReversePath,
+  kSigPathPattern,
+  kSigIpcOpen,
+  kSigIbvOpen,
+  kSigIbNoDevice,
+  kSigRegMr,
+  kSigModifyQp,
+  kSigIbCompletion,
+  kSigGidChange,
+  kSigAsyncWq,
+  kSigAsyncOther,
+  kSigIbverbsMissing,
+  kSigOfiProvider,
+  kSigOfiShm,
+  kSigConnRefused,
+  kSigNoRoute,
+  kSigConnTimeout,
+  kSigNetUnreachable,
+  kSigBadFamily,
+  kSigNoSocketIf,
+  kSigPeerClosed,
+  kSigProxyFailed,
+  kSigVersionMismatch,
+  kSigNoTransport,
+  kSigGdrDisabledHca,
+  kSigTorchError,
+  kSigTrace,
+  kSigOther,
+  kSigCount
+};
+
+/// Classifies an error message (a WARN's text, a `Last error:` line, an nccl-tests failure).
+/// `code` receives the numeric error where the message has one (IB completion status, errno).
+[[nodiscard]] Sig classify_message(std::string_view msg, std::string_view src, int* code);
+
+/// Streams inputs into a RunLog. Memory grows with hosts, ranks, channels and distinct events;
+/// lines are never kept.
+class LogIngest {
+ public:
+  LogIngest();
+  ~LogIngest();
+  LogIngest(const LogIngest&) = delete;
+  LogIngest& operator=(const LogIngest&) = delete;
+
+  /// Reads a file ("-" is stdin; gzip is detected by its magic bytes). Throws InputError
+  /// naming the file when it is missing, a directory, empty, binary or unreadable.
+  void add_file(const std::string& path);
+  /// Feeds in-memory text as one input named `name` (tests, fuzzing). Throws like add_file
+  /// for empty or binary text.
+  void add_text(std::string_view text, const std::string& name);
+  /// Lines in all inputs that carried NCCL information.
+  [[nodiscard]] long relevant_lines() const;
+  [[nodiscard]] const RunLog& log() const;
+  [[nodiscard]] RunLog take();
+
+ private:
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+/// The result of the analysis.
+struct Diagnosis {
+  std::vector<Finding> findings;  ///< the root cause first, then consequences and context
+  std::string root;               ///< the root-cause id; "" when nothing is wrong
+  std::string verdict;            ///< one paragraph for people
+};
+
+/// Pure: from the run model to findings.
+[[nodiscard]] Diagnosis analyze(const RunLog& log);
+
+/// Reads `paths` and analyses them (the `log` command without the rendering). Throws
+/// InputError when an input is unreadable or holds no NCCL information.
+[[nodiscard]] Diagnosis analyze_files(const std::vector<std::string>& paths, RunLog* model = nullptr);
+
+}  // namespace ncd::nccl

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "nccl/topo_xml.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/text.hpp"
+#include "topo/paths.hpp"
+
+namespace ncd::nccl {
+
+namespace {
+
+using topo::LinkRemote;
+using topo::PciKind;
+using topo::Tri;
+
+// NCCL allows 256 nodes per rank topology; a fused host dump is bigger. Anything past this is
+// not a topology file.
+constexpr std::size_t kMaxElements = 200000;
+constexpr std::size_t kNoCpu = static_cast<std::size_t>(-1);
+
+/// NCCL reads integers with strtol(..., 0): decimal or 0x hex. nullopt when absent or bad.
+bool attr_long(const pugi::xml_node& n, const char* name, long& out) {
+  pugi::xml_attribute a = n.attribute(name);
+  if (!a) return false;
+  std::string v(trim(a.value()));
+  if (v.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  long r = std::strtol(v.c_str(), &end, 0);
+  if (errno != 0 || end == v.c_str()) {
+    // Floats where an int is expected ("latency=0.0", "speed=100000.0"): take the integer part.
+    double d = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() || !(d > -1e15 && d < 1e15)) return false;
+    r = static_cast<long>(d);
+  }
+  out = r;
+  return true;
+}
+
+long attr_or(const pugi::xml_node& n, const char* name, long def) {
+  long v = 0;
+  return attr_long(n, name, v) ? v : def;
+}
+
+double attr_double(const pugi::xml_node& n, const char* name, double def) {
+  pugi::xml_attribute a = n.attribute(name);
+  if (!a) return def;
+  char* end = nullptr;
+  double d = std::strtod(a.value(), &end);
+  if (end == a.value() || !(d > -1e18 && d < 1e18)) return def;
+  return d;
+}
+
+Tri attr_tri(const pugi::xml_node& n, const char* name) {
+  long v = 0;
+  if (!attr_long(n, name, v)) return Tri::kUnknown;
+  return v ? Tri::kYes : Tri::kNo;
+}
+
+std::uint32_t attr_hex(const pugi::xml_node& n, const char* name) {
+  long v = 0;
+  if (!attr_long(n, name, v) || v < 0) return 0;
+  return static_cast<std::uint32_t>(v & 0xffffffff);
+}
+
+PciKind kind_of_class(std::uint32_t cls) {
+  std::uint32_t base = cls >> 16, sub = (cls >> 8) & 0xff;
+  if (base == 0x06 && sub == 0x04) return PciKind::kBridge;
+  if (base == 0x03) return PciKind::kGpu;
+  if (base == 0x02) return PciKind::kNic;
+  if (base == 0x06 && sub == 0x80 && (cls & 0xff) == 0x00) return PciKind::kNvSwitch;
+  return PciKind::kOther;
+}
+
+LinkRemote remote_of_class(std::uint32_t tclass) {
+  std::uint32_t base = tclass >> 16;
+  if (base == 0x03 || base == 0x12) return LinkRemote::kGpu;  // display / processing accelerator
+  if (tclass == 0x068001) return LinkRemote::kCpu;              // POWER9 NVLink to the CPU
+  if (tclass == 0x068000) return LinkRemote::kNvSwitch;
+  return LinkRemote::kNvSwitch;  // NCCL: anything else joins the single NVS node
+}
+
+bool rdma_name(const std::string& n) {
+  for (const char* p : {"mlx", "rdma", "efa", "roce", "bnxt_re", "irdma", "qib", "hfi", "ib", "ionic", "erdma"})
+    if (n.rfind(p, 0) == 0) return true;
+  return false;
+}
+
+struct Frame {
+  pugi::xml_node node;
+  int numa;
+  std::string pci;  // enclosing pci bus id
+  std::size_t cpu;  // index into System::cpus, kNoCpu when outside any <cpu>
+};
+
+}  // namespace
+
+topo::System parse_topo_xml(std::string_view text, const std::string& source) {
+  pugi::xml_document doc;
+  pugi::xml_parse_result res =
+      doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_comments, pugi::encoding_utf8);
+  if (!res) {
+    long line = 1 + static_cast<long>(std::count(text.begin(),
+                                                 text.begin() + std::min<std::ptrdiff_t>(res.offset, static_cast<std::ptrdiff_t>(text.size())),
+                                                 '\n'));
+    throw InputError(source, line, std::string("not valid XML: ") + res.description());
+  }
+  pugi::xml_node root;
+  for (pugi::xml_node c = doc.first_child(); c; c = c.next_sibling())
+    if (c.type() == pugi::node_element) {
+      root = c;
+      break;
+    }
+  if (!root) throw InputError(source, "no XML element (empty file?)");
+  if (std::string(root.name()) != "system")
+    throw InputError(source, fmt::format("not an NCCL topology: root element <{}>, expected <system>", root.name()));
+  topo::System s;
+  s.source = source;
+  s.nccl_tree = true;
+  s.max_only = true;
+  long version = attr_or(root, "version", -1);
+  if (version == 2) {
+    s.notes.push_back("RCCL topology dialect (system version 2)");
+  } else if (version != 1) {
+    // NCCL itself refuses anything but version 1 ("XML Topology has wrong version").
+    throw InputError(source, version < 0 ? std::string("<system> has no version attribute")
+                                         : fmt::format("unsupported topology version {} (NCCL needs 1, RCCL writes 2)", version));
+  }
+
+  std::size_t elements = 0;
+  std::size_t unnamed = 0;
+  std::set<std::string> seen_bus;
+  // Explicit stack: the input's depth must not drive our recursion.
+  std::vector<Frame> stack;
+  for (pugi::xml_node c = root.last_child(); c; c = c.previous_sibling())
+    if (c.type() == pugi::node_element) stack.push_back({c, -1, "", kNoCpu});
+
+  while (!stack.empty()) {
+    Frame f = stack.back();
+    stack.pop_back();
+    if (++elements > kMaxElements)
+      throw InputError(source, fmt::format("more than {} elements: not a topology file", kMaxElements));
+    std::string name = f.node.name();
+    Frame child = f;
+    bool descend = false;
+    if (name == "cpu") {
+      if (f.cpu != kNoCpu) {  // a cpu inside a cpu is not NCCL's grammar: skip it
+        s.notes.push_back(fmt::format("ignored a <cpu> nested in another <cpu>"));
+        continue;
+      }
+      topo::CpuNode c;
+      c.numa = static_cast<int>(attr_or(f.node, "numaid", -1));
+      c.affinity_text = f.node.attribute("affinity").value();
+      c.cpus = topo::parse_cpumap(c.affinity_text);
+      c.arch = f.node.attribute("arch").value();
+      c.vendor = std::string(trim(f.node.attribute("vendor").value()));
+      c.family = static_cast<int>(attr_or(f.node, "familyid", 0));
+      c.model = static_cast<int>(attr_or(f.node, "modelid", 0));
+      s.cpus.push_back(c);
+      child.cpu = s.cpus.size() - 1;
+      child.numa = c.numa;
+      child.pci.clear();
+      descend = true;
+    } else if (name == "pci") {
+      std::string bus = f.node.attribute("busid").value();
+      bus = bus.empty() ? fmt::format("unknown:{}", unnamed++) : topo::normalize_bus_id(bus);
+      if (seen_bus.count(bus)) {
+        s.notes.push_back(fmt::format("duplicate pci busid {} ignored", bus));
+        continue;
+      }
+      seen_bus.insert(bus);
+      topo::PciDevice d;
+      d.bus_id = bus;
+      d.parent = f.pci;
+      d.numa = f.numa;
+      d.class_code = attr_hex(f.node, "class");
+      d.kind = kind_of_class(d.class_code);
+      d.vendor = attr_hex(f.node, "vendor");
+      d.device = attr_hex(f.node, "device");
+      d.subsystem_vendor = attr_hex(f.node, "subsystem_vendor");
+      d.subsystem_device = attr_hex(f.node, "subsystem_device");
+      d.speed_text = f.node.attribute("link_speed").value();
+      d.link.max_gts = topo::parse_pcie_speed(d.speed_text);
+      long w = attr_or(f.node, "link_width", 0);
+      d.link.max_width = (w > 0 && w <= 64) ? static_cast<int>(w) : 0;  // VMs report 0: unknown
+      if (!d.speed_text.empty() && d.link.max_gts == 0)
+        s.notes.push_back(fmt::format("{}: link_speed \"{}\" is not a PCIe speed NCCL knows (NCCL assumes Gen3); treated as unknown",
+                                      bus, d.speed_text));
+      // Children decide the role: a <gpu> or <nic> below makes it one.
+      for (pugi::xml_node c : f.node.children()) {
+        std::string cn = c.name();
+        if (cn == "gpu") d.kind = PciKind::kGpu;
+        if (cn == "nic" && d.kind != PciKind::kGpu) d.kind = PciKind::kNic;
+      }
+      if (d.kind == PciKind::kGpu) {
+        bool has_gpu_child = false;
+        for (pugi::xml_node c : f.node.children("gpu")) (void)c, has_gpu_child = true;
+        if (!has_gpu_child) {  // hand-made files list the GPU's pci function only
+          topo::Gpu g;
+          g.bus_id = bus;
+          g.numa = f.numa;
+          if (f.cpu != kNoCpu) g.local_cpus = s.cpus[f.cpu].cpus;
+          s.gpus.push_back(g);
+        }
+      } else if (d.kind == PciKind::kNic) {
+        bool has_nic_child = false;
+        for (pugi::xml_node c : f.node.children("nic")) (void)c, has_nic_child = true;
+        if (!has_nic_child) {
+          topo::Nic n;
+          n.bus_id = bus;
+          n.name = bus;
+          n.numa = f.numa;
+          n.rdma = topo::is_rdma_pci(d.class_code, d.vendor, d.device);
+          s.nics.push_back(n);
+        }
+      } else if (d.kind == PciKind::kNvSwitch) {
+        s.nvswitches.push_back(bus);
+      }
+      s.pci.push_back(d);
+      child.pci = bus;
+      descend = true;
+    } else if (name == "gpu") {
+      topo::Gpu g;
+      g.bus_id = f.pci;
+      g.numa = f.numa;
+      if (f.cpu != kNoCpu) g.local_cpus = s.cpus[f.cpu].cpus;
+      g.index = static_cast<int>(attr_or(f.node, "dev", -1));
+      g.sm = static_cast<int>(attr_or(f.node, "sm", 0));
+      g.rank = static_cast<int>(attr_or(f.node, "rank", -1));
+      g.gdr = attr_tri(f.node, "gdr");
+      if (f.node.attribute("gcn") || f.node.attribute("arch")) g.name = "AMD/Hygon GPU";
+      for (pugi::xml_node c : f.node.children()) {
+        std::string cn = c.name();
+        if (cn == "nvlink" || cn == "xgmi") {
+          topo::NvLink l;
+          l.xgmi = cn == "xgmi";
+          std::string target = c.attribute("target").value();
+          l.remote_bus_id = topo::normalize_bus_id(target);
+          if (l.remote_bus_id.rfind("fffffff", 0) == 0) l.remote_bus_id.clear();  // unknown remote
+          l.remote = remote_of_class(attr_hex(c, "tclass"));
+          long cnt = attr_or(c, "count", 1);
+          l.count = static_cast<int>(std::clamp<long>(cnt, 0, 1024));
+          g.nvlinks.push_back(l);
+          if (l.remote == LinkRemote::kNvSwitch && !l.remote_bus_id.empty() &&
+              std::find(s.nvswitches.begin(), s.nvswitches.end(), l.remote_bus_id) == s.nvswitches.end())
+            s.nvswitches.push_back(l.remote_bus_id);
+          if (++elements > kMaxElements) throw InputError(source, "too many elements");
+        } else if (cn == "c2c") {
+          double bw = attr_double(c, "bw", 0), count = attr_double(c, "count", 0);
+          if (bw > 0 && count > 0) g.c2c_gbps = bw * count / 1000.0;
+        }
+      }
+      s.gpus.push_back(g);
+    } else if (name == "nic") {
+      topo::Nic n;
+      n.bus_id = f.pci;  // "" when directly under <cpu>: a virtual NIC
+      n.numa = f.numa;
+      if (const topo::PciDevice* d = s.find_pci(f.pci))
+        n.rdma = topo::is_rdma_pci(d->class_code, d->vendor, d->device);
+      for (pugi::xml_node c : f.node.children("net")) {
+        if (++elements > kMaxElements) throw InputError(source, "too many elements");
+        topo::NicPort p;
+        p.name = c.attribute("name").value();
+        p.net_dev = static_cast<int>(attr_or(c, "dev", -1));
+        p.port = static_cast<int>(attr_or(c, "port", 1));
+        long speed = attr_or(c, "speed", 0);
+        if (speed > 0) {
+          p.rate_gbps = static_cast<double>(speed) / 1000.0;
+          p.rate_text = fmt::format("{} Mb/s (NCCL speed)", speed);
+        }
+        p.guid = c.attribute("guid").value();
+        p.gdr = attr_tri(c, "gdr");
+        long guid = 0;
+        if ((attr_long(c, "guid", guid) && guid != 0) || rdma_name(p.name)) n.rdma = true;
+        n.ports.push_back(p);
+      }
+      n.name = n.ports.empty() ? (n.bus_id.empty() ? "nic" : n.bus_id) : n.ports.front().name;
+      s.nics.push_back(n);
+    } else {
+      // pcilink, unknown elements: NCCL skips them ("Ignoring element").
+      continue;
+    }
+    if (descend) {
+      for (pugi::xml_node c = f.node.last_child(); c; c = c.previous_sibling())
+        if (c.type() == pugi::node_element) stack.push_back({c, child.numa, child.pci, child.cpu});
+    }
+  }
+  // GPUs without a `dev` (hand-made files): number them in bus order, as NVML does by default.
+  std::set<int> used;
+  for (const auto& g : s.gpus)
+    if (g.index >= 0) used.insert(g.index);
+  std::vector<topo::Gpu*> unnumbered;
+  for (auto& g : s.gpus)
+    if (g.index < 0) unnumbered.push_back(&g);
+  std::sort(unnumbered.begin(), unnumbered.end(), [](auto* a, auto* b) { return a->bus_id < b->bus_id; });
+  int next = 0;
+  for (auto* g : unnumbered) {
+    while (used.count(next)) ++next;
+    g->index = next++;
+  }
+  std::stable_sort(s.gpus.begin(), s.gpus.end(), [](const topo::Gpu& a, const topo::Gpu& b) { return a.index < b.index; });
+  return s;
+}
+
+topo::System load_topo_xml(const std::string& path) {
+  std::string text = read_file(path, std::size_t{64} << 20);
+  topo::System s = parse_topo_xml(text, path);
+  std::string base = path.substr(path.find_last_of('/') + 1);
+  auto dot = base.rfind('.');
+  s.host = dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);
+  topo::compute_paths(s);
+  return s;
+}
+
+}  // namespace ncd::nccl

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "probe/hwloc_probe.hpp"
+
+#include <hwloc.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/text.hpp"
+#include "topo/paths.hpp"
+
+namespace ncd::probe {
+
+namespace {
+
+struct TopologyDeleter {
+  void operator()(hwloc_topology* t) const { hwloc_topology_destroy(t); }
+};
+using Topology = std::unique_ptr<hwloc_topology, TopologyDeleter>;
+
+std::string bus_of(const hwloc_obj_t o) {
+  const hwloc_obj_attr_u::hwloc_pcidev_attr_s* p = nullptr;
+  if (o->type == HWLOC_OBJ_PCI_DEVICE) p = &o->attr->pcidev;
+  else if (o->type == HWLOC_OBJ_BRIDGE && o->attr->bridge.upstream_type == HWLOC_OBJ_BRIDGE_PCI)
+    p = &o->attr->bridge.upstream.pci;
+  if (!p) return "";
+  return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", p->domain, p->bus, p->dev, p->func);
+}
+
+const char* info(hwloc_obj_t o, const char* name) {
+  const char* v = hwloc_obj_get_info_by_name(o, name);
+  return v ? v : "";
+}
+
+int numa_of(hwloc_topology_t t, hwloc_obj_t o) {
+  hwloc_obj_t anc = hwloc_get_non_io_ancestor_obj(t, o);
+  for (hwloc_obj_t up = anc; up; up = up->parent)
+    if (up->memory_arity > 0 && up->memory_first_child) return static_cast<int>(up->memory_first_child->os_index);
+  // I/O attached to the Machine while the NUMA node hangs below a Package: local to all of
+  // the ancestor's NUMA nodes, which is one only on a single-node machine.
+  if (anc && anc->nodeset && hwloc_bitmap_weight(anc->nodeset) == 1) return hwloc_bitmap_first(anc->nodeset);
+  return -1;
+}
+
+std::vector<int> cpus_of(hwloc_const_bitmap_t set) {
+  std::vector<int> out;
+  if (!set) return out;
+  for (int i = hwloc_bitmap_first(set); i >= 0; i = hwloc_bitmap_next(set, i)) {
+    out.push_back(i);
+    if (out.size() > (1u << 16)) break;
+  }
+  return out;
+}
+
+std::string port_state_name(long v) {
+  switch (v) {  // IB port states (ibv_port_state)
+    case 1: return "DOWN";
+    case 2: return "INIT";
+    case 3: return "ARMED";
+    case 4: return "ACTIVE";
+    case 5: return "ACTIVE_DEFER";
+    default: return "";
+  }
+}
+
+topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
+  topo::System s;
+  s.source = source;
+  hwloc_obj_t root = hwloc_get_root_obj(t);
+  std::string arch = info(root, "Architecture");
+  for (hwloc_obj_t n = nullptr; (n = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_NUMANODE, n));) {
+    topo::CpuNode c;
+    c.numa = static_cast<int>(n->os_index);
+    c.cpus = cpus_of(n->cpuset);
+    c.arch = arch;
+    if (hwloc_obj_t pkg = hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_PACKAGE, n)) {
+      c.package = static_cast<int>(pkg->os_index == HWLOC_UNKNOWN_INDEX ? pkg->logical_index : pkg->os_index);
+      c.vendor = info(pkg, "CPUVendor");
+      c.family = std::atoi(info(pkg, "CPUFamilyNumber"));
+      c.model = std::atoi(info(pkg, "CPUModelNumber"));
+    }
+    s.cpus.push_back(c);
+  }
+  // All PCI functions and bridges with their parents.
+  struct Raw {
+    topo::PciDevice d;
+    hwloc_obj_t obj;
+  };
+  std::map<std::string, Raw> all;
+  for (hwloc_obj_t o = nullptr; (o = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_BRIDGE, o));) {
+    std::string bus = bus_of(o);
+    if (bus.empty()) continue;  // host bridge: the CPU side
+    Raw r{{}, o};
+    r.d.bus_id = bus;
+    r.d.kind = topo::PciKind::kBridge;
+    const auto& p = o->attr->bridge.upstream.pci;
+    r.d.class_code = static_cast<std::uint32_t>(p.class_id) << 8;
+    r.d.vendor = p.vendor_id;
+    r.d.device = p.device_id;
+    r.d.subsystem_vendor = p.subvendor_id;
+    r.d.subsystem_device = p.subdevice_id;
+    r.d.link_gbps = p.linkspeed;
+    all.emplace(bus, r);
+  }
+  for (hwloc_obj_t o = nullptr; (o = hwloc_get_next_pcidev(t, o));) {
+    std::string bus = bus_of(o);
+    Raw r{{}, o};
+    r.d.bus_id = bus;
+    const auto& p = o->attr->pcidev;
+    r.d.class_code = static_cast<std::uint32_t>(p.class_id) << 8;
+    r.d.vendor = p.vendor_id;
+    r.d.device = p.device_id;
+    r.d.subsystem_vendor = p.subvendor_id;
+    r.d.subsystem_device = p.subdevice_id;
+    r.d.link_gbps = p.linkspeed;
+    std::uint32_t base = p.class_id >> 8;
+    bool gpu_osdev = false, rdma_osdev = false, net_osdev = false;
+    for (hwloc_obj_t c = o->io_first_child; c; c = c->next_sibling) {
+      if (c->type != HWLOC_OBJ_OS_DEVICE) continue;
+      auto ot = c->attr->osdev.type;
+      if (ot == HWLOC_OBJ_OSDEV_GPU || ot == HWLOC_OBJ_OSDEV_COPROC) gpu_osdev = true;
+      if (ot == HWLOC_OBJ_OSDEV_OPENFABRICS) rdma_osdev = true;
+      if (ot == HWLOC_OBJ_OSDEV_NETWORK) net_osdev = true;
+    }
+    if (base == 0x03 && (p.vendor_id == 0x10de || p.vendor_id == 0x1002 || gpu_osdev)) r.d.kind = topo::PciKind::kGpu;
+    else if ((base == 0x12 && p.vendor_id == 0x1002)) r.d.kind = topo::PciKind::kGpu;
+    else if (base == 0x02 || rdma_osdev || net_osdev) r.d.kind = topo::PciKind::kNic;
+    else if (p.class_id == 0x0680 && p.vendor_id == 0x10de) r.d.kind = topo::PciKind::kNvSwitch;
+    if (!all.emplace(bus, r).second) s.notes.push_back("hwloc input lists bus id " + bus + " twice; the second is ignored");
+  }
+  for (auto& [bus, r] : all) {
+    for (hwloc_obj_t up = r.obj->parent; up; up = up->parent) {
+      if (up->type != HWLOC_OBJ_BRIDGE) break;
+      std::string pb = bus_of(up);
+      if (!pb.empty()) r.d.parent = pb;
+      break;  // the nearest bridge; a host bridge leaves "" (the CPU)
+    }
+    r.d.numa = numa_of(t, r.obj);
+  }
+  std::set<std::string> keep;
+  for (const auto& [bus, r] : all) {
+    if (r.d.kind == topo::PciKind::kBridge || r.d.kind == topo::PciKind::kOther) continue;
+    std::string cur = bus;
+    while (!cur.empty() && all.count(cur) && !keep.count(cur)) {
+      keep.insert(cur);
+      cur = all.at(cur).d.parent;
+    }
+  }
+  int gpu_seq = 0;
+  for (const auto& bus : keep) {
+    const Raw& r = all.at(bus);
+    s.pci.push_back(r.d);
+    if (r.d.kind == topo::PciKind::kGpu) {
+      topo::Gpu g;
+      g.bus_id = bus;
+      g.numa = r.d.numa;
+      g.local_cpus = cpus_of(hwloc_get_non_io_ancestor_obj(t, r.obj)->cpuset);
+      int idx = -1;
+      for (hwloc_obj_t c = r.obj->io_first_child; c; c = c->next_sibling) {
+        if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
+        std::string name = c->name;
+        for (const char* pre : {"nvml", "cuda"})
+          if (name.rfind(pre, 0) == 0 && name.size() > 4 && std::isdigit(static_cast<unsigned char>(name[4])))
+            idx = std::atoi(name.c_str() + 4);
+        if (g.name.empty()) g.name = info(c, "GPUModel");
+        if (g.uuid.empty()) g.uuid = info(c, "NVIDIAUUID");
+        if (const char* mem = hwloc_obj_get_info_by_name(c, "CUDAGlobalMemorySize"))
+          g.memory_bytes = std::strtoull(mem, nullptr, 10) * 1024ULL;
+      }
+      g.index = idx;
+      ++gpu_seq;
+      s.gpus.push_back(g);
+    } else if (r.d.kind == topo::PciKind::kNic) {
+      topo::Nic n;
+      n.bus_id = bus;
+      n.numa = r.d.numa;
+      n.rdma = topo::is_rdma_pci(r.d.class_code, r.d.vendor, r.d.device);
+      std::vector<std::string> netdevs;
+      for (hwloc_obj_t c = r.obj->io_first_child; c; c = c->next_sibling) {
+        if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
+        if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_OPENFABRICS) {
+          n.rdma = true;
+          if (n.name.empty()) n.name = c->name;
+          for (int port = 1; port <= 8; ++port) {
+            const char* st = hwloc_obj_get_info_by_name(c, fmt::format("Port{}State", port).c_str());
+            if (!st) continue;
+            topo::NicPort p;
+            p.name = c->name;
+            p.port = port;
+            p.state = port_state_name(std::atol(st));
+            p.guid = info(c, "NodeGUID");
+            n.ports.push_back(p);
+          }
+        } else if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK) {
+          netdevs.push_back(c->name);
+        }
+      }
+      if (n.ports.empty())
+        for (const auto& nd : netdevs) {
+          topo::NicPort p;
+          p.name = nd;
+          p.netdev = nd;
+          n.ports.push_back(p);
+        }
+      else if (netdevs.size() == 1 && n.ports.size() == 1)
+        n.ports.front().netdev = netdevs.front();
+      if (n.name.empty()) n.name = netdevs.empty() ? bus : netdevs.front();
+      s.nics.push_back(n);
+    } else if (r.d.kind == topo::PciKind::kNvSwitch) {
+      s.nvswitches.push_back(bus);
+    }
+  }
+  // GPUs without an nvml/cuda OS device: bus order, as NVML numbers them by default.
+  std::set<int> used;
+  for (const auto& g : s.gpus)
+    if (g.index >= 0) used.insert(g.index);
+  int next = 0;
+  for (auto& g : s.gpus)
+    if (g.index < 0) {
+      while (used.count(next)) ++next;
+      g.index = next++;
+    }
+  std::stable_sort(s.gpus.begin(), s.gpus.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+  (void)gpu_seq;
+  return s;
+}
+
+Topology new_topology() {
+  hwloc_topology_t t = nullptr;
+  if (hwloc_topology_init(&t) != 0) throw UnavailableError("hwloc: cannot initialise a topology");
+  Topology topo(t);
+  // Without this, hwloc keeps no bridge, PCI device or OS device, even from an XML file.
+  hwloc_topology_set_io_types_filter(t, HWLOC_TYPE_FILTER_KEEP_ALL);
+  return topo;
+}
+
+}  // namespace
+
+topo::System hwloc_xml_system(const std::string& path) {
+  std::string text = read_file(path, std::size_t{256} << 20);  // missing file: InputError
+  if (text.find("<topology") == std::string::npos)
+    throw InputError(path, "not an hwloc XML export (no <topology> element)");
+  if (text.find("<topology version=\"3.") != std::string::npos)
+    throw InputError(path, "hwloc XML version 3 cannot be imported by hwloc 2.x (export it with lstopo 2.x)");
+  Topology t = new_topology();
+  if (hwloc_topology_set_xmlbuffer(t.get(), text.data(), static_cast<int>(text.size()) + 0) != 0)
+    throw InputError(path, "hwloc refused the XML buffer");
+  if (hwloc_topology_load(t.get()) != 0)
+    throw InputError(path, "hwloc could not load it (malformed hwloc XML; HWLOC_XML_VERBOSE=1 tells why)");
+  topo::System s = from_hwloc(t.get(), path);
+  std::string base = path.substr(path.find_last_of('/') + 1);
+  auto dot = base.rfind('.');
+  s.host = dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);
+  s.notes.push_back("hwloc XML: current link bandwidth only (no max); ports without rate/MTU");
+  return s;
+}
+
+topo::System hwloc_live_system() {
+  Topology t = new_topology();
+  if (hwloc_topology_load(t.get()) != 0) throw UnavailableError("hwloc could not load this machine's topology");
+  return from_hwloc(t.get(), "live");
+}
+
+}  // namespace ncd::probe

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+#include <random>
+#include <set>
+
+#include "checks/link_checks.hpp"
+#include "cli/cmd_links.hpp"
+#include "collectives/link_schedule.hpp"
+#include "collectives/link_sweep.hpp"
+#include "core/error.hpp"
+
+namespace ncd {
+namespace {
+
+using collectives::BisectPlanner;
+using collectives::Pair;
+using collectives::Round;
+
+void expect_disjoint(const Round& round, int n) {
+  std::set<int> seen;
+  for (const Pair& p : round) {
+    EXPECT_LT(p.a, p.b);
+    EXPECT_GE(p.a, 0);
+    EXPECT_LT(p.b, n);
+    EXPECT_TRUE(seen.insert(p.a).second) << "endpoint " << p.a << " twice in a round";
+    EXPECT_TRUE(seen.insert(p.b).second) << "endpoint " << p.b << " twice in a round";
+  }
+}
+
+TEST(LinkSchedule, TournamentCoversEveryPairOnceInNMinus1Rounds) {
+  for (int n = 2; n <= 33; ++n) {
+    auto rounds = collectives::tournament_schedule(n);
+    EXPECT_EQ(static_cast<int>(rounds.size()), n % 2 == 0 ? n - 1 : n) << "n=" << n;
+    std::set<std::pair<int, int>> pairs;
+    for (const auto& r : rounds) {
+      expect_disjoint(r, n);
+      EXPECT_EQ(static_cast<int>(r.size()), n / 2) << "n=" << n;  // one bye when n is odd
+      for (const auto& p : r) EXPECT_TRUE(pairs.insert({p.a, p.b}).second) << p.a << "-" << p.b;
+    }
+    EXPECT_EQ(static_cast<int>(pairs.size()), n * (n - 1) / 2) << "n=" << n;
+  }
+  EXPECT_TRUE(collectives::tournament_schedule(1).empty());
+  EXPECT_TRUE(collectives::tournament_schedule(0).empty());
+}
+
+TEST(LinkSchedule, RingIsConstantRoundsAndCoversNeighbours) {
+  EXPECT_EQ(collectives::ring_schedule(2).size(), 1u);
+  for (int n = 3; n <= 40; ++n) {
+    auto rounds = collectives::ring_schedule(n);
+    EXPECT_EQ(rounds.size(), n % 2 == 0 ? 2u : 3u) << "n=" << n;
+    std::set<std::pair<int, int>> pairs;
+    for (const auto& r : rounds) {
+      expect_disjoint(r, n);
+      for (const auto& p : r) EXPECT_TRUE(pairs.insert({p.a, p.b}).second);
+    }
+    EXPECT_EQ(static_cast<int>(pairs.size()), n);
+    for (int i = 0; i < n; ++i) {
+      int j = (i + 1) % n;
+      EXPECT_TRUE(pairs.count({std::min(i, j), std::max(i, j)})) << i << "-" << j;
+    }
+  }
+}
+
+TEST(LinkSchedule, ParsesModes) {
+  EXPECT_EQ(collectives::parse_link_mode("ring"), collectives::LinkMode::kRing);
+  EXPECT_EQ(collectives::parse_link_mode("bisect"), collectives::LinkMode::kBisect);
+  EXPECT_THROW((void)collectives::parse_link_mode("star"), UsageError);
+}
+
+/// A fake fabric: a group runs at its slowest member's speed, healthy members vary 1.5-3.0 GB/s
+/// (what unshaped veth links do on the CI box), slow ones at 0.024 GB/s (200 Mbit/s tbf).
+struct FakeFabric {
+  std::vector<double> speed;
+  std::mt19937 rng{42};
+  std::set<std::pair<int, int>> slow_links;
+
+  FakeFabric(int n, const std::vector<int>& slow) : speed(static_cast<std::size_t>(n)) {
+    std::uniform_real_distribution<double> u(1.5, 3.0);
+    for (auto& s : speed) s = u(rng);
+    for (int s : slow) speed[static_cast<std::size_t>(s)] = 0.024;
+  }
+  double measure(const collectives::GroupTest& t) {
+    std::vector<int> ring = t.members;
+    if (t.reference >= 0) ring.push_back(t.reference);
+    double g = 1e9;
+    for (int m : ring) g = std::min(g, speed[static_cast<std::size_t>(m)]);
+    for (std::size_t i = 0; i < ring.size(); ++i) {
+      int x = ring[i], y = ring[(i + 1) % ring.size()];
+      if (slow_links.count({std::min(x, y), std::max(x, y)})) g = std::min(g, 0.05);
+    }
+    std::uniform_real_distribution<double> jitter(0.9, 1.1);
+    return g * jitter(rng);
+  }
+  void run(BisectPlanner& p) {
+    while (!p.done()) {
+      std::vector<double> r;
+      std::set<int> busy;
+      for (const auto& t : p.next_round()) {
+        for (int m : t.members) EXPECT_TRUE(busy.insert(m).second) << "endpoint in two tests of a round";
+        if (t.reference >= 0) {
+          EXPECT_TRUE(busy.insert(t.reference).second);
+        }
+        r.push_back(measure(t));
+      }
+      p.record(r);
+      ASSERT_LT(p.rounds(), 100);
+    }
+  }
+};
+
+TEST(LinkBisect, FindsSlowNodesAmong1024InLogRounds) {
+  const int n = 1024;
+  for (std::vector<int> slow : {std::vector<int>{}, std::vector<int>{777}, std::vector<int>{3, 500, 1001},
+                                std::vector<int>{10, 11, 200, 300, 301, 640, 900, 1023}}) {
+    FakeFabric fabric(n, slow);
+    BisectPlanner planner(n);
+    fabric.run(planner);
+    EXPECT_EQ(planner.slow(), slow);
+    EXPECT_TRUE(planner.inconclusive().empty());
+    const int k = static_cast<int>(slow.size());
+    // 16 groups of 64 first, then one round per halving: 1 + log2(64) rounds whatever k is.
+    const int log2_group = 6;
+    EXPECT_EQ(planner.rounds(), k > 0 ? 1 + log2_group : 1);
+    EXPECT_LE(planner.tests(), 16 + 2 * k * log2_group);
+    std::cout << "[ bisect  ] n=" << n << " k=" << k << ": " << planner.rounds() << " rounds, "
+              << planner.tests() << " group tests (pairwise: " << n - 1 << " rounds, "
+              << n * (n - 1) / 2 << " pairs)\n";
+  }
+}
+
+TEST(LinkBisect, ASlowLinkInsideAGroupIsInconclusiveNotANode) {
+  FakeFabric fabric(64, {});
+  fabric.slow_links.insert({20, 21});
+  collectives::BisectOptions o;
+  o.first_groups = 8;
+  BisectPlanner planner(64, o);
+  fabric.run(planner);
+  EXPECT_TRUE(planner.slow().empty());
+  ASSERT_EQ(planner.inconclusive().size(), 1u);
+  EXPECT_EQ(planner.inconclusive()[0], (std::vector<int>{20, 21}));
+}
+
+TEST(LinkBisect, ExpectedBandwidthFlagsAClusterThatIsSlowEverywhere) {
+  FakeFabric fabric(16, {});
+  collectives::BisectOptions o;
+  o.expected_gbps = 25;  // all links at 1.5-3.0 GB/s: every group is slow
+  o.first_groups = 4;
+  BisectPlanner planner(16, o);
+  fabric.run(planner);
+  // With no healthy endpoint left to pair suspects with, nothing is confirmed, and it says so.
+  EXPECT_TRUE(planner.slow().empty());
+  EXPECT_FALSE(planner.inconclusive().empty());
+}
+
+TEST(LinkSweep, RoundDeadlineIsSplitFromTheTimeout) {
+  // 300 s, 3 rounds: the reserve (15% capped 2..15 s) comes off first.
+  EXPECT_NEAR(collectives::round_timeout(300, 3), (300 - 15) / 3.0, 1e-9);
+  // Many rounds: the floor wins, so a round can still fit a slow pair.
+  EXPECT_EQ(collectives::round_timeout(300, 1023, 10), 10);
+  // A short timeout: never more than what is usable.
+  EXPECT_NEAR(collectives::round_timeout(6, 1, 10), 4, 1e-9);
+  EXPECT_NEAR(collectives::reserve_s(20), 3, 1e-9);
+}
+
+TEST(LinkSweep, EncodesAndMergesMeasurements) {
+  report::LinkResult a;
+  a.src_rank = 1;
+  a.dst_rank = 3;
+  a.bytes = 8 << 20;
+  a.gbps = 2.5;
+  a.latency_us = 7.5;
+  auto back = collectives::decode_links(collectives::encode_links({a}));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].src_rank, 1);
+  EXPECT_EQ(back[0].dst_rank, 3);
+  EXPECT_DOUBLE_EQ(back[0].gbps, 2.5);
+  EXPECT_TRUE(back[0].ok);
+  EXPECT_THROW((void)collectives::decode_links("1 2 x\n"), Error);
+
+  report::LinkResult b = a, c = a;
+  b.gbps = 1.5;
+  b.latency_us = 6;
+  c.gbps = 2.0;
+  auto m = collectives::merge_measurements({a, b, c});
+  EXPECT_DOUBLE_EQ(m.gbps, 2.0);
+  EXPECT_DOUBLE_EQ(m.latency_us, 6);
+  c.ok = false;
+  c.gbps = 0;
+  EXPECT_FALSE(collectives::merge_measurements({a, b, c}).ok) << "a failure in any sweep wins";
+}
+
+// ---- checks ----
+
+report::LinkResult link(int s, int d, double gbps, double lat = 8, const std::string& sh = "",
+                        const std::string& dh = "") {
+  report::LinkResult l;
+  l.src_rank = s;
+  l.dst_rank = d;
+  l.src_host = sh.empty() ? "node" + std::to_string(s) : sh;
+  l.dst_host = dh.empty() ? "node" + std::to_string(d) : dh;
+  l.cls = l.src_host == l.dst_host ? "shm" : "net";
+  l.bytes = 8 << 20;
+  l.gbps = gbps;
+  l.latency_us = lat;
+  return l;
+}
+
+/// All pairs of n nodes, both directions, healthy speeds drawn in [lo, hi]; `speed` overrides.
+checks::LinkSweepData sweep(int n, unsigned seed, double lo = 1.5, double hi = 3.0,
+                            const std::function<double(int, int, double)>& speed = nullptr) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(lo, hi);
+  std::uniform_real_distribution<double> lat(5, 15);
+  checks::LinkSweepData d;
+  for (int i = 0; i < n; ++i) d.rank_host.push_back("node" + std::to_string(i));
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j)
+      if (i != j) {
+        double g = u(rng);
+        if (speed) g = speed(i, j, g);
+        d.links.push_back(link(i, j, g, lat(rng)));
+      }
+  d.round_timeout_s = 5;
+  return d;
+}
+
+std::vector<std::string> ids(const std::vector<Finding>& f) {
+  std::vector<std::string> out;
+  for (const auto& x : f) out.push_back(x.id + " " + x.subject);
+  return out;
+}
+
+TEST(LinkChecks, HealthyNoisyClustersRaiseNothing) {
+  for (int n : {2, 3, 4, 5, 8, 16}) {
+    for (unsigned seed = 1; seed <= 40; ++seed) {
+      auto a = checks::check_links(sweep(n, seed));
+      EXPECT_TRUE(a.findings.empty()) << "n=" << n << " seed=" << seed << ": " << ::testing::PrintToString(ids(a.findings));
+    }
+  }
+}
+
+TEST(LinkChecks, ASlowNodeIsBlamedOnceNotPerLink) {
+  for (int n : {3, 4, 8, 16}) {
+    auto d = sweep(n, 7, 1.5, 3.0, [](int s, int t, double g) { return s == 2 || t == 2 ? 0.024 : g; });
+    auto a = checks::check_links(d);
+    ASSERT_EQ(a.findings.size(), 1u) << "n=" << n << ": " << ::testing::PrintToString(ids(a.findings));
+    const Finding& f = a.findings[0];
+    EXPECT_EQ(f.id, "node.slow");
+    EXPECT_EQ(f.host, "node2");
+    EXPECT_NE(f.subject.find("node2"), std::string::npos);
+    EXPECT_EQ(f.severity, Severity::kError) << "100x slower is an error";
+    EXPECT_NEAR(*f.measured, 0.024, 1e-9);
+  }
+}
+
+TEST(LinkChecks, ASlowLinkNamesBothEnds) {
+  auto d = sweep(6, 3, 1.5, 3.0, [](int s, int t, double g) {
+    return (s == 1 && t == 4) || (s == 4 && t == 1) ? 0.3 : g;
+  });
+  auto a = checks::check_links(d);
+  ASSERT_EQ(a.findings.size(), 1u) << ::testing::PrintToString(ids(a.findings)) << " median "
+                                   << a.classes["net"].median_gbps << " sigma " << a.classes["net"].sigma_gbps
+                                   << " threshold " << a.classes["net"].slow_below_gbps;
+  EXPECT_EQ(a.findings[0].id, "link.slow");
+  EXPECT_EQ(a.findings[0].subject, "node1<->node4");
+  EXPECT_EQ(a.findings[0].severity, Severity::kWarn);
+}
+
+TEST(LinkChecks, OneSlowDirectionIsAsymmetric) {
+  auto d = sweep(5, 11, 1.5, 3.0, [](int s, int t, double g) { return s == 3 && t == 0 ? 0.2 : g; });
+  auto a = checks::check_links(d);
+  ASSERT_EQ(a.findings.size(), 1u) << ::testing::PrintToString(ids(a.findings));
+  EXPECT_EQ(a.findings[0].id, "link.asymmetric");
+  EXPECT_EQ(a.findings[0].subject, "node3->node0");
+}
+
+TEST(LinkChecks, ANodeSlowOnlyWhenSendingIsStillTheNode) {
+  auto d = sweep(6, 5, 1.5, 3.0, [](int s, int, double g) { return s == 5 ? 0.1 : g; });
+  auto a = checks::check_links(d);
+  ASSERT_EQ(a.findings.size(), 1u) << ::testing::PrintToString(ids(a.findings));
+  EXPECT_EQ(a.findings[0].id, "node.slow");
+  EXPECT_NE(a.findings[0].message.find("sending only"), std::string::npos) << a.findings[0].message;
+}
+
+TEST(LinkChecks, HighLatencyPairAndNode) {
+  auto d = sweep(6, 9);
+  for (auto& l : d.links)
+    if ((l.src_rank == 0 && l.dst_rank == 3) || (l.src_rank == 3 && l.dst_rank == 0)) l.latency_us = 400;
+  auto a = checks::check_links(d);
+  ASSERT_EQ(a.findings.size(), 1u) << ::testing::PrintToString(ids(a.findings));
+  EXPECT_EQ(a.findings[0].id, "link.latency_high");
+  EXPECT_EQ(a.findings[0].subject, "node0<->node3");
+
+  for (auto& l : d.links) l.latency_us = l.src_rank == 4 || l.dst_rank == 4 ? 900 : 9;
+  a = checks::check_links(d);
+  ASSERT_EQ(a.findings.size(), 1u) << ::testing::PrintToString(ids(a.findings));
+  EXPECT_EQ(a.findings[0].host, "node4");
+}
+
+TEST(LinkChecks, UnresponsivePairNamesBothEndsAndTheSilentOne) {
+  auto d = sweep(4, 2);
+  for (auto& l : d.links)
+    if ((l.src_rank == 1 && l.dst_rank == 3) || (l.src_rank == 3 && l.dst_rank == 1)) {
+      l.ok = false;
+      l.gbps = 0;
+    }
+  d.silent_ranks = {3};
+  auto a = checks::check_links(d);
+  ASSERT_EQ(a.findings.size(), 1u) << ::testing::PrintToString(ids(a.findings));
+  EXPECT_EQ(a.findings[0].id, "link.unresponsive");
+  EXPECT_EQ(a.findings[0].subject, "node1<->node3");
+  EXPECT_EQ(a.findings[0].host, "node3");
+  EXPECT_EQ(a.findings[0].severity, Severity::kError);
+
+  // Silent without a failed pair (cut between rounds): rank 0 could not hear it.
+  auto e = sweep(4, 2);
+  e.silent_ranks = {2};
+  a = checks::check_links(e);
+  ASSERT_EQ(a.findings.size(), 1u);
+  EXPECT_EQ(a.findings[0].subject, "node0<->node2");
+}
+
+TEST(LinkChecks, ClassesAreJudgedApartAndAgainstExpectation) {
+  // Two hosts with 2 ranks each: shm links at ~20 GB/s, net links at ~2 GB/s. Neither is slow.
+  checks::LinkSweepData d;
+  const char* host[] = {"a", "a", "b", "b"};
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<double> u(0.9, 1.1);
+  for (int i = 0; i < 4; ++i) {
+    d.rank_host.push_back(host[i]);
+    for (int j = 0; j < 4; ++j)
+      if (i != j) d.links.push_back(link(i, j, (host[i] == host[j] ? 20 : 2) * u(rng), 8, host[i], host[j]));
+  }
+  auto a = checks::check_links(d);
+  EXPECT_TRUE(a.findings.empty()) << ::testing::PrintToString(ids(a.findings));
+  EXPECT_EQ(a.classes.count("shm"), 1u);
+  EXPECT_EQ(a.classes.count("net"), 1u);
+
+  // Expected 12.5 GB/s on net: every net link is far below, said once for the class.
+  checks::LinkCheckOptions o;
+  o.expected_gbps = checks::parse_expected_gbps("net=12.5", "--expect");
+  auto e = checks::check_links(sweep(4, 3), o);
+  ASSERT_EQ(e.findings.size(), 1u) << ::testing::PrintToString(ids(e.findings));
+  EXPECT_EQ(e.findings[0].id, "link.slow");
+  EXPECT_EQ(e.findings[0].subject, "all net links");
+  EXPECT_THROW((void)checks::parse_expected_gbps("net", "--expect"), UsageError);
+  EXPECT_THROW((void)checks::parse_expected_gbps("net=-1", "--expect"), UsageError);
+}
+
+TEST(LinkChecks, BisectFindings) {
+  checks::BisectFindingsInput in;
+  in.slow = {2};
+  in.slow_gbps = {0.02};
+  in.inconclusive = {{4, 5}, {7}};
+  in.reference_gbps = 2;
+  in.rank_host = {"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"};
+  auto f = checks::check_bisect(in);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].id, "node.slow");
+  EXPECT_EQ(f[0].host, "n2");
+  EXPECT_EQ(f[1].id, "link.slow");
+  EXPECT_EQ(f[1].host, "n4,n5");
+}
+
+TEST(LinkMatrix, HostsOrRanks) {
+  std::vector<report::LinkResult> links = {link(0, 1, 2.5), link(1, 0, 0.024)};
+  links.push_back(link(0, 2, 0));
+  links.back().ok = false;
+  std::string m = cli::format_link_matrix(links, 32);
+  EXPECT_NE(m.find("node0"), std::string::npos) << m;
+  EXPECT_NE(m.find("2.500"), std::string::npos) << m;
+  EXPECT_NE(m.find("0.024"), std::string::npos) << m;
+  EXPECT_NE(m.find("FAIL"), std::string::npos) << m;
+  std::vector<report::LinkResult> shared = {link(0, 1, 5, 1, "h", "h"), link(1, 0, 5, 1, "h", "h")};
+  m = cli::format_link_matrix(shared, 32);
+  EXPECT_NE(m.find("r0"), std::string::npos) << m;
+  EXPECT_NE(m.find("h: r0-1"), std::string::npos) << m;
+  EXPECT_NE(cli::format_link_matrix(shared, 1).find("omitted"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ncd

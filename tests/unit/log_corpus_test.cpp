@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every case of corpus/logs: the established root cause is found (and ranked first), quoting at
+// least one of its evidence lines; healthy cases raise no error; nothing crashes. Then the same
+// cases behind other launchers' prefixes must give the same diagnosis.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "nccl/log_analyzer.hpp"
+
+namespace ncd::nccl {
+namespace {
+
+struct Case {
+  std::string id;
+  std::vector<std::string> expected;
+  std::vector<std::string> evidence;
+};
+
+std::string corpus_dir() { return std::string(NCD_CORPUS_DIR) + "/logs"; }
+
+std::vector<Case> load_cases() {
+  std::vector<Case> out;
+  std::ifstream in(corpus_dir() + "/cases.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (trim(line).empty()) continue;
+    auto j = nlohmann::json::parse(line);
+    Case c;
+    c.id = j.at("id").get<std::string>();
+    c.expected = j.at("expected_findings").get<std::vector<std::string>>();
+    c.evidence = j.at("evidence_lines").get<std::vector<std::string>>();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Diagnosis analyze_text(const std::string& text, const std::string& name) {
+  LogIngest in;
+  in.add_text(text, name);
+  return analyze(in.take());
+}
+
+const Finding* find_id(const Diagnosis& d, const std::string& id) {
+  for (const auto& f : d.findings)
+    if (f.id == id) return &f;
+  return nullptr;
+}
+
+bool quotes_evidence(const Finding& f, const std::vector<std::string>& lines) {
+  for (const auto& ev : f.evidence)
+    for (const auto& want : lines)
+      if (ev.find(std::string(trim(want))) != std::string::npos) return true;
+  return false;
+}
+
+void check_case(const Case& c, const Diagnosis& d, const std::string& variant) {
+  SCOPED_TRACE(c.id + variant);
+  ASSERT_FALSE(c.expected.empty());
+  const std::string& root = c.expected.front();
+  if (root == "healthy") {
+    for (const auto& f : d.findings) EXPECT_NE(f.severity, Severity::kError) << f.id << ": " << f.message;
+    EXPECT_TRUE(find_id(d, "log.healthy")) << "no positive 'healthy' finding";
+    EXPECT_TRUE(d.root.empty()) << d.root;
+    return;
+  }
+  const Finding* f = find_id(d, root);
+  ASSERT_TRUE(f) << "root cause " << root << " not found; root was " << d.root;
+  EXPECT_TRUE(quotes_evidence(*f, c.evidence)) << root << " quotes none of the case's evidence lines";
+  EXPECT_EQ(d.root, root) << "the established root cause is not ranked first";
+  ASSERT_FALSE(d.findings.empty());
+  EXPECT_EQ(d.findings.front().id, root);
+  EXPECT_NE(d.findings.front().severity, Severity::kInfo);
+}
+
+TEST(LogCorpus, EveryCaseFindsItsRootCauseWithEvidence) {
+  auto cases = load_cases();
+  ASSERT_GE(cases.size(), 35u);
+  int secondary_found = 0, secondary_total = 0;
+  for (const auto& c : cases) {
+    std::string path = corpus_dir() + "/cases/" + c.id + ".log";
+    Diagnosis d;
+    ASSERT_NO_THROW(d = analyze_files({path})) << c.id;
+    check_case(c, d, "");
+    for (std::size_t i = 1; i < c.expected.size(); ++i) {
+      ++secondary_total;
+      if (find_id(d, c.expected[i])) ++secondary_found;
+    }
+    EXPECT_FALSE(d.verdict.empty());
+  }
+  // Secondary ids are a bonus; report the rate and keep it from regressing far.
+  std::cout << "[ secondary findings: " << secondary_found << "/" << secondary_total << " ]\n";
+  EXPECT_GE(secondary_found * 10, secondary_total * 7);
+}
+
+// The same logs behind other launchers, wrappers and terminals.
+std::string transform(const std::string& text, const std::string& kind) {
+  std::string out;
+  int n = 0;
+  for (const auto& line : split(text, '\n', false)) {
+    std::string l = line;
+    if (kind == "openmpi") l = "[1," + std::to_string(n % 4) + "]<stdout>:" + l;
+    else if (kind == "pdsh") l = "gpu-node07: " + l;
+    else if (kind == "ci") l = "[2025-03-01 10:11:12] " + l;
+    else if (kind == "ray") l = "(RayTrainWorker pid=4242) " + l;
+    else if (kind == "ansi") l = "\x1b[36m\x1b[0m" + l;
+    else if (kind == "cloudwatch") l = "  | 2024-11-28T07:42:14.532Z | " + l;
+    else if (kind == "crlf") l = l + "\r";
+    else if (kind == "torchrun") l = "[default" + std::to_string(n % 2) + "]:" + l;
+    out += l + "\n";
+    ++n;
+  }
+  return out;
+}
+
+TEST(LogCorpus, SameDiagnosisBehindLaunchersAndWrappers) {
+  for (const std::string kind : {"openmpi", "pdsh", "ci", "ray", "ansi", "cloudwatch", "crlf", "torchrun"}) {
+    for (const auto& c : load_cases()) {
+      std::string text = read_all(corpus_dir() + "/cases/" + c.id + ".log");
+      Diagnosis d;
+      ASSERT_NO_THROW(d = analyze_text(transform(text, kind), c.id + "." + kind)) << kind;
+      check_case(c, d, " behind " + kind);
+    }
+  }
+}
+
+TEST(LogCorpus, SeveralFilesAreOneRunAndGzipIsTransparent) {
+  // Two cases fed as separate files still give each its root; the analysis sees both hosts.
+  std::string a = corpus_dir() + "/cases/net-nccl1291-gh200-bootstrap-iface-mismatch.log";
+  RunLog model;
+  Diagnosis d = analyze_files({a}, &model);
+  EXPECT_EQ(d.root, "net.bootstrap_iface_mismatch_across_nodes");
+  EXPECT_EQ(model.host_names().size(), 2u);
+  // Split the same log per host into two files: same diagnosis.
+  std::string text = read_all(a);
+  std::string gh1, gh2;
+  for (const auto& l : split(text, '\n', false)) (l.rfind("gh2", 0) == 0 ? gh2 : gh1) += l + "\n";
+  char d1[] = "/tmp/ncd_log_test_XXXXXX";
+  ASSERT_TRUE(mkdtemp(d1));
+  std::string f1 = std::string(d1) + "/gh1.log", f2 = std::string(d1) + "/gh2.log.gz";
+  std::ofstream(f1) << gh1;
+  std::string cmd = "printf '%s' '" + gh2 + "' | gzip -c > " + f2;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  Diagnosis d2 = analyze_files({f1, f2});
+  EXPECT_EQ(d2.root, "net.bootstrap_iface_mismatch_across_nodes");
+  std::system(("rm -rf " + std::string(d1)).c_str());
+}
+
+TEST(LogCorpus, BadInputsFailWithOneLineNamingTheFile) {
+  char dir[] = "/tmp/ncd_log_bad_XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir));
+  std::string base(dir);
+  auto expect_input_error = [](const std::vector<std::string>& files, const std::string& name) {
+    try {
+      (void)analyze_files(files);
+      ADD_FAILURE() << name << ": no error";
+    } catch (const InputError& e) {
+      std::string what = e.what();
+      EXPECT_NE(what.find(name), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  };
+  std::ofstream(base + "/empty.log").close();
+  expect_input_error({base + "/empty.log"}, "empty.log");
+  {
+    std::ofstream b(base + "/junk.bin", std::ios::binary);
+    for (int i = 0; i < 100000; ++i) b.put(static_cast<char>((i * 7919) & 0xff));
+  }
+  expect_input_error({base + "/junk.bin"}, "junk.bin");
+  expect_input_error({base}, base);
+  expect_input_error({base + "/missing.log"}, "missing.log");
+  std::ofstream(base + "/app.log") << "epoch 1 loss 0.3\nepoch 2 loss 0.2\nTraceback (most recent call last):\n";
+  expect_input_error({base + "/app.log"}, "app.log");
+  {
+    std::ofstream big(base + "/oneline.log");
+    std::string chunk(1 << 20, 'a');
+    for (int i = 0; i < 20; ++i) big << chunk;
+  }
+  expect_input_error({base + "/oneline.log"}, "oneline.log");
+  std::system(("rm -rf " + base).c_str());
+}
+
+TEST(LogCorpus, LongLineWithNcclContentIsCutNotLost) {
+  std::string text = "host1:1:1 [0] NCCL INFO NCCL version 2.21.5+cuda12.4\n" + std::string(200000, 'x') +
+                     "\nhost1:1:1 [0] init.cc:100 NCCL WARN Duplicate GPU detected : rank 0 and rank 1 both on CUDA "
+                     "device 1b000\n";
+  LogIngest in;
+  in.add_text(text, "long.log");
+  RunLog log = in.take();
+  EXPECT_EQ(log.truncated_lines, 1);
+  Diagnosis d = analyze(log);
+  EXPECT_EQ(d.root, "gpu.duplicate");
+}
+
+TEST(LogCorpus, MemoryIsBoundedByDistinctEvents) {
+  // 200k repeated WARN/trace lines from 8 hosts keep a bounded number of quoted events.
+  std::string text;
+  for (int i = 0; i < 200000; ++i)
+    text += fmt::format("node{}:{}:{} [{}] misc/socket.cc:49 NCCL WARN socketProgress: Connection closed by remote "
+                        "peer node{}<4242>\nnode{}:{}:{} [0] NCCL INFO misc/socket.cc:749 -> 6\n",
+                        i % 8, 100 + i % 64, 200, i % 8, (i + 1) % 8, i % 8, 100 + i % 64, 200);
+  LogIngest in;
+  in.add_text(text, "flood.log");
+  RunLog log = in.take();
+  EXPECT_LE(log.events.size(), 4096u);
+  EXPECT_GT(log.dropped_events, 300000);
+  Diagnosis d = analyze(log);
+  EXPECT_EQ(d.root, "log.peer_exited");
+}
+
+}  // namespace
+}  // namespace ncd::nccl

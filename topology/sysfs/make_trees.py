@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Writes the hand-made --sysfs-root trees used as fixtures (run from this directory).
+
+Each tree mimics a real /sys of a 2-socket GPU node: NUMA nodes with cpulists, PCI devices
+reached through bus/pci/devices symlinks into devices/pci0000:XX/... (root port -> switch
+upstream port -> downstream ports -> GPU / RoCE NIC), class/infiniband ports, class/net
+netdevs, kernel modules, and 4 KiB config-space images for the bridges (ACS capability).
+Value formats follow shared/corpus/topologies/sysfs/value-formats.tsv (kernel sysfs.c).
+
+Healthy tree traps (must raise nothing): idle GPUs at 2.5 GT/s below a 32 GT/s max, and the
+switch ports above them following at 16 GT/s (power saving, not a fault).
+"""
+import os
+import shutil
+import struct
+
+CPUS = {0: "0-15", 1: "16-31"}
+
+
+def config_image(acs_ctl):
+    """4 KiB config space: header type 1 (bridge), PCIe cap at 0x40, ACS ext cap at 0x100."""
+    b = bytearray(4096)
+    struct.pack_into("<HH", b, 0, 0x1000, 0xC030)    # vendor/device (Broadcom PEX89xxx)
+    b[0x0E] = 0x01                                     # header type: PCI-PCI bridge
+    b[0x34] = 0x40                                     # capabilities pointer
+    struct.pack_into("<BB", b, 0x40, 0x10, 0x00)       # PCI Express capability, last
+    if acs_ctl is not None:
+        # ext cap header: id 0x000D (ACS), version 1, next 0
+        struct.pack_into("<I", b, 0x100, 0x000D | (1 << 16) | (0 << 20))
+        struct.pack_into("<HH", b, 0x104, 0x005F, acs_ctl)  # ACS capability, ACS control
+    return bytes(b)
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    mode = "wb" if isinstance(text, bytes) else "w"
+    with open(path, mode) as f:
+        f.write(text if isinstance(text, bytes) else text + "\n")
+
+
+def link(path, target):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.symlink(target, path)
+
+
+def make(name, gpu0_width=16, port1_state=("4: ACTIVE", "5: LinkUp"), mtu1=9000, acs_above_gpu0=0,
+         nic1_rate="400 Gb/sec (4X NDR)"):
+    root = name
+    shutil.rmtree(root, ignore_errors=True)
+    for node, cpus in CPUS.items():
+        write(f"{root}/devices/system/node/node{node}/cpulist", cpus)
+        first = int(cpus.split("-")[0])
+        write(f"{root}/devices/system/cpu/cpu{first}/topology/physical_package_id", str(node))
+    write(f"{root}/module/nvidia/version", "570.124.06")
+    write(f"{root}/module/nvidia_peermem/refcnt", "0")
+    os.makedirs(f"{root}/kernel/iommu_groups", exist_ok=True)
+    for side, dom_bus in ((0, 0x00), (1, 0x80)):
+        numa = side
+        rp = f"0000:{dom_bus:02x}:01.0"
+        up = f"0000:{dom_bus + 1:02x}:00.0"
+        dn_gpu = f"0000:{dom_bus + 2:02x}:00.0"
+        dn_nic = f"0000:{dom_bus + 2:02x}:01.0"
+        gpu = f"0000:{dom_bus + 3:02x}:00.0"
+        nic = f"0000:{dom_bus + 4:02x}:00.0"
+        top = f"devices/pci0000:{dom_bus:02x}"
+        paths = {
+            rp: f"{top}/{rp}",
+            up: f"{top}/{rp}/{up}",
+            dn_gpu: f"{top}/{rp}/{up}/{dn_gpu}",
+            dn_nic: f"{top}/{rp}/{up}/{dn_nic}",
+            gpu: f"{top}/{rp}/{up}/{dn_gpu}/{gpu}",
+            nic: f"{top}/{rp}/{up}/{dn_nic}/{nic}",
+        }
+        gw = gpu0_width if side == 0 else 16
+        # (class, vendor, device, cur speed, cur width, max speed, max width)
+        devs = {
+            rp: ("0x060400", "0x8086", "0x352a", "32.0 GT/s PCIe", 16, "32.0 GT/s PCIe", 16),
+            up: ("0x060400", "0x1000", "0xc030", "16.0 GT/s PCIe", 16, "32.0 GT/s PCIe", 16),
+            # downstream ports report the link below them: the GPU's (idle: 2.5 GT/s)
+            dn_gpu: ("0x060400", "0x1000", "0xc030", "2.5 GT/s PCIe", gw, "32.0 GT/s PCIe", 16),
+            dn_nic: ("0x060400", "0x1000", "0xc030", "32.0 GT/s PCIe", 16, "32.0 GT/s PCIe", 16),
+            gpu: ("0x030200", "0x10de", "0x2330", "2.5 GT/s PCIe", gw, "32.0 GT/s PCIe", 16),
+            nic: ("0x020000", "0x15b3", "0x1021", "32.0 GT/s PCIe", 16, "32.0 GT/s PCIe", 16),
+        }
+        for bdf, (cls, ven, dev, cs, cw, ms, mw) in devs.items():
+            d = f"{root}/{paths[bdf]}"
+            write(f"{d}/class", cls)
+            write(f"{d}/vendor", ven)
+            write(f"{d}/device", dev)
+            write(f"{d}/subsystem_vendor", ven)
+            write(f"{d}/subsystem_device", "0x0000")
+            write(f"{d}/numa_node", str(numa))
+            write(f"{d}/current_link_speed", cs)
+            write(f"{d}/current_link_width", str(cw))
+            write(f"{d}/max_link_speed", ms)
+            write(f"{d}/max_link_width", str(mw))
+            if cls == "0x060400":
+                ctl = acs_above_gpu0 if (side == 0 and bdf == dn_gpu) else 0
+                write(f"{d}/config", config_image(ctl))
+            if bdf == gpu:
+                write(f"{d}/local_cpulist", CPUS[numa])
+            link(f"{root}/bus/pci/devices/{bdf}", "../../../" + paths[bdf])
+        # RoCE NIC: RDMA device, one port, one netdev
+        ibdev = f"mlx5_{side}"
+        ifname = f"ens{side + 1}np0"
+        link(f"{root}/class/infiniband/{ibdev}/device", "../../../" + paths[nic])
+        state, phys = port1_state if side == 1 else ("4: ACTIVE", "5: LinkUp")
+        rate = nic1_rate if side == 1 else "400 Gb/sec (4X NDR)"
+        p = f"{root}/class/infiniband/{ibdev}/ports/1"
+        write(f"{p}/state", state)
+        write(f"{p}/phys_state", phys)
+        write(f"{p}/rate", rate)
+        write(f"{p}/link_layer", "Ethernet")
+        write(f"{root}/class/infiniband/{ibdev}/node_guid", f"a088:c203:00{side}4:5e6f")
+        link(f"{root}/class/net/{ifname}/device", "../../../" + paths[nic])
+        write(f"{root}/class/net/{ifname}/mtu", str(mtu1 if side == 1 else 9000))
+        write(f"{root}/class/net/{ifname}/operstate", "up" if state.endswith("ACTIVE") else "down")
+        write(f"{root}/class/net/{ifname}/speed", "400000" if state.endswith("ACTIVE") else "-1")
+        write(f"{root}/class/net/{ifname}/dev_port", "0")
+
+
+if __name__ == "__main__":
+    make("healthy")
+    make("gpu-link-x8", gpu0_width=8)
+    make("port-down", port1_state=("1: DOWN", "2: Polling"))
+    make("mtu-mismatch", mtu1=1500)
+    make("acs-enabled", acs_above_gpu0=0x001D)  # SrcValid, ReqRedir, CmpltRedir, UpstreamFwd
+    make("port-half-rate", nic1_rate="200 Gb/sec (4X HDR)")
