@@ -10,14 +10,15 @@
 #include <cstdlib>
 #include <functional>
 
-#include "cli/cmd_diff.hpp"
 #include "cli/cmd_bench.hpp"
+#include "cli/cmd_diff.hpp"
 #include "cli/cmd_env.hpp"
 #include "cli/cmd_info.hpp"
 #include "cli/cmd_topo.hpp"
 #include "cli/cmd_log.hpp"
 #include "cli/cmd_links.hpp"
 #include "cli/cmd_rings.hpp"
+#include "cli/cmd_sweep.hpp"
 #include "cli/context.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -127,6 +128,8 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->type_name("DIR");
     sub->add_option("--load", o->load, "Analyse a topology written by --save")->type_name("FILE");
     sub->add_option("--save", o->save, "Write the topology model (JSON) to FILE")->type_name("FILE");
+  }
+  {
     auto o = std::make_shared<BenchOptions>();
     CLI::App* sub = add_command(app, action, "bench",
                                 "Collective bandwidth: ring vs tree vs native, data-checked (nccl-tests flags)", o,
@@ -163,14 +166,18 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->required();
   }
   {
-    auto o = std::make_shared<ExplainOptions>();
-    CLI::App* sub = add_command(app, action, "explain",
-                                "What a finding id means, how it is detected, the usual fix", o,
-                                &run_explain);
-    sub->add_option("id", o->id, "Finding id (none: the whole catalogue)");
-    sub->add_flag("--markdown", o->markdown, "Print the catalogue as Markdown (docs/checks.md)");
+    auto o = std::make_shared<SweepOptions>();
+    CLI::App* sub = add_command(app, action, "sweep",
+                                "The health check: env, topo, bench, links and rings in one run, one report",
+                                o, &run_sweep);
+    sub->add_flag("--quick", o->quick, "Pre-flight budget: a verdict in under a minute on an 8-GPU node");
+    sub->add_flag("--full", o->full, "Pairwise links and the full message-size range");
+    sub->add_option("--baseline", o->baseline,
+                    "Compare with a saved report: bench.regression, link.regression, topo.changed")
+        ->type_name("FILE");
+    sub->add_option("--save", o->save, "Write this run's JSON report to FILE (a baseline for later runs)")
+        ->type_name("FILE");
   }
-
   {
     auto o = std::make_shared<DiffOptions>();
     CLI::App* sub = add_command(app, action, "diff",
@@ -186,6 +193,15 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
                                 o, &run_show);
     sub->add_option("report", o->path, "A report written with --json")->required()->type_name("REPORT.json");
   }
+  {
+    auto o = std::make_shared<ExplainOptions>();
+    CLI::App* sub = add_command(app, action, "explain",
+                                "What a finding id means, how it is detected, the usual fix", o,
+                                &run_explain);
+    sub->add_option("id", o->id, "Finding id (none: the whole catalogue)");
+    sub->add_flag("--markdown", o->markdown, "Print the catalogue as Markdown (docs/checks.md)");
+  }
+
   {
     auto o = std::make_shared<LinksOptions>();
     CLI::App* sub = add_command(app, action, "links",
@@ -204,6 +220,8 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     sub->add_option("--expect", o->expect, "Expected bandwidth per link class in GB/s, e.g. net=12.5,shm=20")
         ->type_name("CLASS=GBPS,...");
     sub->add_flag("!--no-confirm", o->confirm, "Do not measure suspect pairs a second time before blaming them");
+  }
+  {
     auto o = std::make_shared<RingsOptions>();
     CLI::App* sub = add_command(app, action, "rings",
                                 "NCCL's rings and trees against the topology (live, or from dump files)", o,
@@ -215,6 +233,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->expected(1, -1);
     sub->add_option("--nodes", o->nodes, "Nodes of the job for NCCL's model (offline; default: from --log, "
                                          "else 2 when the graph has NICs)")
+        ->check(CLI::PositiveNumber);
   }
 
   try {

@@ -605,7 +605,10 @@ std::string heat_colour(double ratio) {
 }
 
 
-std::string render_heatmap(const std::vector<LinkResult>& links) {
+/// The heatmap. `classes` is sections.links.classes when the links stage ran its checks: then
+/// colours follow the checks' own thresholds (median and slow threshold of each class), so the
+/// picture and the findings agree; else the 90th percentile of each class is the reference.
+std::string render_heatmap(const std::vector<LinkResult>& links, const json& classes) {
   // Endpoints: hosts when every host shows up with one rank, else host:rank.
   std::map<std::string, std::set<int>> ranks_of;
   for (const auto& l : links) {
@@ -641,6 +644,23 @@ std::string render_heatmap(const std::vector<LinkResult>& links) {
     std::sort(v.begin(), v.end());
     typical[c] = v[std::min(v.size() - 1, static_cast<std::size_t>(0.9 * static_cast<double>(v.size())))];
   }
+  // From the checks: class -> (median, slow threshold).
+  std::map<std::string, std::pair<double, double>> checked;
+  if (classes.is_object())
+    for (const auto& [c, v] : classes.items())
+      if (jnum(v, "median_gbps") > 0) checked[c] = {jnum(v, "median_gbps"), std::max(0.0, jnum(v, "slow_below_gbps"))};
+  // 0 -> red, 0.5 -> amber, >= 0.9 -> green (heat_colour's scale).
+  auto shade = [&](const LinkResult& l) {
+    auto it = checked.find(l.cls);
+    if (it != checked.end()) {
+      auto [med, thr] = it->second;
+      double t = l.gbps < thr ? 0.5 * l.gbps / thr
+                              : 0.5 + 0.5 * std::min(1.0, med > thr ? (l.gbps - thr) / (med - thr) : 1.0);
+      return heat_colour(0.9 * t);
+    }
+    double t = typical[l.cls];
+    return heat_colour(t > 0 ? l.gbps / t : 1.0);
+  };
 
   double cs = std::clamp(560.0 / static_cast<double>(n), 6.0, 46.0);
   std::size_t label_len = 0;
@@ -680,7 +700,7 @@ std::string render_heatmap(const std::vector<LinkResult>& links) {
         title = fmt::format("{} -> {}: no answer", eps[i].second, eps[j].second);
       } else {
         double t = typical[l->cls];
-        fill = heat_colour(t > 0 ? l->gbps / t : 1.0);
+        fill = shade(*l);
         label = g3(l->gbps);
         title = fmt::format("{} -> {}: {:.3g} GB/s ({}{}), latency {:.3g} us", eps[i].second, eps[j].second,
                             l->gbps, l->cls.empty() ? "link" : l->cls,
@@ -698,13 +718,24 @@ std::string render_heatmap(const std::vector<LinkResult>& links) {
   }
   s += "</svg>\n";
   std::string legend = "<div class=\"legend\"><span>rows: source, columns: destination.</span>";
-  for (auto [r, t] : {std::pair{1.0, "≥ 90% of the reference of its class"}, std::pair{0.5, "about half"},
-                      std::pair{0.0, "far below"}})
-    legend += fmt::format("<span><i class=\"sw\" style=\"background:{}\"></i>{}</span>", heat_colour(r), t);
+  if (!checked.empty()) {
+    for (auto [r, t] : {std::pair{1.0, "at or above the median of its class"},
+                        std::pair{0.5, "at the link checks' slow threshold"}, std::pair{0.0, "far below it"}})
+      legend += fmt::format("<span><i class=\"sw\" style=\"background:{}\"></i>{}</span>", heat_colour(r), t);
+  } else {
+    for (auto [r, t] : {std::pair{1.0, "≥ 90% of the reference of its class"}, std::pair{0.5, "about half"},
+                        std::pair{0.0, "far below"}})
+      legend += fmt::format("<span><i class=\"sw\" style=\"background:{}\"></i>{}</span>", heat_colour(r), t);
+  }
   legend += "<span><i class=\"sw\" style=\"background:#24292f\"></i>no answer</span>";
-  std::string classes;
-  for (const auto& [c, t] : typical) classes += fmt::format(" {}: {:.3g} GB/s;", c.empty() ? "links" : c, t);
-  legend += "<span>reference (90th percentile)" + esc(classes) + "</span></div>";
+  std::string ref;
+  for (const auto& [c, t] : typical) {
+    auto it = checked.find(c);
+    ref += it != checked.end() ? fmt::format(" {}: median {:.3g} GB/s, slow below {:.3g};", c.empty() ? "links" : c,
+                                             it->second.first, it->second.second)
+                               : fmt::format(" {}: reference (90th percentile) {:.3g} GB/s;", c.empty() ? "links" : c, t);
+  }
+  legend += "<span>" + esc(ref) + "</span></div>";
   return "<div class=\"scroll\">" + s + "</div>" + legend;
 }
 
@@ -989,6 +1020,19 @@ std::string render_html(const Report& r, int code) {
       h += fmt::format("<h3>{}</h3>\n<p class=\"meta\">{} GPU(s), {} NIC(s){}{}</p>\n", esc(e.name), gpus, nics,
                        e.fingerprint.empty() ? "" : " · fingerprint " + esc(e.fingerprint.substr(0, 16)),
                        jstr(e.topology, "source").empty() ? "" : " · source " + esc(jstr(e.topology, "source")));
+      // The host's own findings next to its picture (node.slow, topo.differs name no part).
+      std::string badges;
+      for (const auto& f : r.findings) {
+        if (f.severity == Severity::kInfo) continue;
+        bool here = f.host == e.name;
+        for (const auto& part : split(f.host, ','))
+          if (trim(part) == e.name) here = true;
+        if (here)
+          badges += fmt::format("<div><span class=\"sev {}\">{}</span><span class=\"fid\">{}</span> "
+                                "<span class=\"where\">{}</span></div>\n",
+                                sev_name(f.severity), sev_name(f.severity), esc(f.id), esc(f.message));
+      }
+      h += badges;
       h += "<div class=\"scroll\">" + render_topology_svg(e.topology, e.name, r.findings) + "</div>\n";
     }
     for (const auto& [fp, names] : same)
@@ -999,7 +1043,9 @@ std::string render_html(const Report& r, int code) {
 
   // Links.
   if (!r.links.empty()) {
-    h += "<h2 id=\"links\">Link bandwidth</h2>\n" + render_heatmap(r.links);
+    h += "<h2 id=\"links\">Link bandwidth</h2>\n" + render_heatmap(r.links, r.sections.is_object() && r.sections.contains("links") && r.sections["links"].is_object()
+                                  ? r.sections["links"].value("classes", json())
+                                  : json());
     std::vector<const LinkResult*> slow;
     for (const auto& l : r.links) slow.push_back(&l);
     std::sort(slow.begin(), slow.end(), [](auto* a, auto* b) {
