@@ -362,6 +362,36 @@ void stage_bench(Sweep& s, const dist::Deadline& deadline) {
 
 // topo -----------------------------------------------------------------------------------------
 
+/// "node0: X", "node1: X", ... -> "node0, node1: X" (4 or fewer hosts) or "12 hosts (node0,
+/// node1, ...): X", so 1,000 identical nodes give one line. Other notes are kept as they are.
+std::vector<std::string> group_host_notes(const std::vector<std::string>& notes,
+                                          const std::vector<std::string>& hosts) {
+  std::set<std::string> known(hosts.begin(), hosts.end());
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<std::string>> by_text;
+  std::vector<std::string> out;
+  for (const auto& n : notes) {
+    auto colon = n.find(": ");
+    if (colon == std::string::npos || !known.count(n.substr(0, colon))) {
+      out.push_back(n);
+      continue;
+    }
+    std::string text = n.substr(colon + 2);
+    if (!by_text.count(text)) order.push_back(text);
+    by_text[text].push_back(n.substr(0, colon));
+  }
+  for (const auto& text : order) {
+    const auto& hs = by_text[text];
+    if (hs.size() <= 4) {
+      out.push_back(join(hs, ", ") + ": " + text);
+    } else {
+      std::vector<std::string> head(hs.begin(), hs.begin() + 3);
+      out.push_back(fmt::format("{} hosts ({}, ...): {}", hs.size(), join(head, ", "), text));
+    }
+  }
+  return out;
+}
+
 /// The binding of each rank of a node, resolved against the node's topology (NUMA nodes of its
 /// cores, its GPU from CUDA_VISIBLE_DEVICES or the local rank).
 void add_bindings(topo::System& s, const std::vector<nlohmann::json>& ranks) {
@@ -437,7 +467,8 @@ void stage_topo(Sweep& s, const dist::Deadline& deadline) {
   // Cluster consistency (topo.differs, gpu.count_mismatch, grouped) comes from the same checks.
   auto found = checks::check_topology(systems);
   s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
-  for (const auto& n : checks::topology_notes(systems)) s.r.notes.push_back("topo: " + n);
+  for (const auto& n : group_host_notes(checks::topology_notes(systems), nodes.node_names))
+    s.r.notes.push_back("topo: " + n);
   if (!missing.empty())
     s.r.findings.push_back(checks::timeout_finding("probing the topology", missing, nodes, s.ctx.opts.timeout_s));
   std::map<std::string, std::vector<std::string>> by_fp;
@@ -587,11 +618,22 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
           st.skip_note = "ranks " + format_ranges(env.missing) + " did not report: the job cannot measure between ranks";
         }
     if (p.backend == "mpi" && f.min_gpus == 0 && !env.ranks.empty()) {
-      std::string why = env.ranks.front().versions.gpu_note;
-      for (const auto& e : env.ranks)
-        if (e.versions.gpu_count == 0 && !e.versions.gpu_note.empty()) why = e.host + ": " + e.versions.gpu_note;
-      r.notes.push_back((why.empty() ? std::string("no GPU visible") : why) +
-                        ": the host backend measures over MPI instead, and NCCL's rings are not inspected");
+      // Hosts without a GPU, grouped by the reason their ranks gave.
+      std::map<std::string, std::set<std::string>> why;
+      std::size_t with_gpu = 0;
+      for (const auto& e : env.ranks) {
+        if (e.versions.gpu_count > 0) ++with_gpu;
+        else why[e.versions.gpu_note.empty() ? "no GPU visible" : e.versions.gpu_note].insert(e.host);
+      }
+      std::vector<std::string> parts;
+      for (const auto& [text, hosts] : why)
+        parts.push_back(fmt::format("{} ({})", text,
+                                    hosts.size() <= 4 ? join({hosts.begin(), hosts.end()}, ", ")
+                                                      : fmt::format("{} hosts", hosts.size())));
+      r.notes.push_back(fmt::format("{}{}: the host backend measures over MPI instead, and NCCL's rings are not "
+                                    "inspected",
+                                    join(parts, "; "),
+                                    with_gpu ? fmt::format(" while {} rank(s) have GPUs", with_gpu) : ""));
     } else if (p.backend == "mpi" && f.min_gpus > 0 && !NCD_HAVE_NCCL) {
       r.notes.push_back("built without NCCL: the host backend measures over MPI (rebuild with -DNCD_WITH_NCCL=ON)");
     }
