@@ -165,6 +165,7 @@ struct Sweep {
   nlohmann::json stages = nlohmann::json::array();
   double started = 0;
   std::size_t stage_index = 0;
+  double stage_started = 0;
 
   /// The deadline of one stage: the sweep's, or three times its budget when that is sooner
   /// (a stage far over its budget is hung, not slow).
@@ -176,14 +177,23 @@ struct Sweep {
     return st ? st->budget_s : 0;
   }
   void progress(const std::string& stage, const std::string& step) {
+    // ETA: what is left of this stage's budget plus the budgets of the stages after it.
     double left = 0;
     bool after = false;
     for (const auto& s : plan.stages) {
-      if (s.name == stage) after = true;
-      else if (after && s.run) left += s.budget_s;
+      if (s.name == stage) {
+        after = true;
+        left += std::max(0.0, s.budget_s - (ctx.elapsed_s() - stage_started));
+      } else if (after && s.run) {
+        left += s.budget_s;
+      }
     }
-    ctx.progress(fmt::format("sweep [{}/{}] {}: {} | {:.0f} s elapsed, about {:.0f} s to go", stage_index,
-                             plan.stages.size(), stage, step, ctx.elapsed_s() - started, left));
+    // Before the plan exists (env decides it) there is no stage count and no estimate yet.
+    if (plan.stages.size() <= 1)
+      ctx.progress(fmt::format("sweep {}: {} | {:.0f} s elapsed", stage, step, ctx.elapsed_s() - started));
+    else
+      ctx.progress(fmt::format("sweep [{}/{}] {}: {} | {:.0f} s elapsed, about {:.0f} s to go", stage_index,
+                               plan.stages.size(), stage, step, ctx.elapsed_s() - started, left));
   }
 };
 
@@ -589,7 +599,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
   if (o.full) r.args.push_back("--full");
   if (!o.baseline.empty()) r.args.insert(r.args.end(), {"--baseline", o.baseline});
   if (!o.save.empty()) r.args.insert(r.args.end(), {"--save", o.save});
-  Sweep s{ctx, comm, o, deadline, r, {}, {}, nlohmann::json::array(), ctx.elapsed_s(), 0};
+  Sweep s{ctx, comm, o, deadline, r, {}, {}, nlohmann::json::array(), ctx.elapsed_s(), 0, ctx.elapsed_s()};
 
   // Stage 1, env: every rank reports; its answers (GPU counts) shape the plan.
   s.stage_index = 1;
@@ -678,6 +688,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
       s.stages.push_back(rec);
       continue;
     }
+    s.stage_started = ctx.elapsed_s();
     s.progress(st.name, "starting");
     double t = ctx.elapsed_s();
     const dist::Deadline sd = s.stage_deadline(st.budget_s);
