@@ -11,12 +11,14 @@
 #include <functional>
 
 #include "cli/cmd_bench.hpp"
+#include "cli/cmd_diff.hpp"
 #include "cli/cmd_env.hpp"
 #include "cli/cmd_info.hpp"
 #include "cli/cmd_topo.hpp"
 #include "cli/cmd_log.hpp"
 #include "cli/cmd_links.hpp"
 #include "cli/cmd_rings.hpp"
+#include "cli/cmd_sweep.hpp"
 #include "cli/context.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -39,6 +41,12 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
 
 void add_global_options(CLI::App& app, GlobalOptions& g, int& verbose, bool& quiet) {
   app.add_option("--json", g.json_path, "Write the JSON report to FILE (- for stdout)")->type_name("FILE");
+  app.add_option("--prom", g.prom_path,
+                 "Write a Prometheus textfile (node_exporter textfile collector) to FILE")
+      ->type_name("FILE");
+  app.add_option("--junit", g.junit_path, "Write a JUnit XML report to FILE (a testcase per check and host)")
+      ->type_name("FILE");
+  app.add_option("--html", g.html_path, "Write a self-contained HTML report to FILE")->type_name("FILE");
   app.add_option("--format", g.format, "What to print on stdout")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--fail-on", g.fail_on, "Lowest severity that fails the exit code")
@@ -156,6 +164,34 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
                                 "Post-mortem of NCCL debug logs (files, .gz, or - for stdin)", o, &run_log);
     sub->add_option("files", o->files, "Log files: one per rank or one interleaved stream; - reads stdin")
         ->required();
+  }
+  {
+    auto o = std::make_shared<SweepOptions>();
+    CLI::App* sub = add_command(app, action, "sweep",
+                                "The health check: env, topo, bench, links and rings in one run, one report",
+                                o, &run_sweep);
+    sub->add_flag("--quick", o->quick, "Pre-flight budget: a verdict in under a minute on an 8-GPU node");
+    sub->add_flag("--full", o->full, "Pairwise links and the full message-size range");
+    sub->add_option("--baseline", o->baseline,
+                    "Compare with a saved report: bench.regression, link.regression, topo.changed")
+        ->type_name("FILE");
+    sub->add_option("--save", o->save, "Write this run's JSON report to FILE (a baseline for later runs)")
+        ->type_name("FILE");
+  }
+  {
+    auto o = std::make_shared<DiffOptions>();
+    CLI::App* sub = add_command(app, action, "diff",
+                                "What changed between two JSON reports; exits by the worst change",
+                                o, &run_diff);
+    sub->add_option("old", o->old_path, "The older report (baseline)")->required()->type_name("OLD.json");
+    sub->add_option("new", o->new_path, "The newer report")->required()->type_name("NEW.json");
+  }
+  {
+    auto o = std::make_shared<ShowOptions>();
+    CLI::App* sub = add_command(app, action, "show",
+                                "Render a saved JSON report again (text, --prom, --junit, --html)",
+                                o, &run_show);
+    sub->add_option("report", o->path, "A report written with --json")->required()->type_name("REPORT.json");
   }
   {
     auto o = std::make_shared<ExplainOptions>();

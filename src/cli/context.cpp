@@ -80,8 +80,10 @@ void Context::end_progress() {
 
 int Context::finish(report::Report& r, const std::function<void(std::ostream&)>& body) {
   end_progress();
-  r.started_unix = started_unix_;
-  r.duration_s = elapsed_s();
+  if (r.started_unix <= 0) {  // a report read back from a file (`show`) keeps its own times
+    r.started_unix = started_unix_;
+    r.duration_s = elapsed_s();
+  }
   int code = report::exit_code(r, fail_on());
   if (is_root()) {
     // Files first: when the launcher is ending the job, SIGKILL follows SIGTERM within a second,

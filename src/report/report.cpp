@@ -146,6 +146,11 @@ Report report_from_json(const std::string& text, const std::string& source) {
     if (j.contains("sections") && j["sections"].is_object()) r.sections = j["sections"];
     if (j.contains("findings")) r.findings = j["findings"].get<std::vector<Finding>>();
     r.notes = j.value("notes", std::vector<std::string>{});
+    r.args = j.value("args", std::vector<std::string>{});
+    if (j.contains("summary") && j["summary"].is_object()) {
+      r.incomplete = j["summary"].value("incomplete", false);
+      r.incomplete_reason = j["summary"].value("incomplete_reason", "");
+    }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(source, std::string("malformed report: ") + e.what());
   } catch (const UsageError& e) {

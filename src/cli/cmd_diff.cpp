@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/cmd_diff.hpp"
+
+#include <ctime>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "checks/baseline.hpp"
+#include "core/fs.hpp"
+
+namespace ncd::cli {
+namespace {
+
+report::Report load(const std::string& path) {
+  return report::report_from_json(read_file(path, std::size_t{1} << 31), path);
+}
+
+std::string when(double unix_s) {
+  if (unix_s <= 0) return "unknown time";
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string_view kind_name(checks::Change::Kind k) {
+  switch (k) {
+    case checks::Change::Kind::kFindingAdded: return "finding";
+    case checks::Change::Kind::kFindingRemoved: return "finding";
+    case checks::Change::Kind::kBandwidth: return "bandwidth";
+    case checks::Change::Kind::kLink: return "link";
+    case checks::Change::Kind::kTopology: return "topology";
+    case checks::Change::Kind::kHost: return "host";
+  }
+  return "?";
+}
+
+}  // namespace
+
+int run_diff(const DiffOptions& opts, Context& ctx) {
+  report::Report old_r = load(opts.old_path);
+  report::Report new_r = load(opts.new_path);
+  checks::Comparison cmp = checks::compare_reports(old_r, new_r);
+
+  // The diff's report is the new state (hosts, measurements) with the changes as findings, so
+  // --html draws the new run against the old one.
+  report::Report r;
+  r.command = "diff";
+  r.args = {opts.old_path, opts.new_path};
+  r.hosts = new_r.hosts;
+  r.collectives = new_r.collectives;
+  r.links = new_r.links;
+  r.findings = cmp.findings;
+  nlohmann::json changes = nlohmann::json::array();
+  for (const auto& c : cmp.changes)
+    changes.push_back({{"kind", kind_name(c.kind)}, {"worse", c.worse}, {"subject", c.subject},
+                       {"text", c.text}});
+  r.sections["diff"] = {{"old", {{"file", opts.old_path}, {"command", old_r.command},
+                                 {"started", old_r.started_unix}}},
+                        {"new", {{"file", opts.new_path}, {"command", new_r.command},
+                                 {"started", new_r.started_unix}}},
+                        {"changes", changes}};
+  r.sections["baseline"] = {{"file", opts.old_path}, {"collectives", old_r.collectives}};
+
+  return ctx.finish(r, [&](std::ostream& out) {
+    out << fmt::format("# nccl-doctor diff\n#   old: {} ({}, {})\n#   new: {} ({}, {})\n",
+                       opts.old_path, old_r.command, when(old_r.started_unix), opts.new_path,
+                       new_r.command, when(new_r.started_unix));
+    if (cmp.changes.empty()) {
+      out << "no changes\n";
+      return;
+    }
+    for (bool worse : {true, false}) {
+      bool header = false;
+      for (const auto& c : cmp.changes) {
+        if (c.worse != worse) continue;
+        if (!header) out << (worse ? "\nWorse:\n" : "\nOther changes:\n");
+        header = true;
+        out << fmt::format("  {:<9} {}: {}\n", kind_name(c.kind), c.subject, c.text);
+      }
+    }
+  });
+}
+
+int run_show(const ShowOptions& opts, Context& ctx) {
+  report::Report r = load(opts.path);
+  return ctx.finish(r, [&](std::ostream& out) {
+    out << fmt::format("# nccl-doctor {} report from {} ({}, {:.1f} s, {} host(s))\n", r.command,
+                       opts.path, when(r.started_unix), r.duration_s, r.hosts.size());
+  });
+}
+
+}  // namespace ncd::cli

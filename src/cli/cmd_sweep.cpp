@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/cmd_sweep.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "checks/baseline.hpp"
+#include "checks/bench_checks.hpp"
+#include "checks/dist_checks.hpp"
+#include "checks/env_checks.hpp"
+#include "checks/link_checks.hpp"
+#include "checks/topo_checks.hpp"
+#include "cli/cmd_rings.hpp"
+#include "collectives/bench.hpp"
+#include "collectives/link_sweep.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/text.hpp"
+#include "core/units.hpp"
+#include "dist/mpi_comm.hpp"
+#include "ncd/config.hpp"
+#include "probe/local.hpp"
+#include "topo/fingerprint.hpp"
+#include "topo/paths.hpp"
+#include "topo/model.hpp"
+#if NCD_HAVE_NCCL
+#include "gpu/gpu_bench.hpp"
+#endif
+
+extern char** environ;
+
+namespace ncd::cli {
+
+namespace {
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+/// --quick promises a verdict well inside 2 minutes: the whole sweep runs under this deadline
+/// (or --timeout when shorter), so a hung fabric is reported, not waited for.
+constexpr double kQuickDeadlineS = 105;
+
+}  // namespace
+
+// ---- the plan (pure) ------------------------------------------------------------------------
+
+double SweepPlan::total_budget_s() const {
+  double t = 0;
+  for (const auto& s : stages)
+    if (s.run) t += s.budget_s;
+  return t;
+}
+
+const SweepStage* SweepPlan::stage(const std::string& name) const {
+  for (const auto& s : stages)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+void to_json(nlohmann::json& j, const SweepPlan& p) {
+  nlohmann::json st = nlohmann::json::array();
+  for (const auto& s : p.stages)
+    st.push_back({{"name", s.name}, {"run", s.run}, {"budget_s", s.budget_s}, {"what", s.what},
+                  {"skip_note", s.skip_note}});
+  j = {{"stages", st},          {"backend", p.backend},       {"bench_sizes", p.bench_sizes},
+       {"bench_iters", p.bench_iters}, {"bench_warmup", p.bench_warmup}, {"copies", p.copies},
+       {"copy_bytes", p.copy_bytes}, {"links_mode", p.links_mode}, {"links_bytes", p.links_bytes}};
+}
+
+void from_json(const nlohmann::json& j, SweepPlan& p) {
+  p.stages.clear();
+  for (const auto& s : j.at("stages"))
+    p.stages.push_back({s.at("name").get<std::string>(), s.at("run").get<bool>(), s.at("budget_s").get<double>(),
+                        s.at("what").get<std::string>(), s.at("skip_note").get<std::string>()});
+  p.backend = j.at("backend").get<std::string>();
+  p.bench_sizes = j.at("bench_sizes").get<std::vector<std::size_t>>();
+  p.bench_iters = j.at("bench_iters").get<int>();
+  p.bench_warmup = j.at("bench_warmup").get<int>();
+  p.copies = j.at("copies").get<bool>();
+  p.copy_bytes = j.at("copy_bytes").get<std::size_t>();
+  p.links_mode = j.at("links_mode").get<std::string>();
+  p.links_bytes = j.at("links_bytes").get<std::size_t>();
+}
+
+SweepPlan plan_sweep(const SweepFacts& f) {
+  SweepPlan p;
+  const bool gpu = f.nccl_build && f.min_gpus > 0;
+  p.backend = gpu ? "nccl" : "mpi";
+  const bool multi = f.nranks > 1;
+  std::string one_rank = "one rank: nothing to measure between ranks (run under mpirun or srun)";
+
+  p.stages.push_back({"env", true, 2, "versions and NCCL_* settings of every rank, compared", ""});
+  p.stages.push_back({"topo", true, f.quick ? 5.0 : 10.0,
+                      "each node's PCIe/NVLink/NIC topology, checked, fingerprinted and compared across nodes", ""});
+  // NCCL reads its debug and dump settings once per process, so the ring inspection (which sets
+  // them) runs before the bench's communicators.
+  SweepStage rings{"rings", gpu, f.quick ? 10.0 : 15.0,
+                   "NCCL's rings and trees (one communicator, its topology and graph dumps) against the topology", ""};
+  if (!gpu)
+    rings.skip_note = f.min_gpus == 0 ? "no GPU: NCCL's rings are not inspected"
+                                      : "built without NCCL: NCCL's rings are not inspected";
+  if (gpu) p.stages.push_back(rings);
+
+  // bench: large-message allreduce, ring vs tree vs native. Budgets: an 8-GPU node inits one
+  // NCCL communicator per algorithm (a few seconds each) and moves 256 MiB in about a
+  // millisecond; 4 host ranks on 2 cores move 16 MiB in tens of milliseconds.
+  SweepStage bench{"bench", true, 0, "", ""};
+  if (gpu) {
+    p.bench_sizes = f.quick ? std::vector<std::size_t>{32 * kMiB, 256 * kMiB}
+                            : std::vector<std::size_t>{kMiB, 4 * kMiB, 16 * kMiB, 64 * kMiB, 256 * kMiB, 1024 * kMiB};
+    p.bench_iters = f.quick ? 10 : 20;
+    p.bench_warmup = f.quick ? 3 : 5;
+    p.copies = true;
+    p.copy_bytes = f.quick ? 64 * kMiB : 256 * kMiB;
+    bench.budget_s = f.quick ? 25 : 60;
+  } else {
+    // Large messages only: on oversubscribed hosts small ones are dominated by scheduling noise.
+    p.bench_sizes = f.quick ? std::vector<std::size_t>{8 * kMiB, 32 * kMiB}
+                            : std::vector<std::size_t>{kMiB, 4 * kMiB, 16 * kMiB, 64 * kMiB};
+    p.bench_iters = f.quick ? 5 : 20;
+    p.bench_warmup = f.quick ? 2 : 5;
+    bench.budget_s = f.quick ? 20 : 60;
+  }
+  std::vector<std::string> sizes;
+  for (auto b : p.bench_sizes) sizes.push_back(format_size(b));
+  bench.what = fmt::format("allreduce ring, tree, native on {} at {}; {} iterations{}",
+                           gpu ? "GPUs (NCCL)" : "host memory (MPI)", join(sizes, ","), p.bench_iters,
+                           gpu ? fmt::format("; copy bandwidth per GPU ({})", format_size(p.copy_bytes)) : "");
+  if (!multi && !gpu) {
+    bench.run = false;
+    bench.skip_note = one_rank;
+  }
+  p.stages.push_back(bench);
+
+  // links: host memory over MPI point-to-point, every node with its ring neighbours (O(n)
+  // time), or every pair with --full (n-1 rounds).
+  p.links_mode = f.full ? "pairwise" : "ring";
+  p.links_bytes = f.quick ? 16 * kMiB : 64 * kMiB;
+  SweepStage links{"links", multi, 0, "", ""};
+  const double rounds = f.full ? std::max(1, f.nranks - 1) : 3;
+  links.budget_s = f.quick ? 10 : std::max(20.0, 2.0 * rounds);
+  links.what = fmt::format("{} link sweep over {} ranks, {} messages, both directions",
+                           p.links_mode, f.nranks, format_size(p.links_bytes));
+  if (!multi) links.skip_note = one_rank;
+  p.stages.push_back(links);
+  if (!gpu) p.stages.push_back(rings);
+  return p;
+}
+
+// ---- running it -----------------------------------------------------------------------------
+
+namespace {
+
+/// State shared by the stages of one run.
+struct Sweep {
+  Context& ctx;
+  dist::Comm& comm;
+  const SweepOptions& opts;
+  dist::Deadline deadline;
+  report::Report& r;
+  SweepPlan plan;
+  std::map<std::string, std::string> summary;  ///< stage -> one line for the text output
+  nlohmann::json stages = nlohmann::json::array();
+  double started = 0;
+  std::size_t stage_index = 0;
+  double stage_started = 0;
+
+  /// The deadline of one stage: the sweep's, or three times its budget when that is sooner
+  /// (a stage far over its budget is hung, not slow).
+  [[nodiscard]] dist::Deadline stage_deadline(double budget) const {
+    return deadline.capped(std::max(20.0, 3 * budget));
+  }
+  [[nodiscard]] double budget_of(const std::string& stage) const {
+    const SweepStage* st = plan.stage(stage);
+    return st ? st->budget_s : 0;
+  }
+  void progress(const std::string& stage, const std::string& step) {
+    // ETA: what is left of this stage's budget plus the budgets of the stages after it.
+    double left = 0;
+    bool after = false;
+    for (const auto& s : plan.stages) {
+      if (s.name == stage) {
+        after = true;
+        left += std::max(0.0, s.budget_s - (ctx.elapsed_s() - stage_started));
+      } else if (after && s.run) {
+        left += s.budget_s;
+      }
+    }
+    // Before the plan exists (env decides it) there is no stage count and no estimate yet.
+    if (plan.stages.size() <= 1)
+      ctx.progress(fmt::format("sweep {}: {} | {:.0f} s elapsed", stage, step, ctx.elapsed_s() - started));
+    else
+      ctx.progress(fmt::format("sweep [{}/{}] {}: {} | {:.0f} s elapsed, about {:.0f} s to go", stage_index,
+                               plan.stages.size(), stage, step, ctx.elapsed_s() - started, left));
+  }
+};
+
+// env ------------------------------------------------------------------------------------------
+
+struct EnvResult {
+  std::vector<checks::RankEnv> ranks;
+  std::vector<int> missing;
+};
+
+EnvResult stage_env(Sweep& s, const dist::Deadline& deadline) {
+  checks::RankEnv mine;
+  mine.rank = s.comm.rank();
+  mine.host = s.comm.host();
+  mine.versions = probe::probe_versions();
+  mine.vars = checks::relevant_vars(environ);
+  auto blobs = s.comm.gather(nlohmann::json(mine).dump(), deadline);
+  EnvResult out;
+  if (!s.ctx.is_root()) return out;
+  for (std::size_t i = 0; i < blobs.size(); ++i) {
+    if (!blobs[i]) {
+      out.missing.push_back(static_cast<int>(i));
+      continue;
+    }
+    out.ranks.push_back(nlohmann::json::parse(*blobs[i]).get<checks::RankEnv>());
+  }
+  auto found = checks::check_env(out.ranks);
+  s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
+  if (!out.missing.empty())
+    s.r.findings.push_back(checks::timeout_finding("reporting the environment", out.missing, s.comm.nodes(),
+                                                   s.ctx.opts.timeout_s));
+  s.r.sections["env"] = out.ranks;
+  std::set<std::string> versions;
+  for (const auto& e : out.ranks) {
+    const auto& v = e.versions;
+    versions.insert(fmt::format("NCCL {}, CUDA {}, driver {}, {}", v.nccl.empty() ? "absent" : v.nccl,
+                                v.cuda_runtime.empty() ? "absent" : v.cuda_runtime, v.cuda_driver, v.mpi));
+  }
+  s.summary["env"] = fmt::format("{} rank(s) reported{}; {}", out.ranks.size(),
+                                 out.missing.empty() ? "" : fmt::format(", {} silent", out.missing.size()),
+                                 versions.size() == 1 ? *versions.begin()
+                                                      : fmt::format("{} different version sets", versions.size()));
+  return out;
+}
+
+// bench ----------------------------------------------------------------------------------------
+
+void stage_bench(Sweep& s, const dist::Deadline& deadline) {
+  collectives::BenchPlan bp;
+  bp.ops = {collectives::Op::kAllReduce};
+  bp.algos = {collectives::Algo::kRing, collectives::Algo::kTree, collectives::Algo::kNative};
+  bp.sizes = s.plan.bench_sizes;
+  bp.iters = s.plan.bench_iters;
+  bp.warmup = s.plan.bench_warmup;
+  bp.check = 1;
+  auto progress = [&s](const std::string& step) { s.progress("bench", step); };
+  collectives::BenchOutcome outcome;
+  checks::BenchThresholds th;
+  nlohmann::json copies = nlohmann::json::array();
+  if (s.plan.backend == "mpi") {
+    // One size at a time, smallest first: before a larger size, rank 0 predicts its time from
+    // the last one and skips it when it would overrun the stage (a node shaped to 200 Mbit/s
+    // makes a 32 MiB allreduce take seconds per iteration), so the bench never breaks the job
+    // and the links stage still runs to name the slow part.
+    dist::MpiComm& mpi = s.ctx.mpi();
+    const double stage_start = s.ctx.elapsed_s();
+    const auto sizes = bp.sizes;
+    for (std::size_t k = 0; k < sizes.size(); ++k) {
+      bp.sizes = {sizes[k]};
+      const double t0 = s.ctx.elapsed_s();
+      collectives::BenchOutcome o = collectives::run_host_bench(bp, mpi, deadline, progress);
+      outcome.points.insert(outcome.points.end(), o.points.begin(), o.points.end());
+      outcome.missing_ranks = o.missing_ranks;
+      outcome.timed_out_ranks = o.timed_out_ranks;
+      outcome.failed_step = o.failed_step;
+      outcome.stopped = o.stopped;
+      if (o.stopped || mpi.broken() || k + 1 == sizes.size()) break;
+      std::string go = "go";
+      if (s.ctx.is_root()) {
+        const double took = s.ctx.elapsed_s() - t0;
+        const double next = took * static_cast<double>(sizes[k + 1]) / static_cast<double>(sizes[k]);
+        const double used = s.ctx.elapsed_s() - stage_start;
+        if (used + next > 1.5 * s.budget_of("bench") || next > 0.5 * deadline.remaining_s())
+          go = fmt::format("bench: skipped {} and larger: {} took {:.1f} s, {} would take about {:.0f} s "
+                           "(the stage's budget is {:.0f} s)",
+                           format_size(sizes[k + 1]), format_size(sizes[k]), took, format_size(sizes[k + 1]),
+                           next, s.budget_of("bench"));
+      }
+      if (mpi.size() > 1 && !mpi.broadcast(go, deadline)) break;
+      if (go != "go") {
+        if (s.ctx.is_root()) s.r.notes.push_back(go);
+        break;
+      }
+    }
+  } else {
+#if NCD_HAVE_NCCL
+    th.unstable_spread = 0.2;
+    gpu::GpuBenchOutcome g;
+    g = gpu::run_nccl_bench(bp, s.comm, deadline, progress);
+    outcome = std::move(g.bench);
+    if (s.ctx.is_root()) s.r.notes.insert(s.r.notes.end(), g.notes.begin(), g.notes.end());
+    if (s.plan.copies && !s.comm.broken()) {
+      s.progress("bench", "copy bandwidth");
+      // One rank per node measures its node's GPUs (the others would measure the same ones).
+      nlohmann::json mine = nlohmann::json::array();
+      if (s.comm.nodes().is_leader(s.comm.rank())) {
+        for (const auto& c : gpu::run_copy_bench(s.plan.copy_bytes, 10, deadline))
+          mine.push_back({{"kind", c.kind}, {"src", c.src}, {"dst", c.dst}, {"bus_id", c.bus_id},
+                          {"bytes", c.bytes}, {"gbps", c.gbps}, {"expected_gbps", c.expected_gbps},
+                          {"expected_from", c.expected_from}, {"host", s.comm.host()}, {"rank", s.comm.rank()}});
+      }
+      auto all = s.comm.gather(mine.dump(), deadline);
+      for (const auto& b : all)
+        if (b)
+          for (const auto& c : nlohmann::json::parse(*b)) copies.push_back(c);
+    }
+#else
+    throw UnavailableError("sweep planned the NCCL backend in a build without NCCL");
+#endif
+  }
+  if (!s.ctx.is_root()) return;
+  checks::BenchEvidence ev;
+  for (const auto& p : outcome.points) {
+    ev.rows.push_back(p.row);
+    ev.wrong_per_rank.push_back(p.wrong_per_rank);
+  }
+  ev.rank_host = s.comm.nodes().rank_host;
+  ev.host = join(s.comm.nodes().node_names, ",");
+  auto found = checks::check_bench(ev, th);
+  s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
+  s.r.collectives.insert(s.r.collectives.end(), ev.rows.begin(), ev.rows.end());
+  if (!outcome.missing_ranks.empty()) {
+    s.r.findings.push_back(checks::timeout_finding("bench " + outcome.failed_step, outcome.missing_ranks,
+                                                   s.comm.nodes(), s.ctx.opts.timeout_s));
+  } else if (!outcome.timed_out_ranks.empty()) {
+    Finding f = checks::timeout_finding("bench " + outcome.failed_step, outcome.timed_out_ranks, s.comm.nodes(),
+                                        s.ctx.opts.timeout_s);
+    f.message += " (they were waiting for peers that never sent)";
+    s.r.findings.push_back(std::move(f));
+  } else if (outcome.stopped) {
+    s.r.notes.push_back("bench stopped early at " + outcome.failed_step);
+  }
+  if (!copies.empty()) {
+    s.r.sections["copies"] = copies;
+    for (const auto& c : copies) {
+      const double exp = c.value("expected_gbps", 0.0), got = c.value("gbps", 0.0);
+      if (exp > 0 && got < 0.5 * exp) {
+        int gpu_index = c.value("kind", "") == "h2d" ? c.value("dst", -1) : c.value("src", -1);
+        Finding f = make_finding("bench.busbw_low", c.value("host", ""),
+                                 fmt::format("GPU{} {} {}", gpu_index, c.value("bus_id", ""), c.value("kind", "")),
+                                 fmt::format("{} copy reaches {:.1f} GB/s, {:.2f}x the {:.1f} GB/s of its {}",
+                                             c.value("kind", ""), got, got / exp, exp, c.value("expected_from", "")));
+        f.expected = exp;
+        f.measured = got;
+        f.unit = "GB/s";
+        s.r.findings.push_back(std::move(f));
+      }
+    }
+  }
+  s.r.sections["bench"] = {{"backend", s.plan.backend}, {"nranks", s.comm.size()}, {"iters", bp.iters},
+                           {"warmup", bp.warmup}, {"check", bp.check}};
+  // "allreduce at 16M: ring 1.2, tree 0.9, native 1.3 GB/s busbw"
+  std::map<std::string, double> at_max;
+  std::size_t largest = 0;
+  for (const auto& row : ev.rows) largest = std::max<std::size_t>(largest, row.bytes);
+  for (const auto& row : ev.rows)
+    if (row.bytes == largest) at_max[row.algo] = row.busbw_gbps;
+  std::vector<std::string> parts;
+  for (const char* a : {"ring", "tree", "native"})
+    if (at_max.count(a)) parts.push_back(fmt::format("{} {:.2f}", a, at_max[a]));
+  s.summary["bench"] = parts.empty() ? std::string("no measurement finished")
+                                     : fmt::format("allreduce busbw at {} ({}): {} GB/s{}", format_size(largest),
+                                                   s.plan.backend, join(parts, ", "),
+                                                   copies.empty() ? "" : fmt::format("; {} copy measurement(s)", copies.size()));
+}
+
+// topo -----------------------------------------------------------------------------------------
+
+/// "node0: X", "node1: X", ... -> "node0, node1: X" (4 or fewer hosts) or "12 hosts (node0,
+/// node1, ...): X", so 1,000 identical nodes give one line. Other notes are kept as they are.
+std::vector<std::string> group_host_notes(const std::vector<std::string>& notes,
+                                          const std::vector<std::string>& hosts) {
+  std::set<std::string> known(hosts.begin(), hosts.end());
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<std::string>> by_text;
+  std::vector<std::string> out;
+  for (const auto& n : notes) {
+    auto colon = n.find(": ");
+    if (colon == std::string::npos || !known.count(n.substr(0, colon))) {
+      out.push_back(n);
+      continue;
+    }
+    std::string text = n.substr(colon + 2);
+    if (!by_text.count(text)) order.push_back(text);
+    by_text[text].push_back(n.substr(0, colon));
+  }
+  for (const auto& text : order) {
+    const auto& hs = by_text[text];
+    if (hs.size() <= 4) {
+      out.push_back(join(hs, ", ") + ": " + text);
+    } else {
+      std::vector<std::string> head(hs.begin(), hs.begin() + 3);
+      out.push_back(fmt::format("{} hosts ({}, ...): {}", hs.size(), join(head, ", "), text));
+    }
+  }
+  return out;
+}
+
+/// The binding of each rank of a node, resolved against the node's topology (NUMA nodes of its
+/// cores, its GPU from CUDA_VISIBLE_DEVICES or the local rank).
+void add_bindings(topo::System& s, const std::vector<nlohmann::json>& ranks) {
+  for (const auto& j : ranks) {
+    topo::RankBinding b;
+    b.rank = j.value("rank", 0);
+    b.cpus = j.value("cpus", std::vector<int>{});
+    b.total_cpus = j.value("total_cpus", 0);
+    std::set<int> numas;
+    for (int c : b.cpus)
+      for (const auto& n : s.cpus)
+        if (std::binary_search(n.cpus.begin(), n.cpus.end(), c)) numas.insert(n.numa);
+    b.numa_nodes.assign(numas.begin(), numas.end());
+    if (!s.gpus.empty()) {
+      int local = std::max(0, j.value("local_rank", 0));
+      auto devs = split(j.value("cuda_visible_devices", ""), ',');
+      const topo::Gpu* g = nullptr;
+      if (devs.empty()) {
+        g = &s.gpus[static_cast<std::size_t>(local) % s.gpus.size()];
+      } else {
+        const std::string& pick = devs[static_cast<std::size_t>(local) % devs.size()];
+        for (const auto& x : s.gpus)
+          if ((!x.uuid.empty() && x.uuid.rfind(pick, 0) == 0) || std::to_string(x.index) == pick) g = &x;
+      }
+      if (g) {
+        b.gpu_index = g->index;
+        b.gpu_bus_id = g->bus_id;
+      }
+    }
+    s.bindings.push_back(b);
+  }
+}
+
+void stage_topo(Sweep& s, const dist::Deadline& deadline) {
+  const auto& nodes = s.comm.nodes();
+  nlohmann::json mine;
+  mine["rank"] = s.comm.rank();
+  if (nodes.is_leader(s.comm.rank())) {
+    s.progress("topo", "probing this node");
+    topo::System local = probe::probe_local(probe::ProbeOptions{});
+    local.host = s.comm.host();
+    mine["system"] = local;
+  }
+  topo::RankBinding b = probe::probe_binding(s.comm.rank(), nodes.rank_local.at(s.comm.rank()), topo::System{});
+  mine["cpus"] = b.cpus;
+  mine["total_cpus"] = b.total_cpus;
+  mine["local_rank"] = nodes.rank_local.at(s.comm.rank());
+  const char* cvd = std::getenv("CUDA_VISIBLE_DEVICES");
+  mine["cuda_visible_devices"] = cvd ? cvd : "";
+  auto blobs = s.comm.gather(mine.dump(), deadline);
+  if (!s.ctx.is_root()) return;
+  std::vector<int> missing;
+  std::vector<nlohmann::json> got(blobs.size());
+  for (std::size_t i = 0; i < blobs.size(); ++i) {
+    if (blobs[i]) got[i] = nlohmann::json::parse(*blobs[i]);
+    else missing.push_back(static_cast<int>(i));
+  }
+  std::vector<topo::System> systems;
+  for (std::size_t n = 0; n < nodes.node_names.size(); ++n) {
+    const auto& lj = got[static_cast<std::size_t>(nodes.node_ranks[n].front())];
+    if (!lj.is_object() || !lj.contains("system")) continue;  // its leader is silent: reported below
+    topo::System sys = lj["system"].get<topo::System>();
+    sys.host = nodes.node_names[n];
+    if (s.comm.size() > 1) {
+      std::vector<nlohmann::json> rs;
+      for (int rk : nodes.node_ranks[n])
+        if (got[static_cast<std::size_t>(rk)].is_object()) rs.push_back(got[static_cast<std::size_t>(rk)]);
+      add_bindings(sys, rs);
+    }
+    topo::compute_paths(sys);
+    systems.push_back(std::move(sys));
+  }
+  // Cluster consistency (topo.differs, gpu.count_mismatch, grouped) comes from the same checks.
+  auto found = checks::check_topology(systems);
+  s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
+  for (const auto& n : group_host_notes(checks::topology_notes(systems), nodes.node_names))
+    s.r.notes.push_back("topo: " + n);
+  if (!missing.empty())
+    s.r.findings.push_back(checks::timeout_finding("probing the topology", missing, nodes, s.ctx.opts.timeout_s));
+  std::map<std::string, std::vector<std::string>> by_fp;
+  std::size_t gpus = 0, nics = 0;
+  for (const auto& sys : systems) {
+    auto fp = topo::fingerprint(sys);
+    by_fp[fp.digest].push_back(sys.host);
+    gpus += sys.gpus.size();
+    nics += sys.nics.size();
+    s.r.hosts.push_back({sys.host, nodes.node_ranks[static_cast<std::size_t>(
+                                       std::find(nodes.node_names.begin(), nodes.node_names.end(), sys.host) -
+                                       nodes.node_names.begin())],
+                         fp.digest, topo::system_to_json(sys)});
+  }
+  s.summary["topo"] = fmt::format("{} node(s), {} GPU(s), {} NIC(s); {} distinct topolog{}", systems.size(), gpus,
+                                  nics, by_fp.size(), by_fp.size() == 1 ? "y" : "ies");
+}
+
+// links ----------------------------------------------------------------------------------------
+
+void stage_links(Sweep& s, const dist::Deadline& deadline, double budget_s) {
+  collectives::LinkPlan lp;
+  lp.mode = collectives::parse_link_mode(s.plan.links_mode);
+  lp.bytes = s.plan.links_bytes;
+  lp.iters = s.opts.quick ? 3 : 5;
+  s.progress("links", fmt::format("{} sweep over {} ranks", s.plan.links_mode, s.comm.size()));
+  const double stage_s = std::min(deadline.remaining_s(), std::max(20.0, 3 * budget_s));
+  collectives::LinkSweepResult res = collectives::run_link_sweep(lp, s.ctx.mpi(), deadline, stage_s);
+  if (!s.ctx.is_root()) return;
+  checks::LinkSweepData data;
+  data.links = res.links;
+  data.silent_ranks = res.silent_ranks;
+  data.rank_host = s.comm.nodes().rank_host;
+  data.round_timeout_s = res.round_timeout_s;
+  checks::LinkAnalysis analysis = checks::check_links(data, checks::LinkCheckOptions{});
+  s.r.findings.insert(s.r.findings.end(), analysis.findings.begin(), analysis.findings.end());
+  s.r.links.insert(s.r.links.end(), res.links.begin(), res.links.end());
+  if (res.deadline_reached) s.r.notes.push_back("links: stopped early: " + res.stop_reason);
+  if (res.failed) s.r.notes.push_back("links: a round did not finish; the report holds what was measured before it");
+  nlohmann::json classes = nlohmann::json::object();
+  std::vector<std::string> parts;
+  for (const auto& [cls, c] : analysis.classes) {
+    classes[cls] = {{"links", c.links},
+                    {"median_gbps", c.median_gbps},
+                    {"sigma_gbps", c.sigma_gbps},
+                    {"slow_below_gbps", c.slow_below_gbps},
+                    {"expected_gbps", c.expected_gbps},
+                    {"median_latency_us", c.median_latency_us}};
+    parts.push_back(fmt::format("{} {} link(s), median {:.3g} GB/s, {:.3g} us", cls, c.links, c.median_gbps,
+                                c.median_latency_us));
+  }
+  s.r.sections["links"] = {{"mode", s.plan.links_mode},       {"backend", "mpi"},
+                           {"bytes", lp.bytes},               {"iters", lp.iters},
+                           {"rounds_planned", res.rounds_planned}, {"rounds_done", res.rounds_done},
+                           {"round_timeout_s", res.round_timeout_s}, {"silent_ranks", res.silent_ranks},
+                           {"stop_reason", res.stop_reason},  {"classes", classes}};
+  const report::LinkResult* slowest = nullptr;
+  for (const auto& l : res.links)
+    if (!slowest || (!l.ok && slowest->ok) || (l.ok == slowest->ok && l.gbps < slowest->gbps)) slowest = &l;
+  s.summary["links"] = fmt::format("{} sweep: {}{}", s.plan.links_mode, parts.empty() ? "nothing measured" : join(parts, "; "),
+                                   slowest ? fmt::format("; slowest {}:{} -> {}:{} {}", slowest->src_host, slowest->src_rank,
+                                                         slowest->dst_host, slowest->dst_rank,
+                                                         slowest->ok ? fmt::format("{:.3g} GB/s", slowest->gbps)
+                                                                     : std::string("no answer"))
+                                           : "");
+}
+
+// rings ----------------------------------------------------------------------------------------
+
+void stage_rings(Sweep& s) {
+  s.progress("rings", "one NCCL communicator with topology and graph dumps");
+  LiveRings live = inspect_rings_live(s.ctx);
+  if (!s.ctx.is_root()) return;
+  s.r.findings.insert(s.r.findings.end(), live.findings.begin(), live.findings.end());
+  for (const auto& n : live.notes) s.r.notes.push_back("rings: " + n);
+  s.r.sections["rings"] = live.section;
+  s.summary["rings"] = fmt::format("{} node(s) inspected, {} finding(s)", live.hosts.size(), live.findings.size());
+}
+
+std::string describe_plan(const SweepPlan& p, const SweepOptions& o, double deadline_s) {
+  std::string s = fmt::format("# sweep plan ({}): {} backend, about {:.0f} s of a {:.0f} s deadline\n",
+                              o.quick ? "--quick" : o.full ? "--full" : "default", p.backend, p.total_budget_s(),
+                              deadline_s);
+  for (const auto& st : p.stages)
+    s += st.run ? fmt::format("#   {:<6} {:>4.0f} s  {}\n", st.name, st.budget_s, st.what)
+                : fmt::format("#   {:<6}   skip  {}\n", st.name, st.skip_note);
+  return s;
+}
+
+}  // namespace
+
+int run_sweep(const SweepOptions& o, Context& ctx) {
+  if (o.quick && o.full) throw UsageError("--quick and --full exclude each other");
+  dist::Deadline deadline = o.quick ? ctx.deadline().capped(kQuickDeadlineS) : ctx.deadline();
+  const double deadline_s = o.quick ? std::min(ctx.opts.timeout_s, kQuickDeadlineS) : ctx.opts.timeout_s;
+  dist::Comm& comm = ctx.comm();
+
+  // The baseline is read before anything is measured: a bad file ends the run at once (exit 3).
+  report::Report baseline;
+  std::string status = "ok";
+  if (ctx.is_root() && !o.baseline.empty()) {
+    try {
+      baseline = report::report_from_json(read_file(o.baseline, std::size_t{1} << 31), o.baseline);
+    } catch (const Error& e) {
+      status = e.what();
+    }
+  }
+  if (comm.size() > 1 && !comm.broadcast(status, deadline.capped(60)))
+    status = "the ranks did not start within the deadline";
+  if (status != "ok") {
+    if (ctx.is_root()) ctx.err << "nccl-doctor: " << status << '\n';
+    return 3;
+  }
+
+  report::Report r;
+  r.command = "sweep";
+  if (o.quick) r.args.push_back("--quick");
+  if (o.full) r.args.push_back("--full");
+  if (!o.baseline.empty()) r.args.insert(r.args.end(), {"--baseline", o.baseline});
+  if (!o.save.empty()) r.args.insert(r.args.end(), {"--save", o.save});
+  Sweep s{ctx, comm, o, deadline, r, {}, {}, nlohmann::json::array(), ctx.elapsed_s(), 0, ctx.elapsed_s()};
+
+  // Stage 1, env: every rank reports; its answers (GPU counts) shape the plan.
+  s.stage_index = 1;
+  s.plan.stages.push_back({"env", true, 2, "", ""});
+  s.progress("env", "gathering versions and settings");
+  double t0 = ctx.elapsed_s();
+  EnvResult env = stage_env(s, s.stage_deadline(2));
+  double env_took = ctx.elapsed_s() - t0;
+
+  std::string plan_blob;
+  if (ctx.is_root()) {
+    SweepFacts f;
+    f.nranks = comm.size();
+    f.nnodes = static_cast<int>(comm.nodes().node_names.size());
+    f.min_gpus = env.ranks.empty() ? 0 : 1 << 20;
+    for (const auto& e : env.ranks) f.min_gpus = std::min(f.min_gpus, e.versions.gpu_count);
+    f.nccl_build = NCD_HAVE_NCCL;
+    f.quick = o.quick;
+    f.full = o.full;
+    f.time_left_s = deadline.remaining_s();
+    SweepPlan p = plan_sweep(f);
+    if (!env.missing.empty())
+      for (auto& st : p.stages)
+        if (st.name != "env" && st.name != "topo" && st.run) {
+          st.run = false;
+          st.skip_note = "ranks " + format_ranges(env.missing) + " did not report: the job cannot measure between ranks";
+        }
+    if (p.backend == "mpi" && f.min_gpus == 0 && !env.ranks.empty()) {
+      // Hosts without a GPU, grouped by the reason their ranks gave.
+      std::map<std::string, std::set<std::string>> why;
+      std::size_t with_gpu = 0;
+      for (const auto& e : env.ranks) {
+        if (e.versions.gpu_count > 0) ++with_gpu;
+        else why[e.versions.gpu_note.empty() ? "no GPU visible" : e.versions.gpu_note].insert(e.host);
+      }
+      std::vector<std::string> parts;
+      for (const auto& [text, hosts] : why)
+        parts.push_back(fmt::format("{} ({})", text,
+                                    hosts.size() <= 4 ? join({hosts.begin(), hosts.end()}, ", ")
+                                                      : fmt::format("{} hosts", hosts.size())));
+      r.notes.push_back(fmt::format("{}{}: the host backend measures over MPI instead, and NCCL's rings are not "
+                                    "inspected",
+                                    join(parts, "; "),
+                                    with_gpu ? fmt::format(" while {} rank(s) have GPUs", with_gpu) : ""));
+    } else if (p.backend == "mpi" && f.min_gpus > 0 && !NCD_HAVE_NCCL) {
+      r.notes.push_back("built without NCCL: the host backend measures over MPI (rebuild with -DNCD_WITH_NCCL=ON)");
+    }
+    plan_blob = nlohmann::json(p).dump();
+  }
+  if (comm.size() > 1 && !comm.broken() && !comm.broadcast(plan_blob, deadline.capped(60))) plan_blob.clear();
+  if (plan_blob.empty()) {
+    // Rank 0 could not tell everyone the plan: the job is not usable for measurements.
+    s.plan.stages.clear();
+  } else {
+    s.plan = nlohmann::json::parse(plan_blob).get<SweepPlan>();
+  }
+  if (ctx.is_root() && ctx.opts.verbosity > 0 && ctx.opts.format == "text") {
+    ctx.end_progress();
+    ctx.out << describe_plan(s.plan, o, deadline_s) << std::flush;
+  }
+  s.stages.push_back({{"name", "env"}, {"status", "ran"}, {"budget_s", 2}, {"elapsed_s", env_took},
+                      {"note", ""}});
+
+  for (std::size_t i = 0; i < s.plan.stages.size(); ++i) {
+    const SweepStage& st = s.plan.stages[i];
+    if (st.name == "env") continue;
+    s.stage_index = i + 1;
+    // Rank 0 decides whether the stage runs (time left, earlier failures) and tells everyone,
+    // so all ranks enter the same collective steps.
+    std::string go = "run";
+    if (ctx.is_root()) {
+      if (!st.run) go = st.skip_note;
+      else if (comm.broken()) go = "an earlier step did not finish: the job's state is unknown";
+      else if (deadline.remaining_s() < 0.5 * st.budget_s)
+        go = fmt::format("{:.0f} s of the deadline left, the stage needs about {:.0f} s (raise --timeout)",
+                         std::max(0.0, deadline.remaining_s()), st.budget_s);
+    }
+    if (comm.size() > 1 && !comm.broken() && !comm.broadcast(go, deadline.capped(30))) go = "the ranks did not meet";
+    if (comm.broken() && go == "run") go = "an earlier step did not finish: the job's state is unknown";
+    nlohmann::json rec = {{"name", st.name}, {"budget_s", st.budget_s}};
+    if (go != "run") {
+      rec["status"] = "skipped";
+      rec["note"] = go;
+      // Planned skips are in the stage list; unplanned ones (time, failures) are news.
+      if (ctx.is_root() && st.run) r.notes.push_back(st.name + ": skipped: " + go);
+      s.stages.push_back(rec);
+      continue;
+    }
+    s.stage_started = ctx.elapsed_s();
+    s.progress(st.name, "starting");
+    double t = ctx.elapsed_s();
+    const dist::Deadline sd = s.stage_deadline(st.budget_s);
+    if (st.name == "topo") stage_topo(s, sd);
+    else if (st.name == "bench") stage_bench(s, sd);
+    else if (st.name == "links") stage_links(s, sd, st.budget_s);
+    else if (st.name == "rings") stage_rings(s);
+    rec["status"] = "ran";
+    rec["elapsed_s"] = ctx.elapsed_s() - t;
+    rec["note"] = s.summary.count(st.name) ? s.summary[st.name] : "";
+    s.stages.push_back(rec);
+  }
+  ctx.end_progress();
+
+  if (ctx.is_root()) {
+    for (std::size_t n = 0; n < comm.nodes().node_names.size(); ++n) {
+      bool known = std::any_of(r.hosts.begin(), r.hosts.end(),
+                               [&](const report::HostEntry& h) { return h.name == comm.nodes().node_names[n]; });
+      if (!known) r.hosts.push_back({comm.nodes().node_names[n], comm.nodes().node_ranks[n], "", nullptr});
+    }
+    r.sections["stages"] = s.stages;
+    r.sections["plan"] = s.plan;
+    if (!o.baseline.empty()) {
+      auto found = checks::baseline_findings(baseline, r);
+      r.findings.insert(r.findings.end(), found.begin(), found.end());
+      r.sections["baseline"] = {{"file", o.baseline},
+                                {"started", baseline.started_unix},
+                                {"collectives", baseline.collectives}};
+    }
+  }
+  int code = ctx.finish(r, [&](std::ostream& out) {
+    out << fmt::format("# nccl-doctor sweep{}: {} rank(s) on {} host(s), {} backend, {:.1f} s\n",
+                       o.quick ? " --quick" : o.full ? " --full" : "", comm.size(), comm.nodes().node_names.size(),
+                       s.plan.backend.empty() ? "no" : s.plan.backend, ctx.elapsed_s());
+    for (const auto& st : s.stages) {
+      std::string name = st.value("name", "");
+      if (st.value("status", "") == "ran")
+        out << fmt::format("  {:<6} {:>5.1f} s  {}\n", name, st.value("elapsed_s", 0.0),
+                           s.summary.count(name) ? s.summary[name] : "");
+      else
+        out << fmt::format("  {:<6} skipped  {}\n", name, st.value("note", ""));
+    }
+    if (!o.baseline.empty()) out << "  compared with the baseline " << o.baseline << '\n';
+  });
+  if (ctx.is_root() && !o.save.empty()) write_file_atomic(o.save, report::report_to_json(r, code).dump(2) + "\n");
+  return code;
+}
+
+}  // namespace ncd::cli

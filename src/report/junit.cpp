@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "report/junit.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <fmt/format.h>
+#include <map>
+#include <pugixml.hpp>
+#include <sstream>
+#include <vector>
+
+#include "core/catalogue.hpp"
+#include "core/text.hpp"
+#include "report/escape.hpp"
+
+namespace ncd::report {
+namespace {
+
+/// Domains each command covers when it has no stage list. "dist" holds the job-level ids
+/// (bench.timeout) of every distributed command.
+const std::map<std::string, std::vector<std::string>>& command_domains() {
+  static const std::map<std::string, std::vector<std::string>> kMap = {
+      {"env", {"env", "dist"}},       {"topo", {"topo", "dist"}},   {"bench", {"bench", "dist"}},
+      {"links", {"links", "dist"}},   {"rings", {"rings"}},         {"log", {"log"}},
+      {"diff", {"baseline"}},
+      {"sweep", {"env", "topo", "bench", "links", "rings", "dist"}}};
+  return kMap;
+}
+
+std::string iso8601(double unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
+std::string failure_text(const Finding& f) {
+  std::ostringstream s;
+  s << "[" << to_string(f.severity) << "] " << f.id;
+  if (!f.host.empty()) s << " on " << f.host;
+  if (!f.subject.empty()) s << " (" << f.subject << ")";
+  s << "\n" << f.message << "\n";
+  if (f.measured && f.expected)
+    s << fmt::format("measured {:.4g} {} vs expected {:.4g} {}\n", *f.measured, f.unit, *f.expected, f.unit);
+  else if (f.measured)
+    s << fmt::format("measured {:.4g} {}\n", *f.measured, f.unit);
+  for (const auto& e : f.evidence) s << "  | " << e << "\n";
+  if (!f.hint.empty()) s << "fix: " << f.hint << "\n";
+  return clean_text(s.str());
+}
+
+void set_attr(pugi::xml_node n, const char* name, const std::string& value) {
+  n.append_attribute(name).set_value(clean_text(value).c_str());
+}
+
+}  // namespace
+
+std::set<std::string> domains_run(const Report& r) {
+  std::set<std::string> out;
+  if (r.sections.is_object() && r.sections.contains("stages") && r.sections["stages"].is_array()) {
+    for (const auto& st : r.sections["stages"])
+      if (st.is_object() && st.value("status", "") == "ran") out.insert(st.value("name", ""));
+    out.insert("dist");
+  } else {
+    auto it = command_domains().find(r.command);
+    if (it != command_domains().end()) out.insert(it->second.begin(), it->second.end());
+  }
+  if (r.sections.is_object() && r.sections.contains("baseline")) out.insert("baseline");
+  for (const auto& f : r.findings)
+    if (const CheckInfo* c = Catalogue::instance().find(f.id)) out.insert(c->domain);
+  return out;
+}
+
+std::map<std::string, std::string> domains_skipped(const Report& r) {
+  std::map<std::string, std::string> out;
+  if (r.sections.is_object() && r.sections.contains("stages") && r.sections["stages"].is_array())
+    for (const auto& st : r.sections["stages"])
+      if (st.is_object() && st.value("status", "") == "skipped")
+        out[st.value("name", "")] = st.value("note", "skipped");
+  return out;
+}
+
+std::string render_junit(const Report& r, int code) {
+  // Hosts that get their own testcase; findings naming several hosts ("a,b") fail each of them,
+  // findings naming none (or an unknown one) go to the job-level "cluster" testcase.
+  std::vector<std::string> hosts;
+  for (const auto& h : r.hosts) hosts.push_back(h.name);
+  bool cluster_case = hosts.size() != 1;
+  const std::string kCluster = "cluster";
+  std::map<std::pair<std::string, std::string>, std::vector<const Finding*>> by_case;
+  for (const auto& f : r.findings) {
+    std::vector<std::string> targets;
+    for (const auto& part : split(f.host, ','))
+      if (std::find(hosts.begin(), hosts.end(), std::string(trim(part))) != hosts.end())
+        targets.emplace_back(trim(part));
+    if (targets.empty()) targets.push_back(hosts.size() == 1 ? hosts[0] : kCluster);
+    for (const auto& t : targets) by_case[{f.id, t}].push_back(&f);
+  }
+  std::vector<std::string> case_hosts = hosts;
+  if (cluster_case) case_hosts.push_back(kCluster);
+
+  // Check ids per domain: the catalogue's, plus unknown ids that were raised (a newer report).
+  std::map<std::string, std::vector<std::string>> ids_by_domain;
+  std::set<std::string> domains = domains_run(r);
+  auto skipped = domains_skipped(r);
+  for (const CheckInfo* c : Catalogue::instance().all())
+    if (domains.count(c->domain) || skipped.count(c->domain)) ids_by_domain[c->domain].push_back(c->id);
+  for (const auto& f : r.findings)
+    if (!Catalogue::instance().find(f.id)) {
+      auto& v = ids_by_domain["other"];
+      if (std::find(v.begin(), v.end(), f.id) == v.end()) v.push_back(f.id);
+    }
+
+  pugi::xml_document doc;
+  auto decl = doc.append_child(pugi::node_declaration);
+  decl.append_attribute("version").set_value("1.0");
+  decl.append_attribute("encoding").set_value("UTF-8");
+  pugi::xml_node suites = doc.append_child("testsuites");
+  set_attr(suites, "name", "nccl-doctor " + r.command);
+  int total_tests = 0, total_failures = 0, total_skipped = 0;
+
+  for (const auto& [domain, ids] : ids_by_domain) {
+    pugi::xml_node suite = suites.append_child("testsuite");
+    set_attr(suite, "name", "nccl-doctor." + domain);
+    int tests = 0, failures = 0, skipped_n = 0;
+    auto skip_it = skipped.find(domain);
+    for (const auto& id : ids) {
+      for (const auto& host : case_hosts) {
+        pugi::xml_node tc = suite.append_child("testcase");
+        set_attr(tc, "classname", "nccl-doctor." + domain + "." + host);
+        set_attr(tc, "name", id);
+        set_attr(tc, "time", "0");
+        ++tests;
+        auto it = by_case.find({id, host});
+        if (it == by_case.end()) {
+          if (skip_it != skipped.end()) {
+            set_attr(tc.append_child("skipped"), "message", skip_it->second);
+            ++skipped_n;
+          }
+          continue;
+        }
+        std::vector<const Finding*> failing;
+        std::string info_text;
+        for (const Finding* f : it->second) {
+          if (f->severity == Severity::kInfo) info_text += failure_text(*f);
+          else failing.push_back(f);
+        }
+        if (!failing.empty()) {
+          Severity worst = Severity::kWarn;
+          std::string text;
+          for (const Finding* f : failing) {
+            if (f->severity == Severity::kError) worst = Severity::kError;
+            text += failure_text(*f);
+          }
+          pugi::xml_node fail = tc.append_child("failure");
+          std::string msg = failing.front()->message;
+          if (failing.size() > 1) msg += fmt::format(" (and {} more)", failing.size() - 1);
+          set_attr(fail, "message", msg);
+          set_attr(fail, "type", std::string(to_string(worst)));
+          fail.append_child(pugi::node_pcdata).set_value(text.c_str());
+          ++failures;
+        }
+        if (!info_text.empty()) tc.append_child("system-out").append_child(pugi::node_pcdata).set_value(info_text.c_str());
+      }
+    }
+    set_attr(suite, "tests", std::to_string(tests));
+    set_attr(suite, "failures", std::to_string(failures));
+    set_attr(suite, "errors", "0");
+    set_attr(suite, "skipped", std::to_string(skipped_n));
+    set_attr(suite, "time", fmt::format("{:.3f}", r.duration_s));
+    set_attr(suite, "timestamp", iso8601(r.started_unix));
+    total_tests += tests;
+    total_failures += failures;
+    total_skipped += skipped_n;
+  }
+  // A run that could not complete is a test error, not a pass with nothing to show.
+  int errors = 0;
+  if (code == 3) {
+    pugi::xml_node suite = suites.append_child("testsuite");
+    set_attr(suite, "name", "nccl-doctor.run");
+    pugi::xml_node tc = suite.append_child("testcase");
+    set_attr(tc, "classname", "nccl-doctor.run");
+    set_attr(tc, "name", "completed");
+    set_attr(tc, "time", fmt::format("{:.3f}", r.duration_s));
+    set_attr(tc.append_child("error"), "message",
+             r.incomplete_reason.empty() ? "the run could not complete" : r.incomplete_reason);
+    set_attr(suite, "tests", "1");
+    set_attr(suite, "failures", "0");
+    set_attr(suite, "errors", "1");
+    set_attr(suite, "skipped", "0");
+    errors = 1;
+    ++total_tests;
+  }
+  set_attr(suites, "tests", std::to_string(total_tests));
+  set_attr(suites, "failures", std::to_string(total_failures));
+  set_attr(suites, "errors", std::to_string(errors));
+  set_attr(suites, "skipped", std::to_string(total_skipped));
+  set_attr(suites, "time", fmt::format("{:.3f}", r.duration_s));
+  std::ostringstream out;
+  doc.save(out, "  ", pugi::format_default, pugi::encoding_utf8);
+  return out.str();
+}
+
+}  // namespace ncd::report

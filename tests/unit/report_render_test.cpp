@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: Apache-2.0
+// Renderers (Prometheus, JUnit, HTML) and the report comparison behind `diff` / `--baseline`,
+// on tests/data/sample_report.json (a 4-node H100-like job with planted faults).
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <map>
+#include <pugixml.hpp>
+#include <set>
+#include <sstream>
+
+#include "checks/baseline.hpp"
+#include "core/catalogue.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "report/escape.hpp"
+#include "report/html.hpp"
+#include "report/junit.hpp"
+#include "report/prom.hpp"
+
+namespace ncd {
+namespace {
+
+report::Report sample() {
+  std::string path = std::string(NCD_TEST_DATA_DIR) + "/sample_report.json";
+  return report::report_from_json(read_file(path), path);
+}
+
+// ---- A strict reader of the Prometheus text exposition format (0.0.4), line by line. ----
+
+bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
+bool is_name_char(char c) { return is_name_start(c) || std::isdigit(static_cast<unsigned char>(c)); }
+
+struct PromSample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+/// Parses one sample line; returns an error text, or "" when the line is valid.
+std::string parse_sample(const std::string& line, PromSample& out) {
+  std::size_t i = 0;
+  if (line.empty() || !is_name_start(line[0])) return "metric name must start with [a-zA-Z_:]";
+  while (i < line.size() && is_name_char(line[i])) ++i;
+  out.name = line.substr(0, i);
+  if (i < line.size() && line[i] == '{') {
+    ++i;
+    while (i < line.size() && line[i] != '}') {
+      std::size_t s = i;
+      if (!(std::isalpha(static_cast<unsigned char>(line[i])) || line[i] == '_')) return "bad label name";
+      while (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '_')) ++i;
+      std::string lname = line.substr(s, i - s);
+      if (lname.rfind("__", 0) == 0) return "label names starting with __ are reserved";
+      if (i + 1 >= line.size() || line[i] != '=' || line[i + 1] != '"') return "expected =\" after label name";
+      i += 2;
+      std::string v;
+      while (i < line.size() && line[i] != '"') {
+        if (line[i] == '\\') {
+          if (i + 1 >= line.size()) return "dangling backslash";
+          char e = line[i + 1];
+          if (e != '\\' && e != '"' && e != 'n') return "bad escape in label value";
+          v += e == 'n' ? '\n' : e;
+          i += 2;
+        } else {
+          v += line[i++];
+        }
+      }
+      if (i >= line.size()) return "unterminated label value";
+      ++i;  // closing quote
+      if (out.labels.count(lname)) return "duplicate label " + lname;
+      out.labels[lname] = v;
+      if (i < line.size() && line[i] == ',') ++i;
+      else if (i < line.size() && line[i] != '}') return "expected , or } after a label";
+    }
+    if (i >= line.size()) return "unterminated label set";
+    ++i;
+  }
+  if (i >= line.size() || line[i] != ' ') return "expected one space before the value";
+  std::string value = line.substr(i + 1);
+  if (value.find(' ') != std::string::npos) return "timestamps are not allowed in textfiles";
+  if (value == "NaN" || value == "+Inf" || value == "-Inf") return "";
+  char* end = nullptr;
+  out.value = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0') return "value is not a float: '" + value + "'";
+  return "";
+}
+
+/// Validates a whole textfile: every line parses, each family has HELP then TYPE before its
+/// samples, its samples are contiguous, no label set repeats, the file ends with a newline.
+std::vector<std::string> validate_prom(const std::string& text, std::map<std::string, std::vector<PromSample>>& families) {
+  std::vector<std::string> errors;
+  if (text.empty() || text.back() != '\n') errors.push_back("file does not end with a newline");
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  std::string current;
+  std::set<std::string> closed, typed, helped;
+  std::set<std::string> series;
+  while (std::getline(in, line)) {
+    ++n;
+    auto err = [&](const std::string& e) { errors.push_back("line " + std::to_string(n) + ": " + e + ": " + line); };
+    if (line.empty()) {
+      err("empty line");
+      continue;
+    }
+    if (line[0] == '#') {
+      std::istringstream ls(line);
+      std::string hash, kw, name;
+      ls >> hash >> kw >> name;
+      if (kw == "HELP" || kw == "TYPE") {
+        if (name.empty() || !is_name_start(name[0])) err("bad metric name in " + kw);
+        if (kw == "TYPE") {
+          std::string type;
+          ls >> type;
+          static const std::set<std::string> kTypes = {"counter", "gauge", "histogram", "summary", "untyped"};
+          if (!kTypes.count(type)) err("unknown type " + type);
+          if (!typed.insert(name).second) err("second TYPE for " + name);
+          if (families.count(name)) err("TYPE after samples of " + name);
+        } else if (!helped.insert(name).second) {
+          err("second HELP for " + name);
+        }
+        if (name != current) {
+          if (!current.empty()) closed.insert(current);
+          current = name;
+        }
+      }
+      continue;
+    }
+    PromSample s;
+    std::string e = parse_sample(line, s);
+    if (!e.empty()) {
+      err(e);
+      continue;
+    }
+    if (s.name != current) {
+      if (!current.empty()) closed.insert(current);
+      current = s.name;
+    }
+    if (closed.count(s.name)) err("samples of " + s.name + " are not contiguous");
+    if (!typed.count(s.name)) err("sample before TYPE of " + s.name);
+    std::string key = s.name;
+    for (const auto& [k, v] : s.labels) key += "|" + k + "=" + v;
+    if (!series.insert(key).second) err("duplicate series");
+    families[s.name].push_back(std::move(s));
+  }
+  return errors;
+}
+
+}  // namespace
+
+TEST(Prometheus, SampleReportIsValidExposition) {
+  report::Report r = sample();
+  std::string text = report::render_prometheus(r, 2);
+  std::map<std::string, std::vector<PromSample>> fam;
+  auto errors = validate_prom(text, fam);
+  for (const auto& e : errors) ADD_FAILURE() << e;
+  for (const auto& [name, samples] : fam) EXPECT_EQ(name.rfind("nccl_doctor_", 0), 0u) << name;
+  for (const char* need : {"nccl_doctor_findings", "nccl_doctor_findings_by_id", "nccl_doctor_busbw_gbps",
+                           "nccl_doctor_link_gbps", "nccl_doctor_copy_gbps",
+                           "nccl_doctor_last_run_timestamp_seconds", "nccl_doctor_duration_seconds",
+                           "nccl_doctor_exit_code"})
+    EXPECT_TRUE(fam.count(need)) << need;
+  std::map<std::string, double> sev;
+  for (const auto& s : fam["nccl_doctor_findings"]) sev[s.labels.at("severity")] = s.value;
+  EXPECT_EQ(sev["error"], 2);
+  EXPECT_EQ(sev["warn"], 3);
+  EXPECT_EQ(sev["info"], 1);
+  EXPECT_EQ(fam["nccl_doctor_exit_code"][0].value, 2);
+  EXPECT_EQ(fam["nccl_doctor_last_run_timestamp_seconds"][0].value, 1795880000.0);
+  // busbw per op/algo/bytes/host: 3 algos x 7 sizes of allreduce.
+  EXPECT_EQ(fam["nccl_doctor_busbw_gbps"].size(), 21u);
+  bool found = false;
+  for (const auto& s : fam["nccl_doctor_busbw_gbps"])
+    if (s.labels.at("algo") == "tree" && s.labels.at("bytes") == std::to_string(64 << 20)) {
+      found = true;
+      EXPECT_GT(s.value, 200);
+      EXPECT_TRUE(s.labels.count("host") && s.labels.count("op"));
+    }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(fam["nccl_doctor_link_gbps"].size(), 12u);
+  EXPECT_EQ(fam["nccl_doctor_copy_gbps"].size(), 12u);
+  // Every catalogue id is present (0 when not raised), so an alert can tell 0 from absent.
+  std::set<std::string> ids;
+  for (const auto& s : fam["nccl_doctor_findings_by_id"]) ids.insert(s.labels.at("id"));
+  for (const CheckInfo* c : Catalogue::instance().all()) EXPECT_TRUE(ids.count(c->id)) << c->id;
+  EXPECT_TRUE(ids.count("nvlink.down"));  // raised, though not in this build's catalogue
+}
+
+TEST(Prometheus, EscapesLabelValuesAndDeduplicates) {
+  report::Report r;
+  r.command = "links";
+  report::LinkResult l;
+  l.src_host = "we\"ird\\host\nname";
+  l.dst_host = "b";
+  l.gbps = 1.5;
+  r.links = {l, l};  // the same series twice must appear once
+  std::string text = report::render_prometheus(r, 0);
+  std::map<std::string, std::vector<PromSample>> fam;
+  auto errors = validate_prom(text, fam);
+  for (const auto& e : errors) ADD_FAILURE() << e;
+  ASSERT_EQ(fam["nccl_doctor_link_gbps"].size(), 1u);
+  EXPECT_EQ(fam["nccl_doctor_link_gbps"][0].labels.at("src"), "we\"ird\\host\nname");
+  EXPECT_EQ(report::prom_escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  // The validator itself rejects what it must.
+  std::map<std::string, std::vector<PromSample>> f2;
+  EXPECT_FALSE(validate_prom("# TYPE x gauge\nx{a=\"1\"} 1\nx{a=\"1\"} 2\n", f2).empty());
+  EXPECT_FALSE(validate_prom("x 1\n", f2).empty());
+  EXPECT_FALSE(validate_prom("# TYPE y gauge\ny{a=\"\\q\"} 1\n", f2).empty());
+  EXPECT_FALSE(validate_prom("# TYPE z gauge\nz 1 1700000000\n", f2).empty());
+}
+
+TEST(JUnit, TestcasePerCheckAndHostWithFailures) {
+  report::Report r = sample();
+  std::string xml = report::render_junit(r, 2);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml.c_str())) << xml.substr(0, 400);
+  pugi::xml_node suites = doc.child("testsuites");
+  ASSERT_TRUE(suites);
+  int tests = 0, failures = 0;
+  std::map<std::string, pugi::xml_node> cases;  // "id@host"
+  for (pugi::xml_node suite : suites.children("testsuite")) {
+    int n = 0, f = 0;
+    for (pugi::xml_node tc : suite.children("testcase")) {
+      ++n;
+      if (tc.child("failure")) ++f;
+      std::string cls = tc.attribute("classname").value();
+      cases[std::string(tc.attribute("name").value()) + "@" + cls.substr(cls.rfind('.') + 1)] = tc;
+    }
+    EXPECT_EQ(suite.attribute("tests").as_int(), n);
+    EXPECT_EQ(suite.attribute("failures").as_int(), f);
+    tests += n;
+    failures += f;
+  }
+  EXPECT_EQ(suites.attribute("tests").as_int(), tests);
+  EXPECT_EQ(suites.attribute("failures").as_int(), failures);
+  // 5 warn/error findings, each on one host (bench.busbw_low names none: the cluster case).
+  EXPECT_EQ(failures, 5);
+  ASSERT_TRUE(cases.count("nvlink.down@node1"));
+  pugi::xml_node fail = cases["nvlink.down@node1"].child("failure");
+  ASSERT_TRUE(fail);
+  EXPECT_STREQ(fail.attribute("type").value(), "error");
+  EXPECT_NE(std::string(fail.attribute("message").value()).find("NVLinks down"), std::string::npos);
+  EXPECT_NE(std::string(fail.text().get()).find("state=inactive"), std::string::npos);  // evidence
+  ASSERT_TRUE(cases.count("bench.busbw_low@cluster"));
+  EXPECT_TRUE(cases["bench.busbw_low@cluster"].child("failure"));
+  // The catalogue's checks of the domains the sweep ran appear for every host, passing.
+  for (const char* h : {"node0", "node1", "node2", "node3"}) {
+    ASSERT_TRUE(cases.count(std::string("env.mismatch@") + h)) << h;
+    EXPECT_FALSE(cases[std::string("env.mismatch@") + h].child("failure"));
+  }
+  // The control character of the finding's message did not make the XML invalid.
+  EXPECT_EQ(xml.find('\x1b'), std::string::npos);
+}
+
+TEST(JUnit, SkippedStagesAndIncompleteRuns) {
+  report::Report r;
+  r.command = "sweep";
+  r.hosts.push_back({"a", {0}, "", nullptr});
+  r.sections["stages"] = nlohmann::json::array(
+      {{{"name", "env"}, {"status", "skipped"}, {"note", "no launcher"}}, {{"name", "dist"}, {"status", "ran"}}});
+  r.incomplete = true;
+  r.incomplete_reason = "deadline";
+  std::string xml = report::render_junit(r, 3);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml.c_str()));
+  auto skipped = doc.select_nodes("//testcase[@name='env.risky']/skipped");
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_STREQ(skipped.first().node().attribute("message").value(), "no launcher");
+  EXPECT_EQ(doc.child("testsuites").attribute("errors").as_int(), 1);
+  EXPECT_TRUE(doc.select_node("//testcase[@name='completed']/error"));
+}
+
+TEST(Html, SelfContainedWithTopologyHeatmapAndChart) {
+  report::Report r = sample();
+  std::string html = report::render_html(r, 2);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(html.find("ERRORS"), std::string::npos);
+  // Nothing from the network: no script, no external reference (SVG's xmlns is a name, not a load).
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("@import"), std::string::npos);
+  EXPECT_EQ(html.find("url("), std::string::npos);
+  std::string no_ns = html;
+  for (std::size_t p; (p = no_ns.find("xmlns=\"http://www.w3.org/2000/svg\"")) != std::string::npos;)
+    no_ns.erase(p, 34);
+  EXPECT_EQ(no_ns.find("http://"), std::string::npos);
+  EXPECT_EQ(no_ns.find("https://"), std::string::npos);
+  // Topology: 4 hosts, 2 identical ones folded into one picture; node1's GPU3 drawn as faulty
+  // (error colour) with its x8 link labelled.
+  std::size_t topo = 0;
+  for (std::size_t p = 0; (p = html.find("class=\"topo\"", p)) != std::string::npos; ++p) ++topo;
+  EXPECT_EQ(topo, 3u);
+  EXPECT_NE(html.find("Same topology as node0"), std::string::npos);
+  EXPECT_NE(html.find("fill=\"#ffd7d5\""), std::string::npos);
+  EXPECT_NE(html.find(">x8/16 G5<"), std::string::npos);
+  EXPECT_NE(html.find("NVLink GPU3 - NVSwitch: 4 link(s), some down"), std::string::npos);
+  // Heatmap: 4x4 cells, node2's links in the slow colour range.
+  std::size_t cells = 0;
+  for (std::size_t p = 0; (p = html.find("class=\"cell\"", p)) != std::string::npos; ++p) ++cells;
+  EXPECT_EQ(cells, 16u);
+  EXPECT_NE(html.find("node2 -&gt; node0: 24.6 GB/s"), std::string::npos);
+  // The busbw chart with its expected line from the busbw_low finding.
+  EXPECT_NE(html.find("class=\"chart\""), std::string::npos);
+  EXPECT_NE(html.find("expected (topology): 360 GB/s"), std::string::npos);
+  // Escaping: the finding's "<&" and the ANSI escape are neutralised.
+  EXPECT_NE(html.find("&lt;&amp; &quot;quoted&quot;&gt;"), std::string::npos);
+  EXPECT_EQ(html.find('\x1b'), std::string::npos);
+}
+
+TEST(Html, RendersDefensivelyWithoutOrWithOddTopology) {
+  report::Report r;
+  r.command = "topo";
+  r.hosts.push_back({"a", {0}, "", nlohmann::json::parse(R"({"gpus": "nope", "pci": [{"bus_id": "x", "parent": "x"}],
+      "nics": [{"name": "eth0", "ports": [{"state": "DOWN"}]}], "cpus": [{"numa": "?"}]})")});
+  r.hosts.push_back({"b", {1}, "", nullptr});
+  std::string html = report::render_html(r, 0);
+  EXPECT_NE(html.find("HEALTHY"), std::string::npos);
+  EXPECT_NE(html.find("eth0"), std::string::npos);
+  EXPECT_NE(html.find("</html>"), std::string::npos);
+}
+
+TEST(Escape, CleanTextKeepsUtf8DropsControls) {
+  EXPECT_EQ(report::clean_text("ok µs\tx\n"), "ok µs\tx\n");
+  EXPECT_EQ(report::clean_text(std::string("a\x1b[31mb")), "a\xEF\xBF\xBD[31mb");
+  EXPECT_EQ(report::clean_text(std::string("\xff\xc3")), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(report::clean_text(std::string("\xc0\xaf")), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
+  EXPECT_EQ(report::html_escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+}
+
+// ---- Comparison (diff / --baseline) ----
+
+TEST(Compare, IdenticalReportsHaveNoChanges) {
+  report::Report r = sample();
+  auto cmp = checks::compare_reports(r, r);
+  EXPECT_TRUE(cmp.changes.empty());
+  EXPECT_TRUE(cmp.findings.empty());
+  EXPECT_FALSE(cmp.any_worse());
+  EXPECT_TRUE(checks::baseline_findings(r, r).empty());
+}
+
+TEST(Compare, BusbwRegressionBeyondSpreadOnly) {
+  report::Report base = sample();
+  report::Report now = base;
+  for (auto& c : now.collectives) {
+    if (c.op == "allreduce" && c.algo == "ring" && c.bytes >= (16u << 20)) c.busbw_gbps *= 0.7;  // -30%
+    if (c.op == "allreduce" && c.algo == "tree") c.busbw_gbps *= 0.97;                       // -3%: noise
+    if (c.op == "d2d" && c.host == "node3") c.busbw_gbps *= 0.4;                              // -60%
+  }
+  auto f = checks::baseline_findings(base, now);
+  std::vector<const Finding*> reg;
+  for (const auto& x : f)
+    if (x.id == "bench.regression") reg.push_back(&x);
+  ASSERT_EQ(reg.size(), 2u);
+  const Finding* ring = reg[0]->subject.find("allreduce") != std::string::npos ? reg[0] : reg[1];
+  const Finding* copy = ring == reg[0] ? reg[1] : reg[0];
+  EXPECT_EQ(ring->severity, Severity::kWarn);
+  EXPECT_EQ(ring->evidence.size(), 3u);  // 16M, 32M, 64M
+  EXPECT_NE(ring->message.find("64M"), std::string::npos);
+  ASSERT_TRUE(ring->expected && ring->measured);
+  EXPECT_NEAR(*ring->measured / *ring->expected, 0.7, 1e-9);
+  EXPECT_EQ(copy->host, "node3");
+  EXPECT_EQ(copy->severity, Severity::kError);  // lost more than half
+  // A wide measured spread absorbs the same drop.
+  for (auto& c : base.collectives) c.spread = 0.4;
+  for (auto& c : now.collectives) c.spread = 0.4;
+  auto f2 = checks::baseline_findings(base, now);
+  for (const auto& x : f2) EXPECT_NE(x.subject.find("d2d"), std::string::npos) << x.message;
+}
+
+TEST(Compare, LinkRegressionNamesThePairOrTheNode) {
+  report::Report base = sample();
+  for (auto& l : base.links) l.gbps = 47;  // a healthy baseline
+  report::Report now = base;
+  for (auto& l : now.links)
+    if ((l.src_host == "node0" && l.dst_host == "node3") || (l.src_host == "node3" && l.dst_host == "node0")) l.gbps = 20;
+  auto f = checks::baseline_findings(base, now);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].id, "link.regression");
+  EXPECT_EQ(f[0].subject, "node0:0<->node3:3");
+  EXPECT_EQ(f[0].evidence.size(), 2u);
+  // node2 slow with everyone: one finding naming node2.
+  now = base;
+  for (auto& l : now.links)
+    if (l.src_host == "node2" || l.dst_host == "node2") l.gbps = 10;
+  f = checks::baseline_findings(base, now);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "node2:2");
+  EXPECT_EQ(f[0].host, "node2");
+  EXPECT_EQ(f[0].evidence.size(), 6u);
+  // A pair that stopped answering.
+  now = base;
+  now.links[0].ok = false;
+  now.links[0].gbps = 0;
+  auto cmp = checks::compare_reports(base, now);
+  EXPECT_TRUE(cmp.any_worse());
+}
+
+TEST(Compare, TopologyChangeListsTheFields) {
+  report::Report base = sample();
+  report::Report now = base;
+  auto& h = now.hosts[0];
+  h.fingerprint = "0123456789abcdef";
+  h.topology["gpus"][5]["pcie_width_cur"] = 4;
+  auto f = checks::baseline_findings(base, now);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].id, "topo.changed");
+  EXPECT_EQ(f[0].host, "node0");
+  ASSERT_FALSE(f[0].evidence.empty());
+  EXPECT_EQ(f[0].evidence[0], "/gpus/5/pcie_width_cur: 16 -> 4");
+}
+
+TEST(Compare, FindingsAddedRemovedAndWorse) {
+  report::Report base = sample();
+  report::Report now = base;
+  now.findings.erase(now.findings.begin());  // pcie.link_degraded fixed
+  Finding f = make_finding("env.mismatch", "node3", "ranks 3", "NCCL_IB_HCA differs");
+  now.findings.push_back(f);
+  for (auto& x : now.findings)
+    if (x.id == "topo.differs") x.severity = Severity::kError;
+  auto cmp = checks::compare_reports(base, now);
+  int added = 0, removed = 0;
+  for (const auto& c : cmp.changes) {
+    if (c.kind == checks::Change::Kind::kFindingAdded) ++added;
+    if (c.kind == checks::Change::Kind::kFindingRemoved) ++removed;
+  }
+  EXPECT_EQ(added, 2);  // the new env.mismatch, topo.differs now an error
+  EXPECT_EQ(removed, 1);
+  ASSERT_EQ(cmp.findings.size(), 2u);
+  report::Report d;
+  d.findings = cmp.findings;
+  EXPECT_EQ(report::exit_code(d, report::FailOn::kWarn), 2);
+}
+
+TEST(ReportJson, RestoresIncompleteAndArgs) {
+  report::Report r;
+  r.command = "sweep";
+  r.args = {"--quick"};
+  r.incomplete = true;
+  r.incomplete_reason = "deadline expired";
+  auto back = report::report_from_json(report::report_to_json(r, 3).dump(), "x.json");
+  EXPECT_TRUE(back.incomplete);
+  EXPECT_EQ(back.incomplete_reason, "deadline expired");
+  EXPECT_EQ(back.args, r.args);
+  EXPECT_EQ(report::exit_code(back, report::FailOn::kWarn), 3);
+}
+
+}  // namespace ncd
+
+namespace ncd {
+
+TEST(Compare, CopiesFromBenchSectionsAreComparedAndRendered) {
+  report::Report base;
+  base.command = "bench";
+  base.sections["copies"] = nlohmann::json::parse(R"([
+    {"kind": "h2d", "src": -1, "dst": 0, "bus_id": "0000:1b:00.0", "bytes": 268435456, "gbps": 25.1,
+     "expected_gbps": 31.5, "expected_from": "PCIe Gen4 x16", "host": "gpu1", "rank": 0},
+    {"kind": "d2d", "src": 0, "dst": 1, "bus_id": "0000:1b:00.0", "bytes": 268435456, "gbps": 180.0,
+     "expected_gbps": 0, "expected_from": "", "host": "gpu1", "rank": 0}])");
+  auto copies = checks::copy_measurements(base);
+  ASSERT_EQ(copies.size(), 2u);
+  EXPECT_EQ(copies[0].row.op, "h2d");
+  EXPECT_EQ(copies[0].row.algo, "GPU0");
+  EXPECT_EQ(copies[1].row.algo, "GPU0->GPU1");
+  EXPECT_DOUBLE_EQ(copies[0].expected_gbps, 31.5);
+  report::Report now = base;
+  now.sections["copies"][0]["gbps"] = 12.0;  // the GPU's link trained down
+  auto f = checks::baseline_findings(base, now);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].id, "bench.regression");
+  EXPECT_EQ(f[0].host, "gpu1");
+  EXPECT_NE(f[0].message.find("h2d"), std::string::npos);
+  std::string prom = report::render_prometheus(now, 1);
+  EXPECT_NE(prom.find("nccl_doctor_copy_gbps{host=\"gpu1\",op=\"h2d\",algo=\"GPU0\",bytes=\"268435456\"} 12\n"),
+            std::string::npos);
+  std::string html = report::render_html(now, 1);
+  EXPECT_NE(html.find("PCIe Gen4 x16"), std::string::npos);
+}
+
+}  // namespace ncd
