@@ -16,6 +16,7 @@
 
 #include "collectives/pattern.hpp"
 #include "core/units.hpp"
+#include "dist/fault.hpp"
 
 namespace ncd::collectives {
 namespace {
@@ -267,6 +268,7 @@ BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm, const di
         std::int64_t wrong = plan.check > 0 ? 0 : -1;
         for (int i = 0; i < plan.warmup && ok; ++i) ok = coll.run(algo, args, deadline) == CollStatus::kDone;
         if (ok) ok = comm.barrier(deadline);
+        dist::fault_point("bench", me);  // tests: a rank dies or stops right before a timed loop
         double t_prev = now_us();
         for (int i = 0; i < plan.iters && ok; ++i) {
           if (algo == Algo::kNative && i == 1 && !stalled_once && stall_in_native_requested(me)) {

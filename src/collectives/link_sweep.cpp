@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "dist/fault.hpp"
 #include "dist/mpi_comm.hpp"
 
 namespace ncd::collectives {
@@ -324,6 +325,7 @@ void run_rounds(const std::vector<Round>& schedule, int repeat, const LinkPlan& 
     const char mid = consensus(comm, latency_ok ? '0' : 'F', round_gather, false, res.silent_ranks);
     char status = '0';
     if (mid == 'g' && peer >= 0) {
+      dist::fault_point("links", comm.rank());  // tests: a rank dies or stops before a timed transfer
       meter.measure_bandwidth(comm.rank(), peer, tag, rdl, o);
       record_pair(res, comm.nodes(), comm.rank(), peer, plan.bytes, o);
       if (!o.ok) status = 'F';

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
+#include "core/xml_guard.hpp"
 
 namespace ncd::nccl {
 namespace {
@@ -205,6 +206,7 @@ const Graph* GraphFile::find(GraphKind kind) const {
 GraphFile parse_graph_xml(std::string_view text, const std::string& source) {
   if (text.size() > kMaxFileBytes)
     throw InputError(source, fmt::format("{} bytes is too large for an NCCL graph dump", text.size()));
+  check_xml_shape(text, source);
   LineIndex lines(text);
   Ctx c{source, lines};
   pugi::xml_document doc;

@@ -2,6 +2,8 @@
 #include "nccl/topo_xml.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
+#include "core/xml_guard.hpp"
 #include "topo/paths.hpp"
 
 namespace ncd::nccl {
@@ -105,9 +108,153 @@ struct Frame {
   std::size_t cpu;  // index into System::cpus, kNoCpu when outside any <cpu>
 };
 
+
+// --- strict attribute screen ------------------------------------------------------------------
+// The loader above is lenient about what real dumps get wrong (speed "Unknown", width 0 in VMs,
+// missing attributes); this pass rejects what no NCCL or RCCL ever wrote: numbers that are not
+// numbers or are absurd (1e999, NaN, negative counts, 10^23 lanes) and unknown enum strings.
+
+class AttrScreen {
+ public:
+  /// A value as quoted in an error: printable ASCII, at most 40 characters.
+  static std::string shown(std::string_view v) {
+    std::string out;
+    for (char c : v.substr(0, 40)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return v.size() > 40 ? out + "..." : out;
+  }
+
+  AttrScreen(std::string_view text, const std::string& source) : text_(text), source_(source) {}
+
+  [[noreturn]] void fail(const pugi::xml_node& n, const std::string& what) const {
+    throw InputError(source_, line_at(text_, n.offset_debug()), what);
+  }
+
+  /// An integer (decimal, 0x hex, or a float with an integral value, as NCCL's strtol/strtod
+  /// accept) in [lo, hi] when present.
+  void integer(const pugi::xml_node& n, const char* name, double lo, double hi) const {
+    pugi::xml_attribute a = n.attribute(name);
+    if (!a) return;
+    std::string v(trim(a.value()));
+    if (v.empty()) return;
+    double d = 0;
+    char* end = nullptr;
+    errno = 0;
+    const bool neg = v[0] == '-';
+    const char* digits = neg || v[0] == '+' ? v.c_str() + 1 : v.c_str();
+    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+      unsigned long long u = std::strtoull(digits, &end, 16);
+      if (errno == ERANGE || end == digits + 2 || *end != '\0') bad(n, name, v, lo, hi);
+      d = static_cast<double>(u) * (neg ? -1 : 1);
+    } else {
+      d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !std::isfinite(d) || std::isalpha(static_cast<unsigned char>(digits[0])))
+        bad(n, name, v, lo, hi);
+    }
+    if (d < lo || d > hi) bad(n, name, v, lo, hi);
+  }
+
+  /// A non-negative finite number when present.
+  void number(const pugi::xml_node& n, const char* name) const {
+    pugi::xml_attribute a = n.attribute(name);
+    if (!a || trim(a.value()).empty()) return;
+    std::string v(trim(a.value()));
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() || *end != '\0' || !std::isfinite(d) || d < 0 || std::isalpha(static_cast<unsigned char>(v[0])))
+      fail(n, fmt::format("<{}> {}=\"{}\" is not a non-negative number", n.name(), name, shown(v)));
+  }
+
+  /// One of `allowed` when present and non-empty.
+  void one_of(const pugi::xml_node& n, const char* name, std::initializer_list<std::string_view> allowed) const {
+    pugi::xml_attribute a = n.attribute(name);
+    if (!a) return;
+    std::string_view v = trim(a.value());
+    if (v.empty()) return;
+    for (auto ok : allowed)
+      if (v == ok) return;
+    std::string list;
+    for (auto ok : allowed) list += (list.empty() ? "" : ", ") + std::string(ok);
+    fail(n, fmt::format("<{}> {}=\"{}\" is not one of {}", n.name(), name, shown(v), list));
+  }
+
+  /// Checks one element's attributes by element name; unknown elements are NCCL's to ignore.
+  void element(const pugi::xml_node& n) const {
+    std::string_view name = n.name();
+    constexpr double kU32 = 4294967295.0;
+    if (name == "cpu") {
+      integer(n, "numaid", -1, 65535);
+      integer(n, "familyid", 0, kU32);
+      integer(n, "modelid", 0, kU32);
+      // NCCL's kvDictCpuArch; Linux's uname spellings of the same.
+      one_of(n, "arch", {"x86_64", "arm64", "aarch64", "ppc64", "ppc64le"});
+      std::string_view aff = trim(n.attribute("affinity").value());
+      if (aff.find_first_not_of("0123456789abcdefABCDEFxX,") != std::string_view::npos)
+        fail(n, fmt::format("<cpu> affinity=\"{}\" is not a hex CPU mask", shown(aff)));
+    } else if (name == "pci") {
+      std::string bus(trim(n.attribute("busid").value()));
+      if (!bus.empty()) {
+        std::string norm = topo::normalize_bus_id(bus);
+        // normalize_bus_id returns its input unchanged (lower-cased) when it is not dddd:bb:dd.f.
+        if (norm.find(':') == std::string::npos || norm.find('.') == std::string::npos ||
+            norm.size() < 10 || norm.find_first_not_of("0123456789abcdef:.") != std::string::npos ||
+            norm.size() > 16)
+          fail(n, fmt::format("<pci> busid=\"{}\" is not a PCI bus id (dddd:bb:dd.f)", shown(bus)));
+      }
+      for (const char* a : {"class", "vendor", "device", "subsystem_vendor", "subsystem_device"}) integer(n, a, 0, kU32);
+      integer(n, "link_width", 0, 255);
+      // "Unknown" or "" is a real quirk; a number that is not a speed is not.
+      std::string speed(trim(n.attribute("link_speed").value()));
+      char* end = nullptr;
+      double gts = std::strtod(speed.c_str(), &end);
+      if (end != speed.c_str() && (!std::isfinite(gts) || gts < 0 || gts > 1000))
+        fail(n, fmt::format("<pci> link_speed=\"{}\" is not a PCIe speed", shown(speed)));
+    } else if (name == "gpu") {
+      integer(n, "dev", 0, 65535);
+      integer(n, "sm", 0, 10000);
+      integer(n, "rank", -1, 1 << 24);
+      one_of(n, "gdr", {"0", "1"});
+    } else if (name == "nvlink" || name == "xgmi") {
+      integer(n, "count", 0, 1024);
+      integer(n, "tclass", 0, kU32);
+    } else if (name == "net") {
+      integer(n, "dev", -1, 65535);
+      integer(n, "port", 0, 255);
+      integer(n, "speed", 0, 1e9);  // Mb/s
+      integer(n, "maxconn", 0, kU32);
+      one_of(n, "gdr", {"0", "1"});
+      number(n, "latency");
+    } else if (name == "c2c") {
+      number(n, "bw");
+      number(n, "count");
+    }
+  }
+
+  /// Every element below `root`, in document order, without recursion.
+  void tree(const pugi::xml_node& root) const {
+    pugi::xml_node n = root.first_child();
+    while (n && n != root) {
+      if (n.type() == pugi::node_element) element(n);
+      if (n.first_child()) {
+        n = n.first_child();
+        continue;
+      }
+      while (n && n != root && !n.next_sibling()) n = n.parent();
+      if (n && n != root) n = n.next_sibling();
+    }
+  }
+
+ private:
+  [[noreturn]] void bad(const pugi::xml_node& n, const char* name, const std::string& v, double lo, double hi) const {
+    fail(n, fmt::format("<{}> {}=\"{}\" is not an integer in [{}, {}]", n.name(), name, shown(v), lo, hi));
+  }
+  std::string_view text_;
+  const std::string& source_;
+};
+
 }  // namespace
 
 topo::System parse_topo_xml(std::string_view text, const std::string& source) {
+  check_xml_shape(text, source);
   pugi::xml_document doc;
   pugi::xml_parse_result res =
       doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_comments, pugi::encoding_utf8);
@@ -138,6 +285,8 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
     throw InputError(source, version < 0 ? std::string("<system> has no version attribute")
                                          : fmt::format("unsupported topology version {} (NCCL needs 1, RCCL writes 2)", version));
   }
+
+  AttrScreen(text, source).tree(root);
 
   std::size_t elements = 0;
   std::size_t unnamed = 0;

@@ -4,6 +4,7 @@
 #include <hwloc.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
+#include "core/xml_guard.hpp"
 #include "topo/paths.hpp"
 
 namespace ncd::probe {
@@ -296,17 +298,29 @@ Topology new_topology() {
 
 }  // namespace
 
+topo::System parse_hwloc_xml(std::string_view text, const std::string& source) {
+  if (text.find("<topology") == std::string_view::npos)
+    throw InputError(source, "not an hwloc XML export (no <topology> element)");
+  // hwloc's importer recurses once per nesting level and libxml2 would parse a DTD: screen
+  // depth and entity declarations before it sees the text.
+  check_xml_shape(text, source);
+  std::string converted;
+  if (text.find("<topology version=\"3.") != std::string_view::npos) {
+    converted = hwloc_v3_to_v2(std::string(text), source);  // hwloc 2.x cannot import v3
+    text = converted;
+  }
+  if (text.size() > static_cast<std::size_t>(INT32_MAX - 1)) throw InputError(source, "too large for hwloc");
+  Topology t = new_topology();
+  if (hwloc_topology_set_xmlbuffer(t.get(), text.data(), static_cast<int>(text.size())) != 0)
+    throw InputError(source, "hwloc refused the XML buffer");
+  if (hwloc_topology_load(t.get()) != 0)
+    throw InputError(source, "hwloc could not load it (malformed hwloc XML; HWLOC_XML_VERBOSE=1 tells why)");
+  return from_hwloc(t.get(), source);
+}
+
 topo::System hwloc_xml_system(const std::string& path) {
   std::string text = read_file(path, std::size_t{256} << 20);  // missing file: InputError
-  if (text.find("<topology") == std::string::npos)
-    throw InputError(path, "not an hwloc XML export (no <topology> element)");
-  if (text.find("<topology version=\"3.") != std::string::npos) text = hwloc_v3_to_v2(text, path);
-  Topology t = new_topology();
-  if (hwloc_topology_set_xmlbuffer(t.get(), text.data(), static_cast<int>(text.size()) + 0) != 0)
-    throw InputError(path, "hwloc refused the XML buffer");
-  if (hwloc_topology_load(t.get()) != 0)
-    throw InputError(path, "hwloc could not load it (malformed hwloc XML; HWLOC_XML_VERBOSE=1 tells why)");
-  topo::System s = from_hwloc(t.get(), path);
+  topo::System s = parse_hwloc_xml(text, path);
   std::string base = path.substr(path.find_last_of('/') + 1);
   auto dot = base.rfind('.');
   s.host = dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);

@@ -6,6 +6,7 @@
 /// from XML). Debian's hwloc has no CUDA/NVML plugin: GPUs are PCI functions of class 0x03,
 /// matched to NVML by bus id.
 #include <string>
+#include <string_view>
 
 #include "topo/model.hpp"
 
@@ -14,6 +15,10 @@ namespace ncd::probe {
 /// Loads an hwloc v2 XML export (lstopo --of xml) of some machine. Throws InputError naming
 /// the file when it is missing or hwloc refuses it (hwloc 2.x cannot import v3 XML).
 [[nodiscard]] topo::System hwloc_xml_system(const std::string& path);
+
+/// The same from XML text; `source` names it in errors (InputError: not hwloc XML, too deep,
+/// entity declarations, refused by hwloc). Host name and notes are left to the caller.
+[[nodiscard]] topo::System parse_hwloc_xml(std::string_view text, const std::string& source);
 
 /// This machine through hwloc. Throws UnavailableError when hwloc cannot load it.
 [[nodiscard]] topo::System hwloc_live_system();
