@@ -51,7 +51,7 @@ struct LogLine {
 /// their own per-prefix data by (LogLine::prefix_slot, LogLine::prefix_gen).
 class PrefixCache {
  public:
-  static constexpr std::size_t kSlots = 1024;
+  static constexpr std::size_t kSlots = 4096;
   static constexpr std::size_t kMaxPrefix = 112;  ///< longer prefixes are parsed every time
   struct Entry {
     std::uint64_t hash = 0;
