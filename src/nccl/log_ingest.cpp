@@ -1153,14 +1153,15 @@ void LogIngest::State::on_tests(const LogLine& l, std::string_view rec) {
     case LineKind::kTestsRow: {
       std::string_view tok[20];
       int n = 0;
-      std::size_t pos = 0;
-      while (pos < m.size() && n < 20) {
-        while (pos < m.size() && (m[pos] == ' ' || m[pos] == '\t')) ++pos;
-        if (pos >= m.size()) break;
-        std::size_t e = pos;
-        while (e < m.size() && m[e] != ' ' && m[e] != '\t') ++e;
-        tok[n++] = m.substr(pos, e - pos);
-        pos = e;
+      const char* q = m.data();
+      const char* const end = q + m.size();
+      while (q < end && n < 20) {
+        while (q < end && (*q == ' ' || *q == '\t')) ++q;
+        if (q >= end) break;
+        const char* e = q;
+        while (e < end && *e != ' ' && *e != '\t') ++e;
+        tok[n++] = std::string_view(q, static_cast<std::size_t>(e - q));
+        q = e;
       }
       if (n < 8) return;
       int base = n >= 13 ? 5 : 4;  // with or without the root column
