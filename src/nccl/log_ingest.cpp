@@ -37,7 +37,7 @@ std::string quote_text(std::string_view s) {
   return std::string(s);
 }
 
-std::string_view trim_sv(std::string_view s) {
+inline std::string_view trim_sv(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
   return s;
@@ -212,6 +212,15 @@ struct LogIngest::State {
   };
   static constexpr std::size_t kSlots = 1024;
   std::vector<Slot> slots = std::vector<Slot>(kSlots);
+  // Parsed prefixes of recent records, and what each resolved to: with an interleaved job log,
+  // the prefix bytes identify host, process and device for almost every record.
+  std::unique_ptr<PrefixCache> prefix_cache = std::make_unique<PrefixCache>();
+  struct PrefixSlot {
+    std::uint32_t gen = 0;
+    HostInfo* h = nullptr;
+    ProcessInfo* p = nullptr;
+  };
+  std::vector<PrefixSlot> prefix_slots = std::vector<PrefixSlot>(PrefixCache::kSlots);
   std::unordered_set<std::uint64_t> conn_keys;
   std::unordered_set<std::uint64_t> tree_keys;
   std::unordered_map<std::uint64_t, std::size_t> event_counts;
@@ -333,6 +342,8 @@ void LogIngest::State::begin_file(const std::string& name) {
   host_cache = nullptr;
   proc_cache = nullptr;
   proc_cache_host = nullptr;
+  // Stripped prefixes map to a per-file pseudo-process: forget what prefixes resolved to.
+  std::fill(prefix_slots.begin(), prefix_slots.end(), PrefixSlot{});
 }
 
 void LogIngest::State::feed(std::string_view line) {
@@ -376,7 +387,7 @@ void LogIngest::State::feed_record(std::string_view rec, std::string_view physic
       return;
     }
   }
-  LogLine l = classify_line(rec);
+  LogLine l = classify_line(rec, *prefix_cache);
   switch (l.kind) {
     case LineKind::kNcclInfo:
     case LineKind::kNcclWarn:
@@ -387,7 +398,7 @@ void LogIngest::State::feed_record(std::string_view rec, std::string_view physic
           ++log.split_records;
           std::string_view first = rec.substr(0, s);
           std::string_view second = rec.substr(s);
-          l = classify_line(first);
+          l = classify_line(first, *prefix_cache);
           on_nccl(l, trim_sv(first));
           feed_record(second, physical);
           return;
@@ -460,16 +471,20 @@ void LogIngest::State::feed_record(std::string_view rec, std::string_view physic
     }
     default: {
       // A hard wrap inside "NCCL version X": "...NCCL" then "version 2.14.3".
-      std::string_view t = trim_sv(strip_launcher(rec));
-      if (prev_ends_nccl && starts_with(t, "version ") && t.size() > 8 && is_digit(t[8])) {
-        ++relevant;
-        set_version(t.substr(8), t, "");
+      if (prev_ends_nccl) {
+        std::string_view t = trim_sv(strip_launcher(rec));
+        if (starts_with(t, "version ") && t.size() > 8 && is_digit(t[8])) {
+          ++relevant;
+          set_version(t.substr(8), t, "");
+        }
       }
       break;
     }
   }
-  std::string_view t = trim_sv(rec);
-  prev_ends_nccl = t.size() >= 4 && t.substr(t.size() - 4) == "NCCL";
+  // Only the tail matters: does the record end with "NCCL" (before trailing blanks)?
+  std::size_t e = rec.size();
+  while (e > 0 && (rec[e - 1] == ' ' || rec[e - 1] == '\t' || rec[e - 1] == '\r')) --e;
+  prev_ends_nccl = e >= 4 && rec.substr(e - 4, 4) == "NCCL";
 }
 
 void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
@@ -477,33 +492,45 @@ void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
   ++log.nccl_lines;
   if (l.old_format && log.version_hint.empty()) log.version_hint = "<= 2.3 (no NCCL token in the prefix)";
   std::string_view hname = l.host;
-  long pid = l.pid;
-  if (hname.empty() && pid < 0) pid = -1 - file;  // stripped prefixes: one pseudo-process per file
-  // Direct-mapped cache of (host, pid) -> process: interleaved streams alternate between a
-  // bounded set of processes, and a hash table lookup per line costs more than the parse.
-  std::uint64_t hh = 1469598103934665603ull;
-  for (char c : hname) hh = (hh ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  hh ^= static_cast<std::uint64_t>(pid) * 0x9E3779B97F4A7C15ull;
-  Slot& slot = slots[hh & (kSlots - 1)];
-  if (!(slot.p && slot.hash == hh && slot.pid == pid && slot.h->name == hname)) {
-    HostInfo& hn = host(hname);
-    slot.p = &process(hn, pid);
-    slot.h = &hn;
-    slot.hash = hh;
-    slot.pid = pid;
-    slot.devs = 0;
-  }
-  HostInfo& h = *slot.h;
-  ProcessInfo& p = *slot.p;
-  ++h.lines;
-  if (l.dev >= 0 && l.dev < 4096) {
-    // Devices below 64 are remembered in the slot's bit mask; the set is touched once per device.
-    bool known = l.dev < 64 && (slot.devs >> l.dev) & 1u;
-    if (!known) {
-      p.cuda_devs.insert(l.dev);
-      if (l.dev < 64) slot.devs |= std::uint64_t{1} << l.dev;
+  PrefixSlot* ps = l.prefix_slot >= 0 ? &prefix_slots[static_cast<std::size_t>(l.prefix_slot)] : nullptr;
+  HostInfo* hp = nullptr;
+  ProcessInfo* pp = nullptr;
+  if (ps && ps->gen == l.prefix_gen) {
+    // Same prefix bytes as a record seen before: same host, process and device (already noted).
+    hp = ps->h;
+    pp = ps->p;
+  } else {
+    long pid = l.pid;
+    if (hname.empty() && pid < 0) pid = -1 - file;  // stripped prefixes: one pseudo-process per file
+    // Direct-mapped cache of (host, pid) -> process: interleaved streams alternate between a
+    // bounded set of processes, and a hash table lookup per line costs more than the parse.
+    std::uint64_t hh = 1469598103934665603ull;
+    for (char c : hname) hh = (hh ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    hh ^= static_cast<std::uint64_t>(pid) * 0x9E3779B97F4A7C15ull;
+    Slot& slot = slots[hh & (kSlots - 1)];
+    if (!(slot.p && slot.hash == hh && slot.pid == pid && slot.h->name == hname)) {
+      HostInfo& hn = host(hname);
+      slot.p = &process(hn, pid);
+      slot.h = &hn;
+      slot.hash = hh;
+      slot.pid = pid;
+      slot.devs = 0;
     }
+    hp = slot.h;
+    pp = slot.p;
+    if (l.dev >= 0 && l.dev < 4096) {
+      // Devices below 64 are remembered in the slot's bit mask; the set is touched once per device.
+      bool known = l.dev < 64 && (slot.devs >> l.dev) & 1u;
+      if (!known) {
+        pp->cuda_devs.insert(l.dev);
+        if (l.dev < 64) slot.devs |= std::uint64_t{1} << l.dev;
+      }
+    }
+    if (ps) *ps = PrefixSlot{l.prefix_gen, hp, pp};
   }
+  HostInfo& h = *hp;
+  ProcessInfo& p = *pp;
+  ++h.lines;
   if (l.launcher_rank >= 0 && p.ranks.empty()) {
     // Open MPI's rank is usually the NCCL rank of the world communicator; used only until
     // an NCCL line names the rank.
@@ -1126,14 +1153,15 @@ void LogIngest::State::on_tests(const LogLine& l, std::string_view rec) {
     case LineKind::kTestsRow: {
       std::string_view tok[20];
       int n = 0;
-      std::size_t pos = 0;
-      while (pos < m.size() && n < 20) {
-        while (pos < m.size() && (m[pos] == ' ' || m[pos] == '\t')) ++pos;
-        if (pos >= m.size()) break;
-        std::size_t e = pos;
-        while (e < m.size() && m[e] != ' ' && m[e] != '\t') ++e;
-        tok[n++] = m.substr(pos, e - pos);
-        pos = e;
+      const char* q = m.data();
+      const char* const end = q + m.size();
+      while (q < end && n < 20) {
+        while (q < end && (*q == ' ' || *q == '\t')) ++q;
+        if (q >= end) break;
+        const char* e = q;
+        while (e < end && *e != ' ' && *e != '\t') ++e;
+        tok[n++] = std::string_view(q, static_cast<std::size_t>(e - q));
+        q = e;
       }
       if (n < 8) return;
       int base = n >= 13 ? 5 : 4;  // with or without the root column
@@ -1146,25 +1174,27 @@ void LogIngest::State::on_tests(const LogLine& l, std::string_view rec) {
       long bytes = 0;
       (void)parse_int(tok[0], bytes);
       row.bytes = static_cast<std::uint64_t>(bytes);
-      row.time_us = num(tok[base]);
-      row.algbw = num(tok[base + 1]);
       row.busbw = num(tok[base + 2]);
+      if (row.busbw < 0) return;
       long wrong = -1;
       if (base + 3 < n && parse_int(tok[base + 3], wrong)) row.wrong = wrong;
       else row.wrong = -1;
       if (base + 6 < n) row.busbw_inplace = num(tok[base + 6]);
-      if (row.busbw < 0) return;
       ++t.rows;
       if (row.wrong > 0) t.wrong_total += row.wrong;
-      row.text = quote_text(trim_sv(rec));
-      row.at = here();
       auto it = std::find_if(t.peak_rows.begin(), t.peak_rows.end(),
                              [&](const TestsRow& r) { return r.bytes == row.bytes; });
-      if (it == t.peak_rows.end()) {
-        if (t.peak_rows.size() < 128) t.peak_rows.push_back(std::move(row));
-      } else if (std::max(row.busbw, row.busbw_inplace) > std::max(it->busbw, it->busbw_inplace)) {
-        *it = std::move(row);
-      }
+      bool keep = it == t.peak_rows.end()
+                      ? t.peak_rows.size() < 128
+                      : std::max(row.busbw, row.busbw_inplace) > std::max(it->busbw, it->busbw_inplace);
+      if (!keep) return;
+      // Only a kept row pays for the rest of its fields and its quote.
+      row.time_us = num(tok[base]);
+      row.algbw = num(tok[base + 1]);
+      row.text = quote_text(trim_sv(rec));
+      row.at = here();
+      if (it == t.peak_rows.end()) t.peak_rows.push_back(std::move(row));
+      else *it = std::move(row);
       return;
     }
     default:
@@ -1285,6 +1315,7 @@ void LogIngest::add_file(const std::string& path) {
       ::close(fd);
       throw InputError("<stdin>", "cannot read standard input");
     }
+    (void)gzbuffer(gz, static_cast<unsigned>(kChunk));
     try {
       s.read_gz(gz, "<stdin>");
     } catch (...) {
@@ -1310,6 +1341,7 @@ void LogIngest::add_file(const std::string& path) {
       ::close(fd);
       throw InputError(path, "cannot open gzip stream");
     }
+    (void)gzbuffer(gz, static_cast<unsigned>(kChunk));  // zlib's default 8 KiB reads cost syscalls
     try {
       s.read_gz(gz, path);
     } catch (...) {

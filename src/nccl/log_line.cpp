@@ -42,19 +42,26 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
-// A pid/tid field: digits, or a redaction such as "XXXXXX".
-bool id_field(std::string_view s) {
-  if (s.empty() || s.size() > 12) return false;
-  bool digits = true, xs = true;
-  for (char c : s) {
-    digits = digits && is_digit(c);
-    xs = xs && (c == 'X' || c == 'x');
-  }
-  return digits || xs;
-}
-
 bool host_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '_' || c == '.';
+}
+
+// A pid/tid field (digits, or a redaction such as "XXXXXX") and its value (-1 when redacted).
+bool id_value(std::string_view s, long& v) {
+  if (s.empty() || s.size() > 12) return false;
+  if (is_digit(s[0])) {
+    long x = 0;
+    for (char c : s) {
+      if (!is_digit(c)) return false;
+      x = x * 10 + (c - '0');
+    }
+    v = x;
+    return true;
+  }
+  for (char c : s)
+    if (c != 'X' && c != 'x') return false;
+  v = -1;
+  return true;
 }
 
 // `file.cc:123` (a WARN's source location).
@@ -97,17 +104,18 @@ bool host_token(std::string_view t, LogLine& l) {
   }
   std::size_t c1 = t.rfind(':');
   if (c1 == std::string_view::npos || c1 == 0) return false;
-  std::string_view last = t.substr(c1 + 1);
-  if (!id_field(last)) return false;
+  long last = -1;
+  if (!id_value(t.substr(c1 + 1), last)) return false;
   std::string_view rest = t.substr(0, c1);
   std::size_t c2 = rest.rfind(':');
   std::string_view host;
-  if (c2 != std::string_view::npos && id_field(rest.substr(c2 + 1))) {
-    l.pid = to_long(rest.substr(c2 + 1));
-    l.tid = to_long(last);
+  long mid = -1;
+  if (c2 != std::string_view::npos && id_value(rest.substr(c2 + 1), mid)) {
+    l.pid = mid;
+    l.tid = last;
     host = rest.substr(0, c2);
   } else {
-    l.pid = to_long(last);
+    l.pid = last;
     host = rest;
   }
   // Strip a glued launcher tag: keep the trailing run of hostname characters.
@@ -379,24 +387,11 @@ void classify_other(std::string_view line, LogLine& l, bool saw_nccl) {
 
 }  // namespace
 
-LogLine classify_line(std::string_view line) {
-  LogLine l;
-  line = rtrim(line);
-  if (line.empty()) {
-    l.kind = LineKind::kBlank;
-    return l;
-  }
-  std::size_t at = 0, msg = 0;
-  bool old = false, saw_nccl = false;
-  Level lv = find_level(line, at, msg, old, saw_nccl);
-  if (lv == Level::kNone) {
-    classify_other(line, l, saw_nccl);
-    return l;
-  }
-  l.kind = lv == Level::kInfo ? LineKind::kNcclInfo : lv == Level::kWarn ? LineKind::kNcclWarn : LineKind::kNcclOther;
-  l.old_format = old;
-  l.msg = line.substr(msg);
-  // Parse the prefix right to left: [src] [dev] host:pid:tid, then launcher text.
+namespace {
+
+// Splits the prefix `line[0, at)` of a record of level `lv` right to left:
+// [src] [dev] host:pid:tid, then launcher text.
+void parse_prefix(std::string_view line, std::size_t at, Level lv, LogLine& l) {
   std::string_view pre = rtrim(line.substr(0, at));
   auto pop = [&pre]() -> std::string_view {
     std::size_t s = pre.rfind(' ');
@@ -431,8 +426,96 @@ LogLine classify_line(std::string_view line) {
   }
   l.prefix = pre;
   if (!pre.empty()) l.launcher_rank = launcher_rank(pre);
+}
+
+// Word-at-a-time hash of the prefix bytes (they are compared on a hit, so quality only
+// matters for spreading over the slots).
+std::uint64_t prefix_hash(const char* p, std::size_t n, unsigned level) {
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0x100000001B3ull) ^ level;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  if (i < n) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p + i, n - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+  }
+  h ^= h >> 29;
+  return h;
+}
+
+std::string_view sub_or_empty(std::string_view line, std::uint8_t off, std::uint8_t len) {
+  return len == 0 ? std::string_view() : line.substr(off, len);
+}
+
+LogLine classify_impl(std::string_view line, PrefixCache* cache) {
+  LogLine l;
+  line = rtrim(line);
+  if (line.empty()) {
+    l.kind = LineKind::kBlank;
+    return l;
+  }
+  std::size_t at = 0, msg = 0;
+  bool old = false, saw_nccl = false;
+  Level lv = find_level(line, at, msg, old, saw_nccl);
+  if (lv == Level::kNone) {
+    classify_other(line, l, saw_nccl);
+    return l;
+  }
+  l.kind = lv == Level::kInfo ? LineKind::kNcclInfo : lv == Level::kWarn ? LineKind::kNcclWarn : LineKind::kNcclOther;
+  l.old_format = old;
+  l.msg = line.substr(msg);
+  // TRACE prefixes carry a timestamp: never the same twice, not worth remembering.
+  if (!cache || lv == Level::kOther || at > PrefixCache::kMaxPrefix) {
+    parse_prefix(line, at, lv, l);
+    return l;
+  }
+  const unsigned level = static_cast<unsigned>(lv) | (old ? 8u : 0u);
+  std::uint64_t h = prefix_hash(line.data(), at, level);
+  std::size_t idx = h & (PrefixCache::kSlots - 1);
+  PrefixCache::Entry& e = cache->slots[idx];
+  if (e.gen != 0 && e.hash == h && e.len == at && e.level == level && std::memcmp(e.bytes, line.data(), at) == 0) {
+    l.host = sub_or_empty(line, e.host_off, e.host_len);
+    l.src = sub_or_empty(line, e.src_off, e.src_len);
+    l.prefix = line.substr(0, e.prefix_len);
+    l.pid = e.pid;
+    l.tid = e.tid;
+    l.dev = e.dev;
+    l.launcher_rank = e.launcher_rank;
+  } else {
+    parse_prefix(line, at, lv, l);
+    e.hash = h;
+    e.len = static_cast<std::uint8_t>(at);
+    e.level = static_cast<std::uint8_t>(level);
+    auto off = [&line](std::string_view v) {
+      return v.empty() ? std::uint8_t{0} : static_cast<std::uint8_t>(v.data() - line.data());
+    };
+    e.host_off = off(l.host);
+    e.host_len = static_cast<std::uint8_t>(l.host.size());
+    e.src_off = off(l.src);
+    e.src_len = static_cast<std::uint8_t>(l.src.size());
+    e.prefix_len = static_cast<std::uint8_t>(l.prefix.size());
+    e.pid = l.pid;
+    e.tid = l.tid;
+    e.dev = l.dev;
+    e.launcher_rank = l.launcher_rank;
+    std::memcpy(e.bytes, line.data(), at);
+    if (++cache->next_gen == 0) cache->next_gen = 1;
+    e.gen = cache->next_gen;
+  }
+  l.prefix_slot = static_cast<int>(idx);
+  l.prefix_gen = e.gen;
   return l;
 }
+
+}  // namespace
+
+LogLine classify_line(std::string_view line) { return classify_impl(line, nullptr); }
+LogLine classify_line(std::string_view line, PrefixCache& cache) { return classify_impl(line, &cache); }
 
 std::size_t second_record(std::string_view line, const LogLine& l) {
   if (l.msg.empty()) return std::string_view::npos;

@@ -41,10 +41,38 @@ struct LogLine {
   std::string_view msg;       ///< the message after the level token (or the carried text)
   std::string_view prefix;    ///< everything before the NCCL prefix (launcher, timestamps)
   bool old_format = false;    ///< no `NCCL` token (NCCL <= 2.2)
+  int prefix_slot = -1;       ///< PrefixCache slot holding this record's prefix; -1 when none
+  std::uint32_t prefix_gen = 0;  ///< generation of that slot (a slot is reused for new prefixes)
+};
+
+/// Remembers the parsed prefixes (`host:pid:tid [dev] [file.cc:N]` plus launcher text) of recent
+/// NCCL records. A job's output repeats a bounded set of prefixes, so with the cache most
+/// records pay a hash and a compare of the prefix bytes instead of its parse. Callers may key
+/// their own per-prefix data by (LogLine::prefix_slot, LogLine::prefix_gen).
+class PrefixCache {
+ public:
+  static constexpr std::size_t kSlots = 4096;
+  static constexpr std::size_t kMaxPrefix = 112;  ///< longer prefixes are parsed every time
+  struct Entry {
+    std::uint64_t hash = 0;
+    std::uint32_t gen = 0;  ///< 0: empty
+    std::uint8_t len = 0;
+    std::uint8_t level = 0;
+    std::uint8_t host_off = 0, host_len = 0, src_off = 0, src_len = 0, prefix_len = 0;
+    bool old_format = false;
+    long pid = -1, tid = -1;
+    int dev = -1, launcher_rank = -1;
+    char bytes[kMaxPrefix];
+  };
+  Entry slots[kSlots];
+  std::uint32_t next_gen = 0;
 };
 
 /// Classifies and splits `line` (without its newline).
 [[nodiscard]] LogLine classify_line(std::string_view line);
+/// As classify_line(line), taking the prefix fields from `cache` when these prefix bytes were
+/// parsed before (and remembering them otherwise).
+[[nodiscard]] LogLine classify_line(std::string_view line, PrefixCache& cache);
 
 /// When a physical line holds two records (a terminal pasted with padding), the offset where
 /// the second record starts; std::string_view::npos otherwise. `l` is `line` classified.

@@ -2,6 +2,9 @@
 // The line classifier and the message parsers, per line kind and per NCCL version's format.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+
 #include "core/finding.hpp"
 #include "nccl/log_analyzer.hpp"
 #include "nccl/log_line.hpp"
@@ -315,6 +318,51 @@ TEST(LogLine, HealthyNewFormatRunIsHealthy) {
   for (const auto& f : d.findings) EXPECT_EQ(f.severity, Severity::kInfo) << f.id;
   ASSERT_FALSE(d.findings.empty());
   EXPECT_EQ(d.findings.back().id, "log.healthy");
+}
+
+// The prefix cache must give exactly what a fresh parse gives, on hits as on misses, and the
+// views must point into the line given (not into the cached bytes).
+TEST(LogLine, PrefixCacheGivesTheSameFieldsAsAFreshParse) {
+  const char* lines[] = {
+      "dgx01:2017630:2017699 [5] NCCL INFO Channel 03/0 : 5[5] -> 12[4] [send] via NET/IB/3",
+      "dgx01:2017630:2017699 [5] NCCL INFO Connected all rings",
+      "node23:12098:12141 [2] transport/nvls.cc:244 NCCL WARN Cuda failure 1 'invalid argument'",
+      "node23:12098:12141 [2] transport/net.cc:12 NCCL WARN other",
+      "[1,3]<stdout>:smc-gpu-03:29881:30401 [0] NCCL INFO init.cc:903 -> 5",
+      "(pid=909608) z-pc:909608:910337 [0] NCCL INFO Channel 00 : 0[2d000] -> 1[2e000] via P2P/IPC",
+      "learngpu060:3728589:3730445 [2] INFO Ring 00 : 2[2] -> 3[3] via P2P/IPC",
+      "[2026-03-13 22:26:02] host-01.example.com:XXXXXX [5] ibvwrap.c:262 NCCL WARN Call to ibv_modify_qp failed",
+      "rank_604.host.job.log:[0604/1024][2024-05-01 10:00:00] [net.cc:12] [gpu604:pid=77] NCCL WARN NET/IB : x",
+      "NCCL INFO NET/IB : No device found.",
+      "[3] NCCL INFO Channel 00/0 : 3[3] -> 0[0] via P2P/CUMEM/read",
+      "node01: VM-0-14-centos:106:196 [0] transport/net_ib.cc:73 NCCL WARN NET/IB : Got async event : GID table change",
+  };
+  auto cache_owner = std::make_unique<PrefixCache>();  // large: not on the stack
+  PrefixCache& cache = *cache_owner;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (const char* c : lines) {
+      std::string copy(c);  // a different buffer each time: views must follow the line
+      LogLine a = classify_line(copy);
+      LogLine b = classify_line(copy, cache);
+      EXPECT_EQ(a.kind, b.kind) << c;
+      EXPECT_EQ(a.host, b.host) << c;
+      EXPECT_EQ(a.pid, b.pid) << c;
+      EXPECT_EQ(a.tid, b.tid) << c;
+      EXPECT_EQ(a.dev, b.dev) << c;
+      EXPECT_EQ(a.launcher_rank, b.launcher_rank) << c;
+      EXPECT_EQ(a.src, b.src) << c;
+      EXPECT_EQ(a.msg, b.msg) << c;
+      EXPECT_EQ(a.prefix, b.prefix) << c;
+      EXPECT_EQ(a.old_format, b.old_format) << c;
+      if (!b.host.empty()) {
+        EXPECT_GE(b.host.data(), copy.data()) << c;
+        EXPECT_LE(b.host.data() + b.host.size(), copy.data() + copy.size()) << c;
+      }
+      if (pass > 0 && b.kind != LineKind::kNcclOther) {
+        EXPECT_GE(b.prefix_slot, 0) << c;
+      }
+    }
+  }
 }
 
 }  // namespace
