@@ -50,7 +50,7 @@ NCD_REGISTER_CHECK({"link.latency_high", Severity::kWarn, "links",
                     "Small-message latency between endpoints is far above their class",
                     "Small messages take much longer than on other links of the same class: "
                     "latency-bound collectives (small allreduces, barriers) slow down.",
-                    "8-byte ping-pong per pair (the best of 20 round trips, halved: robust to descheduling); "
+                    "8-byte ping-pong per pair (the best of 100 round trips, halved: robust to descheduling); "
                     "high above both 4x the class median and the median + 50 us, and 3 "
                     "robust sigmas above it. A node late with most peers is named once.",
                     "Check for CPU contention or power saving on the ends, interrupt "
@@ -197,6 +197,20 @@ void check_unresponsive(const LinkSweepData& d, std::vector<Finding>& out) {
     out.push_back(std::move(f));
     named.insert(ra);
     named.insert(rb);
+  }
+  // Rank 0 heard from (almost) nobody: its own link is the common factor, not every other node.
+  const int others = static_cast<int>(d.rank_host.size()) - 1;
+  if (d.silent_ranks.size() >= 2 && static_cast<int>(d.silent_ranks.size()) * 2 > others) {
+    std::vector<std::string> hosts;
+    for (int r : d.silent_ranks) hosts.push_back(host_of(r));
+    Finding f = make_finding("link.unresponsive", host_of(0), fmt::format("{} (rank 0)<->others", host_of(0)),
+                             fmt::format("rank 0 ({}) heard from {} of the other {} ranks within the "
+                                         "deadline: {}'s own link is the likely cause",
+                                         host_of(0), others - static_cast<int>(d.silent_ranks.size()),
+                                         others, host_of(0)));
+    f.evidence.push_back("silent: " + join(hosts, ", "));
+    out.push_back(std::move(f));
+    return;
   }
   // A rank that went silent without a failed pair (cut between rounds): rank 0 could not hear it.
   for (int r : d.silent_ranks) {

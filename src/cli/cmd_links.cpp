@@ -204,7 +204,12 @@ int run_links(const LinksOptions& o, Context& ctx) {
                                       g[0]));
   }
   if (comm.size() < 2) r.notes.push_back("one rank: no link to measure (run under mpirun with 2+ ranks)");
-  if (res.deadline_reached) {
+  // With --repeat, running into the deadline after a whole sweep is how a soak ends.
+  const bool soaked = plan.repeat > 1 && res.rounds_per_sweep > 0 && res.rounds_done >= res.rounds_per_sweep;
+  if (res.deadline_reached && soaked) {
+    r.notes.push_back(fmt::format("soak: {} round(s) = {:.1f} sweep(s) before --timeout", res.rounds_done,
+                                  static_cast<double>(res.rounds_done) / res.rounds_per_sweep));
+  } else if (res.deadline_reached) {
     r.incomplete = true;
     r.incomplete_reason = res.stop_reason;
     r.notes.push_back("stopped early: " + res.stop_reason + " (raise --timeout, or use --mode ring)");

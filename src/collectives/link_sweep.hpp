@@ -28,6 +28,10 @@ struct LinkPlan {
   int warmup = 1;                     ///< untimed transfers per direction first
   int latency_iters = 100;            ///< timed 8-byte round trips per pair (the best counts)
   int repeat = 1;                     ///< sweeps of the whole schedule (flapping links), within the deadline
+  /// A pair stops iterating once its bandwidth phase took this long (after at least one timed
+  /// transfer each way): a slow link is measured precisely by one long transfer, and a few slow
+  /// nodes must not stretch a sweep of thousands of pairs.
+  double pair_time_s = 2.0;
   double round_timeout_s = 0;         ///< 0: derived from the command's deadline (round_timeout())
   BisectOptions bisect;
 };
@@ -46,6 +50,7 @@ struct LinkSweepResult {
   std::vector<int> silent_ranks;  ///< rank 0: ranks whose results never arrived
   int rounds_planned = 0;
   int rounds_done = 0;
+  int rounds_per_sweep = 0;       ///< one pass over the schedule (pairwise, ring)
   double round_timeout_s = 0;
   bool failed = false;            ///< a pair did not finish or a rank went silent: the job must end
   bool deadline_reached = false;  ///< stopped before the planned rounds because --timeout ran out

@@ -367,6 +367,30 @@ void rule_explicit_warns(const RunLog& log, Builder& b) {
                     "The RoCE GID table changed while the job ran: the QPs' GID became invalid.", first_at(evs));
     add_evidence(f, b, evs);
   }
+  {
+    // QP MTUs printed per host (NET subsystem) that differ between hosts.
+    std::map<int, std::vector<const HostInfo*>> by_mtu;
+    for (const auto& [n, h] : log.hosts)
+      for (const auto& [mtu, q] : h.ib_mtus) by_mtu[mtu].push_back(&h);
+    if (by_mtu.size() > 1) {
+      std::vector<std::string> parts, evl;
+      SourceRef first;
+      for (const auto& [mtu, hs] : by_mtu) {
+        // ibv_mtu enum: 1=256 .. 5=4096
+        int bytes = mtu >= 1 && mtu <= 5 ? 128 << mtu : mtu;
+        parts.push_back(fmt::format("{} on {}", bytes, hs.front()->name + (hs.size() > 1 ? fmt::format(" (+{})", hs.size() - 1) : "")));
+        const Quote& q = hs.front()->ib_mtus.at(mtu);
+        if (evl.size() < 4) evl.push_back(b.ev(q));
+        if (before(q.at, first)) first = q.at;
+      }
+      auto& f = b.add("ib.mtu_mismatch", kTierExplicit, "", "IB MTU",
+                      "Queue pairs use different MTUs on different hosts: " + join(parts, "; ") +
+                          ". NCCL >= 2.20 no longer clamps the QP MTU to the smaller end.",
+                      first);
+      if (log.version.before(2, 20)) f.severity = Severity::kWarn;  // still clamped: only a risk
+      f.evidence = evl;
+    }
+  }
   if (auto evs = events_of(log, kSigAsyncWq); !evs.empty()) {
     bool new_enough = !log.version.known() || log.version.at_least(2, 20);
     auto& f = b.add("ib.async_event_wq_error", new_enough ? kTierExplicit + 2 : kTierExplicit,
@@ -977,6 +1001,7 @@ void rule_gdr(const RunLog& log, Builder& b) {
   std::vector<std::string> evl;
   SourceRef first;
   int no_gdr = 0, with_gdr = 0;
+  std::set<int> no_gdr_ranks;
   for (const auto& c : log.connections) {
     if (c.kind != TransportKind::kNet || !is_rdma_net(c.net)) continue;
     if (c.gdr) {
@@ -984,6 +1009,7 @@ void rule_gdr(const RunLog& log, Builder& b) {
       continue;
     }
     ++no_gdr;
+    no_gdr_ranks.insert(c.dir == ConnDir::kRecv ? c.to_rank : c.from_rank);
     hs.insert(c.host);
     if (evl.size() < 3) evl.push_back(b.ev(c.at, c.text));
     if (before(c.at, first)) first = c.at;
@@ -1024,6 +1050,8 @@ void rule_gdr(const RunLog& log, Builder& b) {
                       : "NCCL disabled GPUDirect RDMA for the HCA(s).",
                   first);
   f.message += distance;
+  if (!no_gdr_ranks.empty())
+    f.subject += " (ranks " + format_ranges({no_gdr_ranks.begin(), no_gdr_ranks.end()}) + ")";
   f.evidence = evl;
 }
 

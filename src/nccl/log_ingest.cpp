@@ -725,6 +725,13 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           return;
         }
         if (contains(r, "GPU Direct RDMA Disabled")) signal(kSigGdrDisabledHca);
+        // "NET/IB: Dev 0 Port 1 qpn 1234 mtu 5 LID 7 ..." (NET subsystem): the QP MTU per host.
+        if (starts_with(r, "IB") && h.ib_mtus.size() < 8) {
+          std::size_t mt = r.find(" mtu ");
+          long v = -1;
+          if (mt != std::string_view::npos && parse_int(r.substr(mt + 5), v) && !h.ib_mtus.count(static_cast<int>(v)))
+            h.ib_mtus.emplace(static_cast<int>(v), Quote{quote_text(rec), here()});
+        }
         return;
       }
       if (starts_with(m, "NET : Using interface ")) {

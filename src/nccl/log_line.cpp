@@ -5,12 +5,6 @@
 
 namespace ncd::nccl {
 
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && std::memcmp(s.data(), p.data(), p.size()) == 0;
-}
-
-bool contains(std::string_view s, std::string_view p) { return s.find(p) != std::string_view::npos; }
-
 bool parse_int(std::string_view s, long& out, std::size_t* used) {
   std::size_t i = 0;
   bool neg = false;
@@ -150,18 +144,22 @@ enum class Level { kNone, kInfo, kWarn, kOther };
 
 // Finds the level token. Returns the offset of "NCCL" (or of "INFO"/"WARN" in the pre-2.3
 // format) and the offset of the message.
-Level find_level(std::string_view line, std::size_t& at, std::size_t& msg, bool& old) {
+Level find_level(std::string_view line, std::size_t& at, std::size_t& msg, bool& old, bool& saw_nccl) {
   old = false;
+  saw_nccl = false;
   std::size_t pos = 0;
   const char* base = line.data();
   const std::size_t size = line.size();
-  auto next_token = [base, size](std::size_t from) -> std::size_t {
+  auto next_token = [base, size, &saw_nccl](std::size_t from) -> std::size_t {
     // memchr for 'N', then compare the rest inline (a libc memcmp call per candidate costs more).
-    while (from + 5 <= size) {
-      const void* hit = std::memchr(base + from, 'N', size - from - 4);
+    while (from + 4 <= size) {
+      const void* hit = std::memchr(base + from, 'N', size - from - 3);
       if (!hit) return std::string_view::npos;
       std::size_t i = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
-      if (base[i + 1] == 'C' && base[i + 2] == 'C' && base[i + 3] == 'L' && base[i + 4] == ' ') return i;
+      if (base[i + 1] == 'C' && base[i + 2] == 'C' && base[i + 3] == 'L') {
+        saw_nccl = true;
+        if (i + 4 < size && base[i + 4] == ' ') return i;
+      }
       from = i + 1;
     }
     return std::string_view::npos;
@@ -187,7 +185,11 @@ Level find_level(std::string_view line, std::size_t& at, std::size_t& msg, bool&
     }
     pos += 5;
   }
-  // NCCL <= 2.2: "host:pid:tid [0] INFO msg" / "include/socket.h:360 WARN msg".
+  // NCCL <= 2.2: "host:pid:tid [0] INFO msg" / "include/socket.h:360 WARN msg". Not for
+  // nccl-tests comment and result lines.
+  std::size_t first = 0;
+  while (first < size && is_space(base[first])) ++first;
+  if (first < size && (base[first] == '#' || is_digit(base[first]))) return Level::kNone;
   for (std::string_view tok : {std::string_view(" INFO "), std::string_view(" WARN ")}) {
     // Inline search (memchr on the level's first letter): these run on every non-NCCL line.
     std::size_t p = std::string_view::npos;
@@ -277,7 +279,7 @@ std::string_view strip_launcher(std::string_view line) {
 
 namespace {
 
-void classify_other(std::string_view line, LogLine& l) {
+void classify_other(std::string_view line, LogLine& l, bool saw_nccl) {
   std::string_view t = strip_launcher(line);
   if (t.empty()) {
     l.kind = LineKind::kBlank;
@@ -303,8 +305,8 @@ void classify_other(std::string_view line, LogLine& l) {
     l.msg = t;
     return;
   }
-  std::size_t p = line.find("NCCL");
-  if (p != std::string_view::npos) {
+  std::size_t p = 0;
+  if (saw_nccl) {  // find_level saw an "NCCL" somewhere in the line
     std::size_t w = line.find("WorkNCCL(");
     if (w != std::string_view::npos) {
       l.kind = LineKind::kWatchdog;
@@ -340,7 +342,7 @@ void classify_other(std::string_view line, LogLine& l) {
     }
   }
   // ncclInternalError: / ncclSystemError: ... (PyTorch, Python bindings)
-  std::size_t n = line.find("nccl");
+  std::size_t n = line.find("Error:") == std::string_view::npos ? std::string_view::npos : line.find("nccl");
   while (n != std::string_view::npos) {
     std::string_view r = line.substr(n + 4);
     std::size_t e = r.find("Error");
@@ -385,10 +387,10 @@ LogLine classify_line(std::string_view line) {
     return l;
   }
   std::size_t at = 0, msg = 0;
-  bool old = false;
-  Level lv = find_level(line, at, msg, old);
+  bool old = false, saw_nccl = false;
+  Level lv = find_level(line, at, msg, old, saw_nccl);
   if (lv == Level::kNone) {
-    classify_other(line, l);
+    classify_other(line, l, saw_nccl);
     return l;
   }
   l.kind = lv == Level::kInfo ? LineKind::kNcclInfo : lv == Level::kWarn ? LineKind::kNcclWarn : LineKind::kNcclOther;

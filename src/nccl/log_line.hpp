@@ -85,9 +85,13 @@ struct ConnLine {
 /// `[2026-04-22 21:34:20] `, ANSI residue `[0m `, CloudWatch `| 2024-...Z | `, pdsh `node01: `.
 [[nodiscard]] std::string_view strip_launcher(std::string_view line);
 
-/// Small helpers shared with the analyser.
-[[nodiscard]] bool starts_with(std::string_view s, std::string_view p);
-[[nodiscard]] bool contains(std::string_view s, std::string_view p);
+/// Small helpers shared with the analyser (inline: they run on every line).
+[[nodiscard]] inline bool starts_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
+}
+[[nodiscard]] inline bool contains(std::string_view s, std::string_view p) {
+  return s.find(p) != std::string_view::npos;
+}
 /// Parses a leading (optionally signed) decimal integer; false when there is none.
 [[nodiscard]] bool parse_int(std::string_view s, long& out, std::size_t* used = nullptr);
 

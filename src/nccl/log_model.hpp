@@ -179,6 +179,7 @@ struct HostInfo {
   Quote plugin_quote;              ///< the NET plugin line
   Quote ofi_quote;                 ///< "NET/OFI Selected Provider is X"
   Quote last_quote;                ///< the last NCCL line of the host
+  std::map<int, Quote> ib_mtus;    ///< QP MTU values in "NET/IB: Dev N Port P qpn Q mtu M" lines
 };
 
 /// An error-bearing line: an NCCL WARN, an error trace (`file.cc:N -> R`), a PyTorch

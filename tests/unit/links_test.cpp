@@ -64,6 +64,19 @@ TEST(LinkSchedule, RingIsConstantRoundsAndCoversNeighbours) {
   }
 }
 
+TEST(LinkSchedule, PacksSuspectPairsIntoDisjointRounds) {
+  std::vector<Pair> suspects = {{0, 3}, {3, 5}, {1, 2}, {2, 3}, {4, 6}};
+  auto rounds = collectives::pack_rounds(suspects);
+  std::size_t total = 0;
+  for (const auto& r : rounds) {
+    expect_disjoint(r, 7);
+    total += r.size();
+  }
+  EXPECT_EQ(total, suspects.size());
+  EXPECT_EQ(rounds.size(), 3u) << "endpoint 3 is in three pairs";
+  EXPECT_TRUE(collectives::pack_rounds({}).empty());
+}
+
 TEST(LinkSchedule, ParsesModes) {
   EXPECT_EQ(collectives::parse_link_mode("ring"), collectives::LinkMode::kRing);
   EXPECT_EQ(collectives::parse_link_mode("bisect"), collectives::LinkMode::kBisect);
@@ -253,6 +266,7 @@ TEST(LinkChecks, ASlowNodeIsBlamedOnceNotPerLink) {
     EXPECT_NE(f.subject.find("node2"), std::string::npos);
     EXPECT_EQ(f.severity, Severity::kError) << "100x slower is an error";
     EXPECT_NEAR(*f.measured, 0.024, 1e-9);
+    EXPECT_TRUE(a.suspect_rank_pairs.empty()) << "a node slow in several rounds needs no second look";
   }
 }
 
@@ -267,6 +281,7 @@ TEST(LinkChecks, ASlowLinkNamesBothEnds) {
   EXPECT_EQ(a.findings[0].id, "link.slow");
   EXPECT_EQ(a.findings[0].subject, "node1<->node4");
   EXPECT_EQ(a.findings[0].severity, Severity::kWarn);
+  EXPECT_EQ(a.suspect_rank_pairs, (std::vector<std::pair<int, int>>{{1, 4}})) << "measured again before blaming";
 }
 
 TEST(LinkChecks, OneSlowDirectionIsAsymmetric) {
@@ -321,6 +336,12 @@ TEST(LinkChecks, UnresponsivePairNamesBothEndsAndTheSilentOne) {
   a = checks::check_links(e);
   ASSERT_EQ(a.findings.size(), 1u);
   EXPECT_EQ(a.findings[0].subject, "node0<->node2");
+  // Rank 0 hears from nobody: its own link, said once.
+  auto z = sweep(5, 2);
+  z.silent_ranks = {1, 2, 3, 4};
+  a = checks::check_links(z);
+  ASSERT_EQ(a.findings.size(), 1u) << ::testing::PrintToString(ids(a.findings));
+  EXPECT_EQ(a.findings[0].host, "node0");
 }
 
 TEST(LinkChecks, ClassesAreJudgedApartAndAgainstExpectation) {

@@ -153,3 +153,16 @@ TEST(LogRules, PluginWordingsAcrossVersions) {
 
 }  // namespace
 }  // namespace ncd::nccl
+
+namespace ncd::nccl {
+namespace {
+
+TEST(LogRules, QpMtuThatDiffersBetweenHosts) {
+  Diagnosis d = run("s1:1:1 [0] NCCL INFO NET/IB: Dev 0 Port 1 qpn 1234 mtu 5 LID 7 subnet-prefix 0 FLID 0 fgid 0\n"
+                    "s2:2:2 [0] NCCL INFO NET/IB: Dev 0 Port 1 qpn 4321 mtu 3 LID 9 subnet-prefix 0 FLID 0 fgid 0\n");
+  EXPECT_EQ(d.root, "ib.mtu_mismatch");
+  EXPECT_NE(d.findings.front().message.find("4096 on s1"), std::string::npos) << d.findings.front().message;
+}
+
+}  // namespace
+}  // namespace ncd::nccl
