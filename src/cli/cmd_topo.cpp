@@ -26,6 +26,7 @@ namespace {
 std::string cell(const topo::PathInfo& p) {
   if (p.type == topo::PathType::kDIS) return "-";
   if (p.type == topo::PathType::kLOC) return "X";
+  if (p.bw_gbps > 0 && p.bw_gbps < 9.95) return fmt::format("{} {:.1f}", topo::to_string(p.type), p.bw_gbps);
   return p.bw_gbps > 0 ? fmt::format("{} {:.0f}", topo::to_string(p.type), p.bw_gbps)
                        : fmt::format("{} ?", topo::to_string(p.type));
 }

@@ -49,6 +49,9 @@ bool attr_long(const pugi::xml_node& n, const char* name, long& out) {
   return true;
 }
 
+/// A string attribute, made printable (a corrupt file must not corrupt the report).
+std::string attr_text(const pugi::xml_node& n, const char* name) { return topo::printable(n.attribute(name).value()); }
+
 long attr_or(const pugi::xml_node& n, const char* name, long def) {
   long v = 0;
   return attr_long(n, name, v) ? v : def;
@@ -269,7 +272,7 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
     }
   if (!root) throw InputError(source, "no XML element (empty file?)");
   if (std::string(root.name()) != "system")
-    throw InputError(source, fmt::format("not an NCCL topology: root element <{}>, expected <system>", root.name()));
+    throw InputError(source, fmt::format("not an NCCL topology: root element <{}>, expected <system>", topo::printable(root.name())));
   topo::System s;
   s.source = source;
   s.nccl_tree = true;
@@ -308,10 +311,10 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
       }
       topo::CpuNode c;
       c.numa = static_cast<int>(attr_or(f.node, "numaid", -1));
-      c.affinity_text = f.node.attribute("affinity").value();
+      c.affinity_text = attr_text(f.node, "affinity");
       c.cpus = topo::parse_cpumap(c.affinity_text);
-      c.arch = f.node.attribute("arch").value();
-      c.vendor = std::string(trim(f.node.attribute("vendor").value()));
+      c.arch = attr_text(f.node, "arch");
+      c.vendor = std::string(trim(attr_text(f.node, "vendor")));
       c.family = static_cast<int>(attr_or(f.node, "familyid", 0));
       c.model = static_cast<int>(attr_or(f.node, "modelid", 0));
       s.cpus.push_back(c);
@@ -320,7 +323,7 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
       child.pci.clear();
       descend = true;
     } else if (name == "pci") {
-      std::string bus = f.node.attribute("busid").value();
+      std::string bus = attr_text(f.node, "busid");
       bus = bus.empty() ? fmt::format("unknown:{}", unnamed++) : topo::normalize_bus_id(bus);
       if (seen_bus.count(bus)) {
         s.notes.push_back(fmt::format("duplicate pci busid {} ignored", bus));
@@ -337,7 +340,7 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
       d.device = attr_hex(f.node, "device");
       d.subsystem_vendor = attr_hex(f.node, "subsystem_vendor");
       d.subsystem_device = attr_hex(f.node, "subsystem_device");
-      d.speed_text = f.node.attribute("link_speed").value();
+      d.speed_text = attr_text(f.node, "link_speed");
       d.link.max_gts = topo::parse_pcie_speed(d.speed_text);
       long w = attr_or(f.node, "link_width", 0);
       d.link.max_width = (w > 0 && w <= 64) ? static_cast<int>(w) : 0;  // VMs report 0: unknown
@@ -392,7 +395,7 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
         if (cn == "nvlink" || cn == "xgmi") {
           topo::NvLink l;
           l.xgmi = cn == "xgmi";
-          std::string target = c.attribute("target").value();
+          std::string target = attr_text(c, "target");
           l.remote_bus_id = topo::normalize_bus_id(target);
           if (l.remote_bus_id.rfind("fffffff", 0) == 0) l.remote_bus_id.clear();  // unknown remote
           l.remote = remote_of_class(attr_hex(c, "tclass"));
@@ -418,7 +421,7 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
       for (pugi::xml_node c : f.node.children("net")) {
         if (++elements > kMaxElements) throw InputError(source, "too many elements");
         topo::NicPort p;
-        p.name = c.attribute("name").value();
+        p.name = attr_text(c, "name");
         p.net_dev = static_cast<int>(attr_or(c, "dev", -1));
         p.port = static_cast<int>(attr_or(c, "port", 1));
         long speed = attr_or(c, "speed", 0);
@@ -426,7 +429,7 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
           p.rate_gbps = static_cast<double>(speed) / 1000.0;
           p.rate_text = fmt::format("{} Mb/s (NCCL speed)", speed);
         }
-        p.guid = c.attribute("guid").value();
+        p.guid = attr_text(c, "guid");
         p.gdr = attr_tri(c, "gdr");
         long guid = 0;
         if ((attr_long(c, "guid", guid) && guid != 0) || rdma_name(p.name)) n.rdma = true;
@@ -443,6 +446,12 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
         if (c.type() == pugi::node_element) stack.push_back({c, child.numa, child.pci, child.cpu});
     }
   }
+  std::size_t bare = 0;
+  for (const auto& g : s.gpus) bare += g.index < 0 && g.sm == 0;
+  if (bare > 0)
+    s.notes.push_back(fmt::format("{} GPU(s) listed as PCI functions only (no <gpu>): NVLinks and SM come from "
+                                  "NCCL's detection at run time, not from this file",
+                                  bare));
   // GPUs without a `dev` (hand-made files): number them in bus order, as NVML does by default.
   std::set<int> used;
   for (const auto& g : s.gpus)

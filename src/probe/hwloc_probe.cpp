@@ -9,6 +9,11 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+#include <pugixml.hpp>
 
 #include <fmt/format.h>
 
@@ -36,9 +41,9 @@ std::string bus_of(const hwloc_obj_t o) {
   return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", p->domain, p->bus, p->dev, p->func);
 }
 
-const char* info(hwloc_obj_t o, const char* name) {
+std::string info(hwloc_obj_t o, const char* name) {
   const char* v = hwloc_obj_get_info_by_name(o, name);
-  return v ? v : "";
+  return v ? topo::printable(v) : "";
 }
 
 int numa_of(hwloc_topology_t t, hwloc_obj_t o) {
@@ -85,8 +90,8 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     if (hwloc_obj_t pkg = hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_PACKAGE, n)) {
       c.package = static_cast<int>(pkg->os_index == HWLOC_UNKNOWN_INDEX ? pkg->logical_index : pkg->os_index);
       c.vendor = info(pkg, "CPUVendor");
-      c.family = std::atoi(info(pkg, "CPUFamilyNumber"));
-      c.model = std::atoi(info(pkg, "CPUModelNumber"));
+      c.family = std::atoi(info(pkg, "CPUFamilyNumber").c_str());
+      c.model = std::atoi(info(pkg, "CPUModelNumber").c_str());
     }
     s.cpus.push_back(c);
   }
@@ -127,11 +132,19 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     for (hwloc_obj_t c = o->io_first_child; c; c = c->next_sibling) {
       if (c->type != HWLOC_OBJ_OS_DEVICE) continue;
       auto ot = c->attr->osdev.type;
-      if (ot == HWLOC_OBJ_OSDEV_GPU || ot == HWLOC_OBJ_OSDEV_COPROC) gpu_osdev = true;
+      // A compute OS device (cudaN, nvmlN, rsmiN, openclXdY) marks a GPU; a DRM "cardN" alone is
+      // also what an onboard VGA controller has.
+      std::string_view on = c->name ? c->name : "";
+      if ((ot == HWLOC_OBJ_OSDEV_GPU || ot == HWLOC_OBJ_OSDEV_COPROC) &&
+          (on.rfind("cuda", 0) == 0 || on.rfind("nvml", 0) == 0 || on.rfind("rsmi", 0) == 0 || on.rfind("opencl", 0) == 0))
+        gpu_osdev = true;
       if (ot == HWLOC_OBJ_OSDEV_OPENFABRICS) rdma_osdev = true;
       if (ot == HWLOC_OBJ_OSDEV_NETWORK) net_osdev = true;
     }
-    if (base == 0x03 && (p.vendor_id == 0x10de || p.vendor_id == 0x1002 || gpu_osdev)) r.d.kind = topo::PciKind::kGpu;
+    // NVIDIA display/3D controllers are GPUs; AMD Instinct parts are class 0x0380 or 0x12xx,
+    // while AMD class 0x0300 is as often an onboard VGA (ATI ES1000) unless it computes.
+    if (base == 0x03 && (p.vendor_id == 0x10de || (p.vendor_id == 0x1002 && p.class_id != 0x0300) || gpu_osdev))
+      r.d.kind = topo::PciKind::kGpu;
     else if ((base == 0x12 && p.vendor_id == 0x1002)) r.d.kind = topo::PciKind::kGpu;
     else if (base == 0x02 || rdma_osdev || net_osdev) r.d.kind = topo::PciKind::kNic;
     else if (p.class_id == 0x0680 && p.vendor_id == 0x10de) r.d.kind = topo::PciKind::kNvSwitch;
@@ -167,7 +180,7 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
       int idx = -1;
       for (hwloc_obj_t c = r.obj->io_first_child; c; c = c->next_sibling) {
         if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
-        std::string name = c->name;
+        std::string name = topo::printable(c->name);
         for (const char* pre : {"nvml", "cuda"})
           if (name.rfind(pre, 0) == 0 && name.size() > 4 && std::isdigit(static_cast<unsigned char>(name[4])))
             idx = std::atoi(name.c_str() + 4);
@@ -189,19 +202,19 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
         if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
         if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_OPENFABRICS) {
           n.rdma = true;
-          if (n.name.empty()) n.name = c->name;
+          if (n.name.empty()) n.name = topo::printable(c->name);
           for (int port = 1; port <= 8; ++port) {
             const char* st = hwloc_obj_get_info_by_name(c, fmt::format("Port{}State", port).c_str());
             if (!st) continue;
             topo::NicPort p;
-            p.name = c->name;
+            p.name = topo::printable(c->name);
             p.port = port;
             p.state = port_state_name(std::atol(st));
             p.guid = info(c, "NodeGUID");
             n.ports.push_back(p);
           }
         } else if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK) {
-          netdevs.push_back(c->name);
+          netdevs.push_back(topo::printable(c->name));
         }
       }
       if (n.ports.empty())
@@ -234,6 +247,46 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
   return s;
 }
 
+/// hwloc 2.x refuses XML version 3 ("cannot import XML version 3.0 > 2"). The differences
+/// that matter here are few (shared/reference/build-and-cluster-sim.md §3): the version, the
+/// OS device type (a bitmask in v3, an enum in v2) and two top-level v3-only elements.
+std::string hwloc_v3_to_v2(const std::string& text, const std::string& path) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(text.data(), text.size())) throw InputError(path, "not valid XML");
+  pugi::xml_node top = doc.child("topology");
+  if (!top) throw InputError(path, "not an hwloc XML export (no <topology> element)");
+  top.attribute("version").set_value("2.0");
+  for (const char* name : {"info", "pci_locality"})
+    while (pugi::xml_node n = top.child(name)) top.remove_child(n);
+  // v3 osdev_type bits -> v2 enum (BLOCK 0, GPU 1, NETWORK 2, OPENFABRICS 3, DMA 4, COPROC 5).
+  constexpr unsigned kStorage = 1, kMemory = 2, kGpu = 4, kCoproc = 8, kNet = 16, kOfed = 32, kDma = 64;
+  std::vector<pugi::xml_node> stack{top};
+  std::size_t visited = 0;
+  while (!stack.empty()) {
+    pugi::xml_node n = stack.back();
+    stack.pop_back();
+    if (++visited > 2000000) throw InputError(path, "too many XML elements");
+    if (std::string_view(n.attribute("type").value()) == "OSDev") {
+      pugi::xml_attribute t = n.attribute("osdev_type");
+      unsigned v = static_cast<unsigned>(t.as_uint());
+      std::string_view name = n.attribute("name").value(), sub = n.attribute("subtype").value();
+      int v2 = 0;
+      if (v & (kStorage | kMemory)) v2 = 0;
+      else if (v & kOfed) v2 = 3;
+      else if (v & kNet) v2 = sub == "BXI" ? 3 : 2;
+      else if (v & kDma) v2 = 4;
+      else if (v & kCoproc) v2 = (name.rfind("nvml", 0) == 0 || name.rfind("rsmi", 0) == 0) ? 1 : 5;
+      else if (v & kGpu) v2 = 1;
+      if (t) t.set_value(v2);
+    }
+    for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling())
+      if (c.type() == pugi::node_element) stack.push_back(c);
+  }
+  std::ostringstream out;
+  doc.save(out, "", pugi::format_raw);
+  return out.str();
+}
+
 Topology new_topology() {
   hwloc_topology_t t = nullptr;
   if (hwloc_topology_init(&t) != 0) throw UnavailableError("hwloc: cannot initialise a topology");
@@ -248,11 +301,14 @@ Topology new_topology() {
 topo::System parse_hwloc_xml(std::string_view text, const std::string& source) {
   if (text.find("<topology") == std::string_view::npos)
     throw InputError(source, "not an hwloc XML export (no <topology> element)");
-  if (text.find("<topology version=\"3.") != std::string_view::npos)
-    throw InputError(source, "hwloc XML version 3 cannot be imported by hwloc 2.x (export it with lstopo 2.x)");
   // hwloc's importer recurses once per nesting level and libxml2 would parse a DTD: screen
-  // depth and entity declarations before it sees the text.
+  // depth and entity declarations before it (or the v3 converter) sees the text.
   check_xml_shape(text, source);
+  std::string v2;
+  if (text.find("<topology version=\"3.") != std::string_view::npos) {
+    v2 = hwloc_v3_to_v2(std::string(text), source);
+    text = v2;
+  }
   if (text.size() > static_cast<std::size_t>(INT32_MAX - 1)) throw InputError(source, "too large for hwloc");
   Topology t = new_topology();
   if (hwloc_topology_set_xmlbuffer(t.get(), text.data(), static_cast<int>(text.size())) != 0)

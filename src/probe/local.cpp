@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -54,6 +55,21 @@ void fill_cpu_ids(topo::System& s) {
   if (uname(&u) == 0) s.versions["kernel"] = u.release;
 }
 
+/// DMA-BUF registration of GPU memory needs Linux >= 5.12 and NVIDIA's open kernel modules
+/// (NCCL 2.28 uses it when cuDeviceGetAttribute(DMA_BUF_SUPPORTED) says so). Without the driver
+/// it stays unknown; with the proprietary module too (no cheap way to ask without CUDA).
+void detect_dmabuf(topo::System& s) {
+  struct utsname u {};
+  if (uname(&u) != 0) return;
+  int major = 0, minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) == 2 && (major < 5 || (major == 5 && minor < 12))) {
+    s.dmabuf = topo::Tri::kNo;
+    return;
+  }
+  auto v = read_attr("/proc/driver/nvidia/version");
+  if (v && v->find("Open Kernel Module") != std::string::npos) s.dmabuf = topo::Tri::kYes;
+}
+
 }  // namespace
 
 topo::System probe_local(const ProbeOptions& opts) {
@@ -79,6 +95,7 @@ topo::System probe_local(const ProbeOptions& opts) {
       s.notes.insert(s.notes.begin(), notes.begin(), notes.end());
     }
     fill_cpu_ids(s);
+    detect_dmabuf(s);
     if (opts.use_nvml) {
       NvmlResult r = probe_nvml();
       if (r.available) merge_nvml(s, r);

@@ -102,7 +102,7 @@ NvmlResult probe_nvml(const std::string& library) {
   }
   r.available = true;
   char buf[256] = {};
-  if (a.driver && a.driver(buf, sizeof buf) == kNvmlSuccess) r.driver_version = buf;
+  if (a.driver && a.driver(buf, sizeof buf) == kNvmlSuccess) r.driver_version = topo::printable(buf);
   unsigned n = 0;
   if (a.count(&n) != kNvmlSuccess) n = 0;
   for (unsigned i = 0; i < n && i < 1024; ++i) {
@@ -115,8 +115,8 @@ NvmlResult probe_nvml(const std::string& library) {
       pci.busId[sizeof pci.busId - 1] = 0;
       g.bus_id = topo::normalize_bus_id(pci.busId);
     }
-    if (a.name && a.name(d, buf, sizeof buf) == kNvmlSuccess) g.name = buf;
-    if (a.uuid && a.uuid(d, buf, sizeof buf) == kNvmlSuccess) g.uuid = buf;
+    if (a.name && a.name(d, buf, sizeof buf) == kNvmlSuccess) g.name = topo::printable(buf);
+    if (a.uuid && a.uuid(d, buf, sizeof buf) == kNvmlSuccess) g.uuid = topo::printable(buf);
     int major = 0, minor = 0;
     if (a.cc && a.cc(d, &major, &minor) == kNvmlSuccess) g.sm = major * 10 + minor;
     nvmlMemory_t mem{};

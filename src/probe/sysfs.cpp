@@ -21,7 +21,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<std::string> attr(const fs::path& p) { return read_attr(p.string()); }
+std::optional<std::string> attr(const fs::path& p) {
+  auto v = read_attr(p.string());
+  if (v) *v = topo::printable(*v);
+  return v;
+}
 
 long attr_long(const fs::path& p, long def) {
   auto v = attr(p);
@@ -175,7 +179,8 @@ topo::System sysfs_system(const std::string& root) {
     r.d.numa = static_cast<int>(attr_long(real / "numa_node", -1));
     std::uint32_t base_cls = r.d.class_code >> 16, sub = (r.d.class_code >> 8) & 0xff;
     if (base_cls == 0x06 && sub == 0x04) r.d.kind = topo::PciKind::kBridge;
-    else if ((base_cls == 0x03 && (r.d.vendor == 0x10de || r.d.vendor == 0x1002)) || (base_cls == 0x12 && r.d.vendor == 0x1002))
+    else if ((base_cls == 0x03 && (r.d.vendor == 0x10de || (r.d.vendor == 0x1002 && sub != 0x00))) ||
+             (base_cls == 0x12 && r.d.vendor == 0x1002))  // AMD 0x0300 is often an onboard VGA
       r.d.kind = topo::PciKind::kGpu;
     else if (base_cls == 0x02) r.d.kind = topo::PciKind::kNic;
     else if (r.d.class_code == 0x068000 && r.d.vendor == 0x10de) r.d.kind = topo::PciKind::kNvSwitch;
@@ -288,7 +293,7 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
     for (const auto& e : fs::directory_iterator(ib, ec)) entries.push_back(e.path());
     std::sort(entries.begin(), entries.end());
     for (const auto& e : entries) {
-      std::string dev = basename_of(e);
+      std::string dev = topo::printable(basename_of(e));
       std::string bus = device_bus(e);
       topo::Nic* nic = nullptr;
       for (auto& n : s.nics)
@@ -338,7 +343,7 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
     for (const auto& e : fs::directory_iterator(net, ec)) entries.push_back(e.path());
     std::sort(entries.begin(), entries.end());
     for (const auto& e : entries) {
-      std::string ifname = basename_of(e);
+      std::string ifname = topo::printable(basename_of(e));
       std::string bus = device_bus(e);
       if (bus.empty()) continue;
       topo::Nic* nic = nullptr;

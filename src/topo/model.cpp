@@ -112,6 +112,13 @@ std::string System::gpu_subject(std::size_t gpu) const {
   return g.bus_id.empty() ? fmt::format("GPU{}", idx) : fmt::format("GPU{} {}", idx, g.bus_id);
 }
 
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(std::min<std::size_t>(s.size(), 256));
+  for (char c : s.substr(0, 256)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
+
 bool is_rdma_pci(std::uint32_t class_code, std::uint32_t vendor, std::uint32_t device) {
   if ((class_code >> 8) == 0x0207) return true;
   return vendor == 0x1d0f && device >= 0xefa0 && device <= 0xefa3;

@@ -189,6 +189,9 @@ struct System {
   [[nodiscard]] std::string gpu_subject(std::size_t gpu) const;
 };
 
+/// Input text made safe for reports: printable ASCII kept, anything else (control bytes,
+/// invalid or non-ASCII UTF-8 from a corrupt file) replaced by '?'. Capped at 256 characters.
+[[nodiscard]] std::string printable(std::string_view s);
 /// True for PCI functions that are RDMA NICs by class or id: InfiniBand class 0x0207, AWS EFA
 /// (0x1d0f:0xefa0-0xefa3; the ENA 0x1d0f:0xec20 is not RDMA).
 [[nodiscard]] bool is_rdma_pci(std::uint32_t class_code, std::uint32_t vendor, std::uint32_t device);

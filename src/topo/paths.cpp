@@ -575,11 +575,14 @@ void compute_paths(System& s) {
       t.gpu_nic[a][n] = best;
     }
   }
-  // Nearest NIC: fewest switches by wiring (pci_type), then the highest bandwidth.
+  // Nearest NIC: fewest switches by wiring (pci_type), then the highest bandwidth; among the
+  // RDMA NICs when the host has any (a management Ethernet port is not where NCCL goes).
+  bool any_rdma = std::any_of(s.nics.begin(), s.nics.end(), [](const Nic& n) { return n.rdma; });
   t.nearest_nic.assign(ng, -1);
   for (std::size_t a = 0; a < ng; ++a) {
     int best = -1;
     for (std::size_t n = 0; n < nn; ++n) {
+      if (any_rdma && !s.nics[n].rdma) continue;
       const PathInfo& p = t.gpu_nic[a][n];
       if (p.pci_type == PathType::kDIS) continue;
       if (best < 0) { best = static_cast<int>(n); continue; }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
+#include "checks/topo_checks.hpp"
 #include "core/error.hpp"
 #include "nccl/topo_xml.hpp"
 #include "probe/local.hpp"
@@ -77,6 +80,30 @@ TEST(TopoModel, HwlocXmlWithSysfsFacts) {
   EXPECT_EQ(efa, 4);  // EFA yes, ENA no
   EXPECT_THROW((void)probe::load_systems({kTopo + "/nccl/azure-ndv5-h100.xml", {}, "", ""}), InputError);
   EXPECT_THROW((void)probe::load_systems({"", {}, "/nonexistent-sysfs", ""}), InputError);
+}
+
+TEST(TopoModel, HwlocStructureWithSysfsOverlay) {
+  probe::LoadOptions o;
+  o.hwloc_xml = kTopo + "/hwloc/aws-p4d-hwloc2.10.xml";
+  o.sysfs_root = kTopo + "/sysfs/p4d-hwloc-overlay";
+  topo::System s = probe::load_system_from_files(o);
+  ASSERT_EQ(s.gpus.size(), 8u);
+  EXPECT_EQ(s.find_pci("0000:10:1c.0")->link.cur_width, 8);
+  EXPECT_TRUE(s.nics[static_cast<std::size_t>(s.paths.nearest_nic[0])].rdma);  // an EFA, not the ENA
+  std::vector<std::string> got;
+  for (const auto& f : checks::check_topology({s}))
+    if (f.severity != Severity::kInfo) got.push_back(f.id + " | " + f.subject);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"nic.port_down | rdmap16s27/1", "pcie.link_degraded | GPU0 0000:10:1c.0"}));
+}
+
+TEST(TopoModel, CorruptBytesStayOutOfTheReport) {
+  std::string xml = "<system version=\"1\"><cpu numaid=\"0\" vendor=\"\xff\xfe\"><pci busid=\"00\x80:01:00.0\" "
+                    "class=\"0x030200\" link_speed=\"16\x01 GT/s\" link_width=\"16\"/></cpu></system>";
+  topo::System s = nccl::parse_topo_xml(xml, "bad.xml");
+  topo::compute_paths(s);
+  EXPECT_NO_THROW((void)topo::system_to_json(s).dump());
+  EXPECT_EQ(s.cpus.at(0).vendor, "??");
 }
 
 TEST(TopoSysfs, ValueParsers) {

@@ -127,3 +127,36 @@ if __name__ == "__main__":
     make("mtu-mismatch", mtu1=1500)
     make("acs-enabled", acs_above_gpu0=0x001D)  # SrcValid, ReqRedir, CmpltRedir, UpstreamFwd
     make("port-half-rate", nic1_rate="200 Gb/sec (4X HDR)")
+
+
+def make_overlay(name):
+    """Link and port facts for hwloc/aws-p4d-hwloc2.10.xml (same bus ids, flat VM PCI):
+    GPU 0000:10:1c.0 trained at x8, EFA rdmap16s27 port 1 down. Used with --hwloc-xml."""
+    root = name
+    shutil.rmtree(root, ignore_errors=True)
+    devs = {
+        "0000:10:1c.0": ("0x030200", "0x10de", "0x20b0", 8),
+        "0000:10:1d.0": ("0x030200", "0x10de", "0x20b0", 16),
+        "0000:10:1b.0": ("0x020000", "0x1d0f", "0xefa0", 16),
+    }
+    for bdf, (cls, ven, dev, width) in devs.items():
+        d = f"{root}/devices/pci0000:10/{bdf}"
+        write(f"{d}/class", cls)
+        write(f"{d}/vendor", ven)
+        write(f"{d}/device", dev)
+        write(f"{d}/numa_node", "0")
+        write(f"{d}/current_link_speed", "16.0 GT/s PCIe")
+        write(f"{d}/current_link_width", str(width))
+        write(f"{d}/max_link_speed", "16.0 GT/s PCIe")
+        write(f"{d}/max_link_width", "16")
+        link(f"{root}/bus/pci/devices/{bdf}", f"../../../devices/pci0000:10/{bdf}")
+    link(f"{root}/class/infiniband/rdmap16s27/device", "../../../devices/pci0000:10/0000:10:1b.0")
+    p = f"{root}/class/infiniband/rdmap16s27/ports/1"
+    write(f"{p}/state", "1: DOWN")
+    write(f"{p}/phys_state", "3: Disabled")
+    write(f"{p}/rate", "100 Gb/sec (4X EDR)")
+    write(f"{p}/link_layer", "Unknown")
+
+
+if __name__ == "__main__":
+    make_overlay("p4d-hwloc-overlay")
