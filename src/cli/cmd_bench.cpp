@@ -162,7 +162,9 @@ int run_self_test(Context& ctx) {
   int code = ctx.finish(r, [&](std::ostream& out) {
     out << fmt::format("# bench self-test: {} cases on each of {} rank(s)\n", cases, comm.size());
   });
-  if (comm.broken() && comm.size() > 1) comm.abort_job(code);
+  // Rank 0 only: a non-root rank's MPI_Abort would end the job with its own code (0) and could
+  // cut rank 0 off mid-report; the others linger in cli.cpp until rank 0 ends the job.
+  if (comm.broken() && comm.size() > 1 && comm.rank() == 0) comm.abort_job(code);
   return code;
 }
 
@@ -345,7 +347,9 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
     print_verdict_lines(out, ev);
   });
   // A rank that never answered may be stuck in MPI: end the whole job now that the report is out.
-  if (comm->broken() && comm->size() > 1 && comm->is_mpi()) static_cast<dist::MpiComm*>(comm)->abort_job(code);
+  // Rank 0 only (see the self-test above): the job's exit status is rank 0's verdict.
+  if (comm->broken() && comm->size() > 1 && comm->is_mpi() && comm->rank() == 0)
+    static_cast<dist::MpiComm*>(comm)->abort_job(code);
   return code;
 }
 

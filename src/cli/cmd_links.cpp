@@ -247,8 +247,9 @@ int run_links(const LinksOptions& o, Context& ctx) {
   const int code = ctx.finish(r, [&](std::ostream& out) {
     render(out, r, res, analysis, plan, comm.size(), nodes.node_names.size());
   });
-  if (comm.broken()) {
-    // The report is written; peers may be stuck in MPI, so end the whole job now.
+  if (comm.broken() && comm.rank() == 0) {
+    // The report is written; peers may be stuck in MPI, so end the whole job now. Rank 0 only:
+    // another rank's MPI_Abort would end the job with its own exit code, maybe mid-report.
     std::cout.flush();
     std::cerr.flush();
     comm.abort_job(code);

@@ -2,8 +2,14 @@
 #include "probe/hwloc_probe.hpp"
 
 #include <hwloc.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -296,20 +302,59 @@ Topology new_topology() {
   return topo;
 }
 
+/// hwloc 2.9 dereferences a NULL cpuset inside hwloc_topology_load (hwloc_bitmap_compare_first)
+/// on some malformed exports (found by tests/fuzz/fuzz_hwloc_xml; regression input in
+/// tests/fuzz/regressions/). A crash or hang inside the library cannot be caught, so the load is
+/// tried first in a forked child, bounded in time: only text that hwloc survives reaches this
+/// process's hwloc. Costs one extra load (milliseconds for real exports).
+void trial_load(std::string_view text, const std::string& source) {
+  constexpr int kTrialSeconds = 30;
+  constexpr int kRefused = 42;  // hwloc returned an error; any other end (signal, a sanitizer's exit 1) is a crash
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return;  // no child: load in-process, as before
+  if (pid == 0) {
+    hwloc_topology_t t = nullptr;
+    int ok = hwloc_topology_init(&t) == 0;
+    if (ok) hwloc_topology_set_io_types_filter(t, HWLOC_TYPE_FILTER_KEEP_ALL);
+    ok = ok && hwloc_topology_set_xmlbuffer(t, text.data(), static_cast<int>(text.size())) == 0 &&
+         hwloc_topology_load(t) == 0;
+    ::_exit(ok ? 0 : kRefused);  // no destructors, no atexit handlers in the child
+  }
+  int status = 0;
+  for (int waited_ms = 0;; waited_ms += 5) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return;
+    if (waited_ms >= kTrialSeconds * 1000) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      throw InputError(source, fmt::format("hwloc did not finish loading it within {} s (malformed hwloc XML)", kTrialSeconds));
+    }
+    timespec ts{0, 5000000};
+    nanosleep(&ts, nullptr);
+  }
+  if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == kRefused)) return;
+  throw InputError(source, WIFSIGNALED(status)
+                               ? fmt::format("hwloc crashed loading it (signal {}): malformed hwloc XML", WTERMSIG(status))
+                               : fmt::format("hwloc crashed loading it (exit {}): malformed hwloc XML", WEXITSTATUS(status)));
+}
+
 }  // namespace
 
 topo::System parse_hwloc_xml(std::string_view text, const std::string& source) {
   if (text.find("<topology") == std::string_view::npos)
     throw InputError(source, "not an hwloc XML export (no <topology> element)");
   // hwloc's importer recurses once per nesting level and libxml2 would parse a DTD: screen
-  // depth and entity declarations before it sees the text.
+  // depth and entity declarations before it (or the v3 converter) sees the text.
   check_xml_shape(text, source);
-  std::string converted;
+  std::string v2;
   if (text.find("<topology version=\"3.") != std::string_view::npos) {
-    converted = hwloc_v3_to_v2(std::string(text), source);  // hwloc 2.x cannot import v3
-    text = converted;
+    v2 = hwloc_v3_to_v2(std::string(text), source);
+    text = v2;
   }
   if (text.size() > static_cast<std::size_t>(INT32_MAX - 1)) throw InputError(source, "too large for hwloc");
+  trial_load(text, source);
   Topology t = new_topology();
   if (hwloc_topology_set_xmlbuffer(t.get(), text.data(), static_cast<int>(text.size())) != 0)
     throw InputError(source, "hwloc refused the XML buffer");

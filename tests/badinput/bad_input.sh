@@ -18,7 +18,8 @@ hwloc_good=$(ls "$corpus"/topologies/hwloc-xml/*.xml | head -1)
 # ---- the bad inputs
 : > "$tmp/empty"
 head -c 65536 /dev/urandom > "$tmp/junk.bin"
-head -c 3000 "$topo_good" > "$tmp/truncated.xml"
+# Half of a real file (a fixed byte count could be longer than the file: then nothing is cut).
+head -c $(( $(stat -c %s "$topo_good") / 2 )) "$topo_good" > "$tmp/truncated.xml"
 python3 - "$tmp" <<'PY'
 import sys, os
 d = sys.argv[1]

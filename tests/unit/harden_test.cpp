@@ -142,8 +142,7 @@ TEST(HwlocXml, CorpusFilesPassTheScreen) {
     std::string err = error_of([&] { (void)probe::hwloc_xml_system(e.path().string()); });
     EXPECT_EQ(err.find("nested more than"), std::string::npos) << err;
     EXPECT_EQ(err.find("DOCTYPE"), std::string::npos) << err;
-    // Every corpus export loads, hwloc 3 ones through the in-memory v3 -> v2 conversion.
-    EXPECT_EQ(err, "");
+    EXPECT_TRUE(err.empty()) << err;  // v3 exports are converted in memory
     loaded += err.empty();
   }
   EXPECT_GE(loaded, 12);
@@ -159,13 +158,45 @@ TEST(HwlocXml, DeepAndBombRejectedBeforeHwloc) {
   e = error_of([&] { (void)probe::parse_hwloc_xml(bomb, "bomb.xml"); });
   EXPECT_NE(e.find("bomb.xml:2: DOCTYPE"), std::string::npos) << e;
   e = error_of([&] { (void)probe::parse_hwloc_xml("<topology version=\"2.0\"><object type=\"Mach", "t.xml"); });
-  EXPECT_NE(e.find("t.xml: "), std::string::npos) << e;
+  EXPECT_NE(e.find("t.xml:1: the file ends inside a tag"), std::string::npos) << e;
+  // Well-formed but not a topology hwloc accepts: hwloc itself refuses it.
+  e = error_of([&] { (void)probe::parse_hwloc_xml("<topology version=\"2.0\"><object type=\"Bogus\"/></topology>", "b.xml"); });
+  EXPECT_NE(e.find("b.xml: hwloc"), std::string::npos) << e;
 }
 
 TEST(GraphXml, DeepRejected) {
   std::string d = deep(100000, "<graph>", "</graph>", "<graphs version=\"1\">\n", "</graphs>");
   std::string e = error_of([&] { (void)nccl::parse_graph_xml(d, "g.xml"); });
   EXPECT_NE(e.find("g.xml:2: elements nested more than"), std::string::npos) << e;
+}
+
+// Inputs the fuzzers found (tests/fuzz/regressions/<target>_<what>.xml): each must give a
+// model or one InputError naming the file, never a crash. hwloc_xml_leak_load_failure: hwloc
+// 2.9 leaks objects when an XML load fails (its bug, suppressed for LSan); we must still reject it.
+TEST(FuzzRegressions, EveryFoundInputIsRejectedCleanly) {
+  const std::string dir = std::string(NCD_TOPOLOGY_DIR) + "/../tests/fuzz/regressions";
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string(), path = e.path().string();
+    SCOPED_TRACE(path);
+    std::string text = read_file(path, std::size_t{64} << 20);
+    std::string err = error_of([&] {
+      if (name.rfind("hwloc_xml_", 0) == 0) {
+        (void)probe::parse_hwloc_xml(text, path);
+      } else if (name.rfind("topo_xml_", 0) == 0) {
+        (void)nccl::parse_topo_xml(text, path);
+      } else if (name.rfind("graph_xml_", 0) == 0) {
+        (void)nccl::parse_graph_xml(text, path);
+      } else {
+        ADD_FAILURE() << "no parser for " << name;
+      }
+    });
+    if (!err.empty()) {
+      EXPECT_EQ(err.rfind(path + ":", 0), 0u) << err;
+    }
+    ++n;
+  }
+  EXPECT_GE(n, 1);
 }
 
 }  // namespace

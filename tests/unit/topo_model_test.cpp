@@ -98,8 +98,16 @@ TEST(TopoModel, HwlocStructureWithSysfsOverlay) {
 }
 
 TEST(TopoModel, CorruptBytesStayOutOfTheReport) {
-  std::string xml = "<system version=\"1\"><cpu numaid=\"0\" vendor=\"\xff\xfe\"><pci busid=\"00\x80:01:00.0\" "
+  std::string xml = "<system version=\"1\"><cpu numaid=\"0\" vendor=\"\xff\xfe\"><pci busid=\"0000:01:00.0\" "
                     "class=\"0x030200\" link_speed=\"16\x01 GT/s\" link_width=\"16\"/></cpu></system>";
+  // A corrupt bus id is not a quirk: rejected (harden), and the error shows no raw bytes.
+  std::string bad_bus = "<system version=\"1\"><cpu numaid=\"0\"><pci busid=\"00\x80:01:00.0\"/></cpu></system>";
+  try {
+    (void)nccl::parse_topo_xml(bad_bus, "bad.xml");
+    ADD_FAILURE() << "corrupt busid accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("busid=\"00?:01:00.0\""), std::string::npos) << e.what();
+  }
   topo::System s = nccl::parse_topo_xml(xml, "bad.xml");
   topo::compute_paths(s);
   EXPECT_NO_THROW((void)topo::system_to_json(s).dump());
