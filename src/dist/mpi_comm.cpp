@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -89,20 +91,33 @@ std::vector<std::optional<std::string>> MpiComm::gather(const std::string& blob,
                                                         const Deadline& deadline) {
   const int tag = next_tag();
   fault_point("gather", rank_);
+  // A step that times out leaves its requests posted: MPI may still read or write their buffers
+  // later (found by ASan: a late message landing in a freed vector). Those buffers live on the
+  // heap and are deliberately leaked when the deadline passes.
   if (rank_ != 0) {
-    std::uint64_t n = blob.size();
+    auto out_msg = std::make_unique<std::pair<std::uint64_t, std::string>>(blob.size(), blob);
     std::vector<MPI_Request> reqs(2, MPI_REQUEST_NULL);
-    MPI_Isend(&n, 1, MPI_UINT64_T, 0, tag, comm_, &reqs[0]);
-    MPI_Isend(blob.data(), static_cast<int>(blob.size()), MPI_BYTE, 0, tag + 1, comm_, &reqs[1]);
-    if (!wait_all(reqs, deadline).empty()) mark_broken();
+    MPI_Isend(&out_msg->first, 1, MPI_UINT64_T, 0, tag, comm_, &reqs[0]);
+    MPI_Isend(out_msg->second.data(), static_cast<int>(out_msg->second.size()), MPI_BYTE, 0, tag + 1, comm_, &reqs[1]);
+    if (!wait_all(reqs, deadline).empty()) {
+      mark_broken();
+      (void)out_msg.release();
+    }
     return {};
   }
   std::vector<std::optional<std::string>> out(static_cast<std::size_t>(size_));
   out[0] = blob;
-  std::vector<std::uint64_t> sizes(static_cast<std::size_t>(size_), 0);
+  struct Pending {
+    std::vector<std::uint64_t> sizes;
+    std::vector<std::string> buf;
+  };
+  auto pending = std::make_unique<Pending>();
+  std::vector<std::uint64_t>& sizes = pending->sizes;
+  sizes.assign(static_cast<std::size_t>(size_), 0);
   std::vector<MPI_Request> size_req(static_cast<std::size_t>(size_), MPI_REQUEST_NULL);
   std::vector<MPI_Request> data_req(static_cast<std::size_t>(size_), MPI_REQUEST_NULL);
-  std::vector<std::string> buf(static_cast<std::size_t>(size_));
+  std::vector<std::string>& buf = pending->buf;
+  buf.resize(static_cast<std::size_t>(size_));
   std::vector<char> state(static_cast<std::size_t>(size_), 0);  // 0 size pending, 1 data pending, 2 done
   for (int r = 1; r < size_; ++r) MPI_Irecv(&sizes[r], 1, MPI_UINT64_T, r, tag, comm_, &size_req[r]);
   state[0] = 2;
@@ -133,6 +148,7 @@ std::vector<std::optional<std::string>> MpiComm::gather(const std::string& blob,
     if (remaining == 0) break;
     if (deadline.expired()) {
       mark_broken();
+      (void)pending.release();  // posted receives may still land in it
       break;
     }
     if (!progressed) poll_pause();
@@ -142,34 +158,40 @@ std::vector<std::optional<std::string>> MpiComm::gather(const std::string& blob,
 
 bool MpiComm::broadcast(std::string& blob, const Deadline& deadline) {
   const int tag = next_tag();
+  // Heap buffers, leaked on timeout (see gather).
+  auto msg = std::make_unique<std::pair<std::uint64_t, std::string>>(0, std::string());
   if (rank_ == 0) {
-    std::uint64_t n = blob.size();
+    msg->first = blob.size();
+    msg->second = blob;
     std::vector<MPI_Request> reqs;
     for (int r = 1; r < size_; ++r) {
       reqs.emplace_back();
-      MPI_Isend(&n, 1, MPI_UINT64_T, r, tag, comm_, &reqs.back());
+      MPI_Isend(&msg->first, 1, MPI_UINT64_T, r, tag, comm_, &reqs.back());
       reqs.emplace_back();
-      MPI_Isend(blob.data(), static_cast<int>(n), MPI_BYTE, r, tag + 1, comm_, &reqs.back());
+      MPI_Isend(msg->second.data(), static_cast<int>(msg->first), MPI_BYTE, r, tag + 1, comm_, &reqs.back());
     }
     if (!wait_all(reqs, deadline).empty()) {
       mark_broken();
+      (void)msg.release();
       return false;
     }
     return true;
   }
-  std::uint64_t n = 0;
   std::vector<MPI_Request> req(1);
-  MPI_Irecv(&n, 1, MPI_UINT64_T, 0, tag, comm_, req.data());
+  MPI_Irecv(&msg->first, 1, MPI_UINT64_T, 0, tag, comm_, req.data());
   if (!wait_all(req, deadline).empty()) {
     mark_broken();
+    (void)msg.release();
     return false;
   }
-  blob.resize(n);
-  MPI_Irecv(blob.data(), static_cast<int>(n), MPI_BYTE, 0, tag + 1, comm_, req.data());
+  msg->second.resize(msg->first);
+  MPI_Irecv(msg->second.data(), static_cast<int>(msg->first), MPI_BYTE, 0, tag + 1, comm_, req.data());
   if (!wait_all(req, deadline).empty()) {
     mark_broken();
+    (void)msg.release();
     return false;
   }
+  blob = std::move(msg->second);
   return true;
 }
 
