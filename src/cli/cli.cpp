@@ -209,8 +209,9 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     sub->add_option("--size", o->size, "Bandwidth message size (K/M/G suffixes)")->capture_default_str();
     sub->add_option("--mode", o->mode, "pairwise: every pair; ring: ring neighbours only; bisect: group testing")->capture_default_str()
         ->check(CLI::IsMember({"pairwise", "ring", "bisect"}));
+    // Link sweeps run over MPI point-to-point on host memory only (no NCCL send/recv backend).
     sub->add_option("--backend", o->backend, "auto and mpi: host memory over MPI point-to-point")->capture_default_str()
-        ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+        ->check(CLI::IsMember({"auto", "mpi"}));
     sub->add_option("-n,--iters", o->iters, "Timed transfers per direction")->capture_default_str()->check(CLI::Range(1, 10000));
     sub->add_option("-w,--warmup", o->warmup, "Untimed transfers per direction first")->capture_default_str()->check(CLI::Range(0, 1000));
     sub->add_option("--repeat", o->repeat, "Sweeps of the whole schedule, within --timeout")->capture_default_str()

@@ -145,9 +145,6 @@ int run_links(const LinksOptions& o, Context& ctx) {
   checks::LinkCheckOptions check_opts;
   if (!o.expect.empty()) check_opts.expected_gbps = checks::parse_expected_gbps(o.expect, "--expect");
   if (check_opts.expected_gbps.count("net")) plan.bisect.expected_gbps = check_opts.expected_gbps["net"];
-  if (o.backend == "nccl")
-    throw UnavailableError("links --backend nccl: the NCCL send/recv backend is not implemented yet; "
-                           "--backend mpi measures host memory over MPI");
 
   dist::MpiComm& comm = ctx.mpi();
   ctx.progress(fmt::format("links: {} sweep over {} ranks...", o.mode, comm.size()));

@@ -11,7 +11,7 @@ namespace ncd::cli {
 struct LinksOptions {
   std::string size = "64M";       ///< bandwidth message size
   std::string mode = "pairwise";  ///< pairwise | ring | bisect
-  std::string backend = "auto";   ///< auto | mpi | nccl
+  std::string backend = "auto";   ///< auto | mpi (host memory over MPI point-to-point)
   int iters = 5;                  ///< timed transfers per direction
   int warmup = 1;
   int repeat = 1;                 ///< sweeps of the schedule (intermittent links)
