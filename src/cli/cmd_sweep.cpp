@@ -404,39 +404,6 @@ std::vector<std::string> group_host_notes(const std::vector<std::string>& notes,
   return out;
 }
 
-/// The binding of each rank of a node, resolved against the node's topology (NUMA nodes of its
-/// cores, its GPU from CUDA_VISIBLE_DEVICES or the local rank).
-void add_bindings(topo::System& s, const std::vector<nlohmann::json>& ranks) {
-  for (const auto& j : ranks) {
-    topo::RankBinding b;
-    b.rank = j.value("rank", 0);
-    b.cpus = j.value("cpus", std::vector<int>{});
-    b.total_cpus = j.value("total_cpus", 0);
-    std::set<int> numas;
-    for (int c : b.cpus)
-      for (const auto& n : s.cpus)
-        if (std::binary_search(n.cpus.begin(), n.cpus.end(), c)) numas.insert(n.numa);
-    b.numa_nodes.assign(numas.begin(), numas.end());
-    if (!s.gpus.empty()) {
-      int local = std::max(0, j.value("local_rank", 0));
-      auto devs = split(j.value("cuda_visible_devices", ""), ',');
-      const topo::Gpu* g = nullptr;
-      if (devs.empty()) {
-        g = &s.gpus[static_cast<std::size_t>(local) % s.gpus.size()];
-      } else {
-        const std::string& pick = devs[static_cast<std::size_t>(local) % devs.size()];
-        for (const auto& x : s.gpus)
-          if ((!x.uuid.empty() && x.uuid.rfind(pick, 0) == 0) || std::to_string(x.index) == pick) g = &x;
-      }
-      if (g) {
-        b.gpu_index = g->index;
-        b.gpu_bus_id = g->bus_id;
-      }
-    }
-    s.bindings.push_back(b);
-  }
-}
-
 void stage_topo(Sweep& s, const dist::Deadline& deadline) {
   const auto& nodes = s.comm.nodes();
   nlohmann::json mine;
@@ -471,7 +438,7 @@ void stage_topo(Sweep& s, const dist::Deadline& deadline) {
       std::vector<nlohmann::json> rs;
       for (int rk : nodes.node_ranks[n])
         if (got[static_cast<std::size_t>(rk)].is_object()) rs.push_back(got[static_cast<std::size_t>(rk)]);
-      add_bindings(sys, rs);
+      probe::resolve_bindings(sys, rs);
     }
     topo::compute_paths(sys);
     systems.push_back(std::move(sys));

@@ -52,41 +52,6 @@ std::string link_text(const topo::System& s, const std::string& bus) {
 
 std::string or_q(const std::string& s) { return s.empty() ? "?" : s; }
 
-/// Bindings of the ranks of one node, resolved against the node's model.
-void resolve_bindings(topo::System& s, const std::vector<nlohmann::json>& ranks) {
-  for (const auto& j : ranks) {
-    topo::RankBinding b;
-    b.rank = j.value("rank", 0);
-    b.cpus = j.value("cpus", std::vector<int>{});
-    b.total_cpus = j.value("total_cpus", 0);
-    std::set<int> numas;
-    for (int c : b.cpus)
-      for (const auto& n : s.cpus)
-        if (std::binary_search(n.cpus.begin(), n.cpus.end(), c)) numas.insert(n.numa);
-    b.numa_nodes.assign(numas.begin(), numas.end());
-    std::string cvd = j.value("cuda_visible_devices", "");
-    int local = j.value("local_rank", 0);
-    if (!s.gpus.empty()) {
-      auto devs = split(cvd, ',');
-      std::string pick = devs.empty() ? "" : devs[static_cast<std::size_t>(std::max(local, 0)) % devs.size()];
-      const topo::Gpu* g = nullptr;
-      if (!pick.empty()) {
-        for (const auto& x : s.gpus)
-          if ((!x.uuid.empty() && x.uuid.rfind(pick, 0) == 0) ||
-              (std::isdigit(static_cast<unsigned char>(pick[0])) && x.index == std::atoi(pick.c_str())))
-            g = &x;
-      } else {
-        g = &s.gpus[static_cast<std::size_t>(std::max(local, 0)) % s.gpus.size()];
-      }
-      if (g) {
-        b.gpu_index = g->index;
-        b.gpu_bus_id = g->bus_id;
-      }
-    }
-    s.bindings.push_back(b);
-  }
-}
-
 nlohmann::json section_for(const topo::System& s) {
   nlohmann::json j;
   j["host"] = s.host;
@@ -226,7 +191,7 @@ int run_topo(const TopoOptions& o, Context& ctx) {
         std::vector<nlohmann::json> rs;
         for (int rk : nodes.node_ranks[n])
           if (!got[static_cast<std::size_t>(rk)].is_null()) rs.push_back(got[static_cast<std::size_t>(rk)]);
-        resolve_bindings(s, rs);
+        probe::resolve_bindings(s, rs);
       }
       topo::compute_paths(s);
       r.hosts.push_back({s.host, nodes.node_ranks[n], topo::fingerprint(s).digest, topo::system_to_json(s)});

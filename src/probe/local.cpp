@@ -12,6 +12,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -213,6 +214,37 @@ topo::RankBinding probe_binding(int rank, int local_rank, const topo::System& lo
   b.gpu_index = g.index;
   b.gpu_bus_id = g.bus_id;
   return b;
+}
+
+void resolve_bindings(topo::System& s, const std::vector<nlohmann::json>& ranks) {
+  for (const auto& j : ranks) {
+    topo::RankBinding b;
+    b.rank = j.value("rank", 0);
+    b.cpus = j.value("cpus", std::vector<int>{});
+    b.total_cpus = j.value("total_cpus", 0);
+    std::set<int> numas;
+    for (int c : b.cpus)
+      for (const auto& n : s.cpus)
+        if (std::binary_search(n.cpus.begin(), n.cpus.end(), c)) numas.insert(n.numa);
+    b.numa_nodes.assign(numas.begin(), numas.end());
+    if (!s.gpus.empty()) {
+      int local = std::max(0, j.value("local_rank", 0));
+      auto devs = split(j.value("cuda_visible_devices", ""), ',');
+      const topo::Gpu* g = nullptr;
+      if (devs.empty()) {
+        g = &s.gpus[static_cast<std::size_t>(local) % s.gpus.size()];
+      } else {
+        const std::string& pick = devs[static_cast<std::size_t>(local) % devs.size()];
+        for (const auto& x : s.gpus)
+          if ((!x.uuid.empty() && x.uuid.rfind(pick, 0) == 0) || std::to_string(x.index) == pick) g = &x;
+      }
+      if (g) {
+        b.gpu_index = g->index;
+        b.gpu_bus_id = g->bus_id;
+      }
+    }
+    s.bindings.push_back(b);
+  }
 }
 
 }  // namespace ncd::probe

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "topo/model.hpp"
 
 namespace ncd::probe {
@@ -41,5 +43,11 @@ struct LoadOptions {
 /// its GPU: CUDA_VISIBLE_DEVICES when it names one device (index or UUID), else the local rank
 /// (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, MPI_LOCALRANKID, LOCAL_RANK) modulo the GPUs.
 [[nodiscard]] topo::RankBinding probe_binding(int rank, int local_rank, const topo::System& local);
+
+/// Adds to `s` the binding of each rank of the node as the ranks reported it (JSON fields rank,
+/// cpus, total_cpus, local_rank, cuda_visible_devices), resolved against the node's model:
+/// the NUMA nodes of its cores, its GPU from CUDA_VISIBLE_DEVICES (index or UUID prefix) or
+/// else the local rank modulo the GPUs.
+void resolve_bindings(topo::System& s, const std::vector<nlohmann::json>& ranks);
 
 }  // namespace ncd::probe
