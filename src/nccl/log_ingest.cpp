@@ -581,6 +581,18 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
     ev.at = here();
     log.events.push_back(std::move(ev));
   };
+  // "Channel 00 :    0 1 2 3" (or "Ring 00 : ..." before 2.7): the ring order of one channel.
+  auto ring_listing = [&](bool legacy_syntax) {
+    int ch = 0, count = 0;
+    int ranks[512];
+    if (!parse_ring_listing(m, ch, ranks, 512, count)) return;
+    advance(p.stage, Stage::kTopology);
+    auto& ring = log.rings[ch];
+    if (ring.empty()) ring.assign(ranks, ranks + std::min(count, 512));
+    if (count > log.nranks && m.find("...") == std::string_view::npos) log.nranks = count;
+    if (log.ring_quotes.size() < 4) log.ring_quotes.push_back(Quote{quote_text(rec), here()});
+    if (legacy_syntax && log.version_hint.empty()) log.version_hint = "<= 2.6 (Ring syntax)";
+  };
   switch (m[0]) {
     case 'C': {
       ConnLine c;
@@ -589,15 +601,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           on_connection(c, rec, h, p, l);
           return;
         }
-        int ch = 0, count = 0;
-        int ranks[512];
-        if (parse_ring_listing(m, ch, ranks, 512, count)) {
-          advance(p.stage, Stage::kTopology);
-          auto& ring = log.rings[ch];
-          if (ring.empty()) ring.assign(ranks, ranks + std::min(count, 512));
-          if (count > log.nranks && m.find("...") == std::string_view::npos) log.nranks = count;
-          if (log.ring_quotes.size() < 4) log.ring_quotes.push_back(Quote{quote_text(rec), here()});
-        }
+        ring_listing(false);
         return;
       }
       if (starts_with(m, "Connected all rings") || starts_with(m, "Connected all trees") ||
@@ -620,16 +624,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           on_connection(c, rec, h, p, l);
           return;
         }
-        int ch = 0, count = 0;
-        int ranks[512];
-        if (parse_ring_listing(m, ch, ranks, 512, count)) {
-          advance(p.stage, Stage::kTopology);
-          auto& ring = log.rings[ch];
-          if (ring.empty()) ring.assign(ranks, ranks + std::min(count, 512));
-          if (count > log.nranks && m.find("...") == std::string_view::npos) log.nranks = count;
-          if (log.ring_quotes.size() < 4) log.ring_quotes.push_back(Quote{quote_text(rec), here()});
-          if (log.version_hint.empty()) log.version_hint = "<= 2.6 (Ring syntax)";
-        }
+        ring_listing(true);
       }
       return;
     }
