@@ -81,7 +81,8 @@ assert hits, f"{name}: no {want_id} naming rank 2 in {[(f['id'], f['subject']) f
 assert r["summary"]["exit_code"] in (1, 2), r["summary"]
 assert rc != 0, f"{name}: exit 0 although a rank died"
 to_report = t_report - t_fault
-assert 0 <= to_report < deadline + margin, f"{name}: report {to_report:.2f} s after the fault (deadline {deadline} s)"
+# -0.05: the fault time and the report time come from two processes' clocks
+assert -0.05 <= to_report < deadline + margin, f"{name}: report {to_report:.2f} s after the fault (deadline {deadline} s)"
 print(f"ok: {name}: {want_id} '{hits[0]['subject']}'; fault->report {to_report:.2f} s, "
       f"fault->job end {end - t_fault:.2f} s (deadline {deadline:.0f} s, exit {rc})")
 PY
