@@ -66,6 +66,7 @@ std::uint64_t build_log(const std::string& corpus, const std::string& out_path, 
   }
   closedir(d);
   std::sort(names.begin(), names.end());
+  if (names.empty()) throw std::runtime_error("no *.log case in " + corpus + "/cases: nothing to scan");
   for (const auto& n : names) cases.push_back(read_lines(corpus + "/cases/" + n));
   // Pre-render each case for every rank of the synthetic job (bounded set of lines).
   int ranks = hosts * 8;

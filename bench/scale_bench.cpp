@@ -28,7 +28,7 @@
 #include "topo/paths.hpp"
 
 #ifndef NCD_BENCH_TOPO_FIXTURE
-#define NCD_BENCH_TOPO_FIXTURE "../shared/corpus/topologies/nccl-topo/oci-BM.GPU.H100.8-8xH100-16xCX7.xml"
+#define NCD_BENCH_TOPO_FIXTURE "topology/rings/oci-BM.GPU.H100.8-8xH100-16xCX7.xml"
 #endif
 
 namespace {

@@ -4,16 +4,19 @@
 # a missing file, an unreadable file, absurd numbers, unknown enum strings and a report of the
 # wrong schema, must exit 3 with ONE line on stderr naming the file, within 30 s and 4 GiB,
 # never crash or hang.
-# Usage: bad_input.sh <nccl-doctor> <shared corpus dir>
+# Usage: bad_input.sh <nccl-doctor> <repository root>
 set -u
 bin=$1
-corpus=$2
+root=$2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0; cases=0
 
-topo_good=$corpus/topologies/nccl-topo/azure-ndv4-a100.xml
-graph_good=$(ls "$corpus"/topologies/nccl-graph/*.xml | head -1)
-hwloc_good=$(ls "$corpus"/topologies/hwloc-xml/*.xml | head -1)
+topo_good=$root/topology/nccl/azure-ndv4-a100.xml
+graph_good=$root/topology/rings/azure-ncv4-a100-pcie-graph.xml
+hwloc_good=$root/topology/hwloc/aws-p4d-hwloc2.10.xml
+for f in "$topo_good" "$graph_good" "$hwloc_good"; do
+  [[ -s $f ]] || { echo "bad_input.sh: fixture $f missing"; exit 1; }
+done
 
 # ---- the bad inputs
 : > "$tmp/empty"

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # sweep --quick on 4 simulated nodes with node2's link shaped to 200 Mbit/s: the sweep finishes
 # within its 2-minute promise, names node2 (node.slow or link.slow) and blames no other host,
-# every report file is valid, and the HTML heatmap draws node2's links in the slow colours.
+# every report file is valid, and the HTML heatmap draws node2's links (shaped: a rate the test
+# controls) in the slow colours. The colours of unshaped links depend on how busy the machine is,
+# so they are not asserted here; the renderer's colour scale is tested on a fixed report
+# (tests/unit/report_heatmap_test.cpp).
 # NCD_E2E_ARTIFACTS=DIR keeps the reports and a chromium screenshot of the HTML there.
 source "$(dirname "$0")/lib.sh" "$1" "$2"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +40,7 @@ for f in bad:
         assert hosts == ["node2"], f"blames {f['host']}: {f['id']} {f['message']}"
 stages = {s["name"]: s["status"] for s in r["sections"]["stages"]}
 assert stages["links"] == "ran", stages
-# The heatmap: node2's cells are drawn red (R high, G low), the others green.
+# The heatmap: node2's cells (shaped to 25 MB/s, a small fraction of any unshaped link) are red.
 cells = re.findall(r'<rect class="cell"[^>]*fill="#([0-9a-f]{6})"[^>]*><title>([^<]*)</title>', page)
 slow, fast = [], []
 for colour, title in cells:
@@ -48,9 +51,8 @@ for colour, title in cells:
     (slow if "node2" in t else fast).append((rgb, t))
 assert slow and fast, cells[:4]
 assert all(c[0] > c[1] for c, _ in slow), f"node2 cells not red: {slow}"
-assert all(c[1] > c[0] for c, _ in fast), f"healthy cells not green: {fast}"
-print(f"ok: node2 named by {sorted({f['id'] for f in named})}; {len(slow)} red cells for node2, "
-      f"{len(fast)} green; stages {stages}")
+print(f"ok: node2 named by {sorted({f['id'] for f in named})}; {len(slow)} red cells for node2 "
+      f"({len(fast)} other cells, colours not asserted); stages {stages}")
 PY
 browser=$(command -v chromium || true)
 if [[ -n $browser && -n ${NCD_E2E_ARTIFACTS:-} ]]; then

@@ -19,7 +19,14 @@
 namespace ncd {
 namespace {
 
-const std::string kCorpus = std::string(NCD_CORPUS_DIR) + "/topologies/";
+const std::string kTopology = NCD_TOPOLOGY_DIR;
+// The optional extra corpus (NCD_EXTRA_CORPUS_DIR) adds its topology folders when present.
+std::vector<std::string> extra_topology_dirs(const std::string& sub) {
+  std::string extra = NCD_EXTRA_CORPUS_DIR;
+  std::string d = extra + "/topologies/" + sub;
+  if (extra.empty() || !std::filesystem::is_directory(d)) return {};
+  return {d};
+}
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -119,8 +126,9 @@ TEST(TopoXmlStrict, RealQuirksStillAccepted) {
 
 TEST(TopoXmlStrict, EveryRealTopologyFileStillLoads) {
   int n = 0;
-  std::vector<std::string> dirs = {kCorpus + "nccl-topo"};
-  for (const auto& e : std::filesystem::recursive_directory_iterator(NCD_TOPOLOGY_DIR))
+  std::vector<std::string> dirs = extra_topology_dirs("nccl-topo");
+  dirs.push_back(kTopology);
+  for (const auto& e : std::filesystem::recursive_directory_iterator(kTopology))
     if (e.is_directory()) dirs.push_back(e.path().string());
   for (const auto& d : dirs)
     for (const auto& e : std::filesystem::directory_iterator(d)) {
@@ -136,14 +144,18 @@ TEST(TopoXmlStrict, EveryRealTopologyFileStillLoads) {
 
 TEST(HwlocXml, CorpusFilesPassTheScreen) {
   int loaded = 0;
-  for (const auto& e : std::filesystem::directory_iterator(kCorpus + "hwloc-xml")) {
-    if (e.path().extension() != ".xml") continue;
-    SCOPED_TRACE(e.path().string());
-    std::string err = error_of([&] { (void)probe::hwloc_xml_system(e.path().string()); });
-    EXPECT_EQ(err.find("nested more than"), std::string::npos) << err;
-    EXPECT_EQ(err.find("DOCTYPE"), std::string::npos) << err;
-    EXPECT_TRUE(err.empty()) << err;  // v3 exports are converted in memory
-    loaded += err.empty();
+  std::vector<std::string> dirs = extra_topology_dirs("hwloc-xml");
+  dirs.push_back(kTopology + "/hwloc");
+  for (const auto& d : dirs) {
+    for (const auto& e : std::filesystem::directory_iterator(d)) {
+      if (e.path().extension() != ".xml") continue;
+      SCOPED_TRACE(e.path().string());
+      std::string err = error_of([&] { (void)probe::hwloc_xml_system(e.path().string()); });
+      EXPECT_EQ(err.find("nested more than"), std::string::npos) << err;
+      EXPECT_EQ(err.find("DOCTYPE"), std::string::npos) << err;
+      EXPECT_TRUE(err.empty()) << err;  // v3 exports are converted in memory
+      loaded += err.empty();
+    }
   }
   EXPECT_GE(loaded, 12);
 }

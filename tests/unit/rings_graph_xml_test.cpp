@@ -12,7 +12,7 @@
 namespace ncd::nccl {
 namespace {
 
-const std::string kGraphs = std::string(NCD_CORPUS_DIR) + "/topologies/nccl-graph/";
+const std::string kGraphs = std::string(NCD_TOPOLOGY_DIR) + "/rings/";
 
 TEST(GraphXml, RtxRingEntersAndLeavesThroughTheNic) {
   GraphFile f = load_graph_xml(kGraphs + "panlichen-8xRTX3090-plx-1xCX6-fdr-graph.xml");

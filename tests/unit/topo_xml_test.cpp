@@ -10,11 +10,12 @@
 namespace ncd {
 namespace {
 
-const std::string kCorpus = std::string(NCD_CORPUS_DIR) + "/topologies/nccl-topo/";
+const std::string kNccl = std::string(NCD_TOPOLOGY_DIR) + "/nccl/";
+const std::string kRings = std::string(NCD_TOPOLOGY_DIR) + "/rings/";
 
 TEST(TopoXml, EveryCorpusFileLoads) {
   int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(kCorpus)) {
+  for (const auto& e : std::filesystem::directory_iterator(kNccl)) {
     if (e.path().extension() != ".xml") continue;
     SCOPED_TRACE(e.path().string());
     topo::System s = nccl::load_topo_xml(e.path().string());
@@ -25,7 +26,7 @@ TEST(TopoXml, EveryCorpusFileLoads) {
 }
 
 TEST(TopoXml, OciH100Paths) {
-  topo::System s = nccl::load_topo_xml(kCorpus + "oci-BM.GPU.H100.8-8xH100-16xCX7.xml");
+  topo::System s = nccl::load_topo_xml(kRings + "oci-BM.GPU.H100.8-8xH100-16xCX7.xml");
   ASSERT_EQ(s.gpus.size(), 8u);
   ASSERT_EQ(s.nics.size(), 8u);
   EXPECT_EQ(s.gpus[0].bus_id, "0000:0f:00.0");
