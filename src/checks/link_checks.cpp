@@ -347,7 +347,11 @@ void judge_bandwidth(const std::string& cls, ClassData& cd, const LinkCheckOptio
           if (g > 0) lv.push_back(std::log(g));
         if (lv.size() < 2) continue;
         const double m = median_of(lv);
-        for (double v : lv) rep_dev.push_back(std::fabs(v - m));
+        std::vector<double> d;
+        for (double v : lv) d.push_back(std::fabs(v - m));
+        std::sort(d.begin(), d.end());
+        // With an odd count one sample is the median itself: its zero says nothing.
+        rep_dev.insert(rep_dev.end(), d.begin() + (d.size() % 2 ? 1 : 0), d.end());
       }
   // The noise of one direction's value (a median of `passes` samples).
   const double noise_repeat = rep_dev.empty() ? 0 : 1.4826 * median_of(rep_dev) * median_factor(passes);
@@ -425,7 +429,9 @@ void judge_bandwidth(const std::string& cls, ClassData& cd, const LinkCheckOptio
       if (c < -1e299) continue;
       // The median capacity of the others (v removed once).
       std::vector<double> others = sorted_cap;
-      others.erase(std::find(others.begin(), others.end(), c));
+      auto self = std::find(others.begin(), others.end(), c);
+      if (self == others.end()) continue;
+      others.erase(self);
       if (others.empty()) continue;
       const double ref = median_of(others);
       if (c - ref < std::log(o.max_ratio)) {

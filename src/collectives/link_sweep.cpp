@@ -604,11 +604,15 @@ LinkSweepResult run_link_sweep(const LinkPlan& plan, dist::MpiComm& comm,
 
   const int n = comm.size();
   if (n > 1) {
-    if (plan.mode == LinkMode::kBisect)
+    if (plan.mode == LinkMode::kBisect) {
       run_bisect(plan, comm, hard, res, *buf);
-    else
+    } else {
+      // Passes share a pair's time: a slow pair costs about the same in all as in one pass.
+      LinkPlan per_pass = plan;
+      if (plan.passes > 1) per_pass.pair_time_s = std::max(0.5, plan.pair_time_s / plan.passes);
       run_rounds(plan.mode == LinkMode::kRing ? ring_schedule(n) : tournament_schedule(n), plan.repeat,
-                 plan.passes, plan, comm, hard, res, *buf);
+                 plan.passes, per_pass, comm, hard, res, *buf);
+    }
   }
   if (res.failed || !res.silent_ranks.empty()) {
     comm.mark_broken();
