@@ -285,6 +285,36 @@ bool median_of_difference(const std::vector<const std::vector<double>*>& plus,
   return true;
 }
 
+/// The k-th smallest (0-based) of the union of two sorted lists, O(log).
+double kth_of_two(const std::vector<double>& a, const std::vector<double>& b, std::size_t k) {
+  std::size_t lo = k + 1 > b.size() ? k + 1 - b.size() : 0, hi = std::min(k + 1, a.size());
+  while (lo < hi) {  // take i from a and k + 1 - i from b
+    const std::size_t i = (lo + hi) / 2, j = k + 1 - i;
+    if (j > 0 && i < a.size() && b[j - 1] > a[i]) lo = i + 1;
+    else hi = i;
+  }
+  const std::size_t i = lo, j = k + 1 - lo;
+  const double inf = std::numeric_limits<double>::infinity();
+  return std::max(i > 0 ? a[i - 1] : -inf, j > 0 ? b[j - 1] : -inf);
+}
+
+/// The median of the union of sorted lists a and b, less two copies of x (a link is in both of
+/// its ends' lists) when `drop`. False when nothing is left.
+bool median_of_two_without(const std::vector<double>& a, const std::vector<double>& b, double x, bool drop,
+                           double& out) {
+  const std::size_t all = a.size() + b.size();
+  const std::size_t removed = drop ? 2 : 0;
+  if (all <= removed) return false;
+  const std::size_t total = all - removed;
+  // The two copies of x sit at positions below..below+1 of the union.
+  const std::size_t below = drop ? static_cast<std::size_t>(std::lower_bound(a.begin(), a.end(), x) - a.begin()) +
+                                       static_cast<std::size_t>(std::lower_bound(b.begin(), b.end(), x) - b.begin())
+                                 : all;
+  auto kth = [&](std::size_t k) { return kth_of_two(a, b, k < below ? k : k + removed); };
+  out = total % 2 ? kth(total / 2) : (kth(total / 2 - 1) + kth(total / 2)) / 2;
+  return true;
+}
+
 /// Standard error factor of a median of k values (relative to one value's sigma).
 double median_factor(std::size_t k) {
   if (k <= 1) return 1.0;
@@ -534,14 +564,11 @@ void judge_bandwidth(const std::string& cls, ClassData& cd, const LinkCheckOptio
       const P& p = ps[i];
       if (new_node[static_cast<std::size_t>(p.a)] || new_node[static_cast<std::size_t>(p.b)]) continue;
       const bool listed = healthy(i);
-      const std::vector<double> self{p.x};
-      std::vector<const std::vector<double>*> minus;
-      if (listed) minus = {&self, &self};
       const auto& la = inc_l[static_cast<std::size_t>(p.a)];
       const auto& lb = inc_l[static_cast<std::size_t>(p.b)];
       LinkScore& ls = link_score[i];
       const std::size_t kref = la.size() + lb.size() - (listed ? 2 : 0);
-      if (!median_of_difference({&la, &lb}, minus, ls.ref)) ls.ref = ref_all;
+      if (!median_of_two_without(la, lb, p.x, listed, ls.ref)) ls.ref = ref_all;
       ls.s = p.x - ls.ref;
       ls.z = ls.s / (sigma * std::hypot(1.0, kref ? median_factor(kref) : 0.0));
       if (ls.s < log_max && ls.z < -o.z_link) new_link[i] = 1;
