@@ -157,7 +157,8 @@ int run_links(const LinksOptions& o, Context& ctx) {
     std::string mine;
     if (comm.nodes().is_leader(comm.rank())) {
       probe::ProbeOptions po;
-      po.use_nvml = false;
+      po.use_nvml = false;  // NICs and their PCIe links only: sysfs is enough and quick
+      po.use_hwloc = false;
       checks::NetExpectation e;
       try {
         e = checks::net_expectation(probe::probe_local(po));
