@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Attribution on 4 simulated nodes at sizes the old median rule missed (issue 21). Shaping is
 # relative and controlled: an unshaped sweep first gives the machine's median now; every node
-# is then shaped to a base rate B well below it (median/4, 80..400 Mbit/s), so the healthy
+# is then shaped to a base rate B well below it (median/10, 40..100 Mbit/s), so the healthy
 # level is a rate the test sets, not the weather of a loaded 2-core box. Then:
 #   healthy at B (twice): silent;
 #   node2 at B/2: node.slow node2, warn, nothing else;
@@ -12,10 +12,10 @@
 source "$(dirname "$0")/lib.sh" "$1" "$2"
 e2e_up 4
 T0=$(now)
-args=(--size 2M -n 3 --passes 3 --timeout 120)
+args=(--size 1M -n 3 --passes 3 --timeout 120)
 links_run unshaped 4 --size 4M -n 3 --passes 1 || exit 1
 links_check unshaped || echo "(not asserted: the unshaped run only gives the reference rate; links_healthy judges unshaped runs)"
-B=$(links_base_mbit unshaped 4 80 400) || exit 1
+B=$(links_base_mbit unshaped 10 40 100) || exit 1
 echo "unshaped median: $(python3 "$(dirname "$0")/links_expect.py" "$E2E_TMP/unshaped.json" x --median) GB/s -> base rate ${B}mbit"
 shape_all 4 "${B}mbit" || { echo "skip: tbf unavailable"; exit 77; }
 links_run healthy1 4 "${args[@]}" && links_check healthy1 || exit 1

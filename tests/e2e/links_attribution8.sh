@@ -9,7 +9,7 @@ e2e_up 8
 T0=$(now)
 args=(--size 1M -n 3 --passes 2 --timeout 150)
 links_run unshaped 8 --size 2M -n 2 --passes 1 || exit 1
-B=$(links_base_mbit unshaped 6 60 200) || exit 1
+B=$(links_base_mbit unshaped 20 30 60) || exit 1
 echo "unshaped median: $(python3 "$(dirname "$0")/links_expect.py" "$E2E_TMP/unshaped.json" x --median) GB/s -> base rate ${B}mbit"
 shape_all 8 "${B}mbit" || { echo "skip: tbf unavailable"; exit 77; }
 links_run healthy 8 "${args[@]}" && links_check healthy || exit 1
