@@ -60,3 +60,29 @@ shape_all() {
   local i
   for ((i = 0; i < $1; i++)); do "$E2E_SIM" shape "node$i" "$2" >/dev/null || return 1; done
 }
+# links_calibrate N LABEL B_MBIT: shapes every node to B and runs a healthy sweep; prints B when
+# the shaping is what limits (typical >= 0.7 B and noise <= 12%), else halves B and tries again
+# (3 tries, never below 12 Mbit/s): on a loaded box the rate the test controls must be one the
+# machine really carries. Exit 77 when no rate is controlled. Sets LINKS_ARGS for the next runs.
+links_calibrate() {
+  local n=$1 label=$2 b=$3 try
+  for try in 1 2 3; do
+    LINKS_ARGS=(--size "$((b * 10))K" -n 3 --passes 3 --timeout 150)
+    shape_all "$n" "${b}mbit" || { echo "skip: tbf unavailable"; exit 77; }
+    links_run "$label" "$n" "${LINKS_ARGS[@]}" >&2 || return 1
+    if python3 - "$E2E_TMP/$label.json" "$b" >&2 <<'PY'; then echo "$b"; return 0; fi
+import json, sys
+r = json.load(open(sys.argv[1]))
+net = r["sections"]["links"]["classes"].get("net", {})
+rate = float(sys.argv[2]) / 8000
+ok = net.get("median_gbps", 0) >= 0.7 * rate and net.get("noise", 1) <= 0.12
+print(f"calibration at {sys.argv[2]}mbit: typical {net.get('median_gbps', 0):.4f} GB/s of {rate:.4f}, "
+      f"noise {100 * net.get('noise', 0):.1f}%: {'controlled' if ok else 'not controlled (machine busy)'}")
+sys.exit(0 if ok else 1)
+PY
+    b=$((b / 2))
+    ((b >= 12)) || break
+  done
+  echo "skip: the machine is too busy to carry even ${b}mbit per link steadily" >&2
+  exit 77
+}
