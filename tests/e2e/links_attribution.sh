@@ -18,7 +18,7 @@ links_check unshaped || echo "(not asserted: the unshaped run only gives the ref
 B=$(links_base_mbit unshaped 10 24 100) || exit 1
 echo "unshaped median: $(python3 "$(dirname "$0")/links_expect.py" "$E2E_TMP/unshaped.json" x --median) GB/s -> base rate ${B}mbit"
 B=$(links_calibrate 4 healthy1 "$B") || exit $?
-LINKS_ARGS=(--size "$((B * 10))K" -n 3 --passes 3 --timeout 150)
+LINKS_ARGS=(--size "$(links_size_k "$B")K" -n 3 --passes 3 --timeout 150)
 links_check healthy1 || exit 1
 links_run healthy2 4 "${LINKS_ARGS[@]}" && links_check healthy2 || exit 1
 "$E2E_SIM" shape node2 "$((B / 2))mbit" >/dev/null || exit 1

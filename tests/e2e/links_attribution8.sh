@@ -11,7 +11,7 @@ links_run unshaped 8 --size 2M -n 2 --passes 1 || exit 1
 B=$(links_base_mbit unshaped 20 16 60) || exit 1
 echo "unshaped median: $(python3 "$(dirname "$0")/links_expect.py" "$E2E_TMP/unshaped.json" x --median) GB/s -> base rate ${B}mbit"
 B=$(links_calibrate 8 healthy "$B") || exit $?
-LINKS_ARGS=(--size "$((B * 10))K" -n 3 --passes 2 --timeout 150)
+LINKS_ARGS=(--size "$(links_size_k "$B")K" -n 3 --passes 2 --timeout 150)
 links_check healthy || exit 1
 "$E2E_SIM" shape node5 "$((B / 2))mbit" >/dev/null || exit 1
 "$E2E_SIM" shape-link node1 node6 "$((B / 2))mbit" >/dev/null || exit 1
