@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Attribution on 4 simulated nodes at sizes the old median rule missed (issue 21). Shaping is
 # relative and controlled: an unshaped sweep first gives the machine's median now; every node
-# is then shaped to a base rate B well below it (median/10, 24..100 Mbit/s), halved until a
+# is then shaped to a base rate B well below it (median/40, 24..100 Mbit/s), halved until a
 # healthy sweep shows the shaping is what limits (links_calibrate), so the healthy level is a
 # rate the test sets, not the weather of a loaded 2-core box. Then:
 #   healthy at B (twice): silent;
@@ -15,7 +15,7 @@ e2e_up 4
 T0=$(now)
 links_run unshaped 4 --size 4M -n 3 --passes 1 || exit 1
 links_check unshaped || echo "(not asserted: the unshaped run only gives the reference rate; links_healthy judges unshaped runs)"
-B=$(links_base_mbit unshaped 10 24 100) || exit 1
+B=$(links_base_mbit unshaped 40 24 100) || exit 1
 echo "unshaped median: $(python3 "$(dirname "$0")/links_expect.py" "$E2E_TMP/unshaped.json" x --median) GB/s -> base rate ${B}mbit"
 B=$(links_calibrate 4 healthy1 "$B") || exit $?
 LINKS_ARGS=(--size "$(links_size_k "$B")K" -n 3 --passes 3 --timeout 150)

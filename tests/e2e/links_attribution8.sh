@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh" "$1" "$2"
 e2e_up 8
 T0=$(now)
 links_run unshaped 8 --size 2M -n 2 --passes 1 || exit 1
-B=$(links_base_mbit unshaped 20 16 60) || exit 1
+B=$(links_base_mbit unshaped 60 16 60) || exit 1
 echo "unshaped median: $(python3 "$(dirname "$0")/links_expect.py" "$E2E_TMP/unshaped.json" x --median) GB/s -> base rate ${B}mbit"
 B=$(links_calibrate 8 healthy "$B") || exit $?
 LINKS_ARGS=(--size "$(links_size_k "$B")K" -n 3 --passes 2 --timeout 150)
