@@ -384,7 +384,16 @@ void judge_bandwidth(const std::string& cls, ClassData& cd, const LinkCheckOptio
         rep_dev.insert(rep_dev.end(), d.begin() + (d.size() % 2 ? 1 : 0), d.end());
       }
   // The noise of one direction's value (a median of `passes` samples).
-  const double noise_repeat = rep_dev.empty() ? 0 : 1.4826 * median_of(rep_dev) * median_factor(passes);
+  double noise_repeat = rep_dev.empty() ? 0 : 1.4826 * median_of(rep_dev) * median_factor(passes);
+  // The two directions of a pair should agree (slow pairs too: a slow node is slow both ways):
+  // their disagreement is measurement noise that one pass shows, whatever the attribution.
+  {
+    std::vector<double> dd;
+    for (const auto& p : ps)
+      if (p.agg->gbps_ab() > 0 && p.agg->gbps_ba() > 0)
+        dd.push_back(std::fabs(std::log(p.agg->gbps_ab()) - std::log(p.agg->gbps_ba())) / std::sqrt(2.0));
+    if (dd.size() >= 2) noise_repeat = std::max(noise_repeat, 1.4826 * median_of(dd));
+  }
   summary.noise_repeat = noise_repeat;
 
   if (ps.empty()) return;
