@@ -216,6 +216,9 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     sub->add_option("-w,--warmup", o->warmup, "Untimed transfers per direction first")->capture_default_str()->check(CLI::Range(0, 1000));
     sub->add_option("--repeat", o->repeat, "Sweeps of the whole schedule, within --timeout")->capture_default_str()
         ->check(CLI::Range(1, 1000000));
+    sub->add_option("--passes", o->passes, "Passes over the schedule (noise from repetition), as --timeout allows")
+        ->capture_default_str()->check(CLI::Range(1, 100));
+    sub->add_flag("!--no-topo", o->topo, "Do not probe the NICs for the bandwidth links should give");
     sub->add_option("--round-timeout", o->round_timeout, "Deadline of one round in seconds (default: split from --timeout)")
         ->check(CLI::PositiveNumber);
     sub->add_option("--expect", o->expect, "Expected bandwidth per link class in GB/s, e.g. net=12.5,shm=20")

@@ -18,6 +18,7 @@
 #include "core/text.hpp"
 #include "core/units.hpp"
 #include "dist/mpi_comm.hpp"
+#include "probe/local.hpp"
 #include "ncd/config.hpp"
 
 namespace ncd::cli {
@@ -86,8 +87,8 @@ void render(std::ostream& out, const report::Report& r, const collectives::LinkS
   out << fmt::format("# nccl-doctor links: {} over {} rank(s) on {} host(s), {} messages, host "
                      "memory over MPI\n",
                      to_string(plan.mode), nranks, nhosts, format_size(plan.bytes));
-  out << fmt::format("# {} of {} round(s), round deadline {:.1f} s{}{}\n", res.rounds_done,
-                     res.rounds_planned, res.round_timeout_s,
+  out << fmt::format("# {} of {} round(s) ({} pass(es)), round deadline {:.1f} s{}{}\n", res.rounds_done,
+                     res.rounds_planned, res.passes_done, res.round_timeout_s,
                      res.confirmed_pairs ? fmt::format("; {} suspect pair(s) measured again", res.confirmed_pairs) : "",
                      res.stop_reason.empty() ? "" : "; stopped: " + res.stop_reason);
   if (r.links.empty()) return;
@@ -105,7 +106,8 @@ void render(std::ostream& out, const report::Report& r, const collectives::LinkS
     std::string expect;
     if (auto it = analysis.classes.find(l->cls); it != analysis.classes.end()) {
       const auto& c = it->second;
-      expect = fmt::format("typical {:.3f} GB/s, slow below {:.3f}", c.median_gbps, c.slow_below_gbps);
+      expect = fmt::format("typical {:.3f} GB/s, slow below {:.3f}, noise {:.1f}%", c.median_gbps, c.slow_below_gbps,
+                           100 * c.noise);
       if (c.expected_gbps > 0) expect += fmt::format(", expected {:.3g}", c.expected_gbps);
     }
     const std::string latency = l->latency_us > 0 ? fmt::format("{:7.1f} us", l->latency_us) : "      - us";
@@ -141,12 +143,51 @@ int run_links(const LinksOptions& o, Context& ctx) {
   plan.iters = o.iters;
   plan.warmup = o.warmup;
   plan.repeat = o.repeat;
+  plan.passes = plan.mode == collectives::LinkMode::kBisect ? 1 : o.passes;
   plan.round_timeout_s = o.round_timeout;
   checks::LinkCheckOptions check_opts;
   if (!o.expect.empty()) check_opts.expected_gbps = checks::parse_expected_gbps(o.expect, "--expect");
   if (check_opts.expected_gbps.count("net")) plan.bisect.expected_gbps = check_opts.expected_gbps["net"];
 
   dist::MpiComm& comm = ctx.mpi();
+  // What the hardware should give: each node's best RDMA port (one rank per node probes).
+  std::vector<std::string> topo_notes;
+  if (o.topo && !check_opts.expected_gbps.count("net") && comm.size() > 1) {
+    ctx.progress("links: probing the NICs for the expected bandwidth...");
+    std::string mine;
+    if (comm.nodes().is_leader(comm.rank())) {
+      probe::ProbeOptions po;
+      po.use_nvml = false;  // NICs and their PCIe links only: sysfs is enough and quick
+      po.use_hwloc = false;
+      checks::NetExpectation e;
+      try {
+        e = checks::net_expectation(probe::probe_local(po));
+      } catch (const std::exception& ex) {
+        e.reason = std::string("topology probe failed: ") + ex.what();
+      }
+      mine = nlohmann::json{{"gbps", e.gbps}, {"from", e.from}, {"reason", e.reason}}.dump();
+    }
+    auto blobs = comm.gather(mine, dist::Deadline::after(std::min(30.0, std::max(5.0, ctx.deadline().remaining_s() / 10))));
+    if (ctx.is_root()) {
+      std::vector<std::pair<std::string, checks::NetExpectation>> hosts;
+      for (std::size_t r = 0; r < blobs.size(); ++r) {
+        if (!blobs[r] || blobs[r]->empty()) continue;
+        try {
+          auto j = nlohmann::json::parse(*blobs[r]);
+          checks::NetExpectation e;
+          e.gbps = j.value("gbps", 0.0);
+          e.from = j.value("from", "");
+          e.reason = j.value("reason", "");
+          hosts.emplace_back(comm.nodes().rank_host.at(r), e);
+        } catch (const std::exception&) {
+          topo_notes.push_back(fmt::format("links: rank {} sent an unreadable NIC summary", r));
+        }
+      }
+      checks::apply_net_expectations(hosts, check_opts);
+    }
+  } else if (!o.topo && !check_opts.expected_gbps.count("net")) {
+    check_opts.no_expectation_reason["net"] = "--no-topo";
+  }
   ctx.progress(fmt::format("links: {} sweep over {} ranks...", o.mode, comm.size()));
   collectives::SuspectFn suspects;
   if (plan.mode != collectives::LinkMode::kBisect && o.confirm) {
@@ -176,8 +217,11 @@ int run_links(const LinksOptions& o, Context& ctx) {
   data.silent_ranks = res.silent_ranks;
   data.rank_host = nodes.rank_host;
   data.round_timeout_s = res.round_timeout_s;
+  data.samples = res.samples;
   checks::LinkAnalysis analysis = checks::check_links(data, check_opts);
   r.findings = analysis.findings;
+  r.notes.insert(r.notes.end(), topo_notes.begin(), topo_notes.end());
+  if (plan.mode != collectives::LinkMode::kBisect) r.notes.insert(r.notes.end(), analysis.notes.begin(), analysis.notes.end());
   if (plan.mode == collectives::LinkMode::kBisect && !res.failed) {
     // The bisection's verdict replaces the per-link attribution of its ring measurements.
     r.findings.clear();
@@ -227,7 +271,17 @@ int run_links(const LinksOptions& o, Context& ctx) {
                     {"sigma_gbps", c.sigma_gbps},
                     {"slow_below_gbps", c.slow_below_gbps},
                     {"expected_gbps", c.expected_gbps},
-                    {"median_latency_us", c.median_latency_us}};
+                    {"expected_from", check_opts.expected_from.count(cls) ? check_opts.expected_from.at(cls) : ""},
+                    {"no_expectation_reason", check_opts.no_expectation_reason.count(cls)
+                                                  ? check_opts.no_expectation_reason.at(cls) : ""},
+                    {"median_latency_us", c.median_latency_us},
+                    {"noise", c.noise},
+                    {"noise_between", c.noise_between},
+                    {"noise_repeat", c.noise_repeat},
+                    {"healthy_values", c.healthy_values},
+                    {"link_limit_ratio", c.link_limit_ratio},
+                    {"node_limit_ratio", c.node_limit_ratio},
+                    {"method", c.method}};
   r.sections["links"] = {{"mode", std::string(to_string(plan.mode))},
                          {"backend", "mpi"},
                          {"bytes", plan.bytes},
@@ -236,6 +290,7 @@ int run_links(const LinksOptions& o, Context& ctx) {
                          {"rounds_done", res.rounds_done},
                          {"round_timeout_s", res.round_timeout_s},
                          {"remeasured_pairs", res.confirmed_pairs},
+                         {"passes", res.passes_done},
                          {"silent_ranks", res.silent_ranks},
                          {"stop_reason", res.stop_reason},
                          {"classes", classes}};

@@ -15,6 +15,8 @@ struct LinksOptions {
   int iters = 5;                  ///< timed transfers per direction
   int warmup = 1;
   int repeat = 1;                 ///< sweeps of the schedule (intermittent links)
+  int passes = 3;                 ///< passes over the schedule for repeatability, as time allows
+  bool topo = true;               ///< probe the NICs for the expected bandwidth
   double round_timeout = 0;       ///< seconds; 0: split from --timeout
   std::string expect;             ///< expected GB/s per link class, "net=12.5,shm=20"
   bool confirm = true;            ///< measure suspect pairs again before blaming them

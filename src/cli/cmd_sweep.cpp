@@ -485,6 +485,7 @@ void stage_links(Sweep& s, const dist::Deadline& deadline, double budget_s) {
   checks::LinkAnalysis analysis = checks::check_links(data, checks::LinkCheckOptions{});
   s.r.findings.insert(s.r.findings.end(), analysis.findings.begin(), analysis.findings.end());
   s.r.links.insert(s.r.links.end(), res.links.begin(), res.links.end());
+  s.r.notes.insert(s.r.notes.end(), analysis.notes.begin(), analysis.notes.end());
   if (res.deadline_reached) s.r.notes.push_back("links: stopped early: " + res.stop_reason);
   if (res.failed) s.r.notes.push_back("links: a round did not finish; the report holds what was measured before it");
   nlohmann::json classes = nlohmann::json::object();

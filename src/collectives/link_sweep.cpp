@@ -199,11 +199,11 @@ class PairMeter {
 /// that hear no decision stop. Waiting ranks sleep here (comm's sleeping polls): this is the
 /// barrier between rounds.
 char consensus(dist::MpiComm& comm, char mine, const dist::Deadline& gather_dl, bool deadline_near,
-               std::vector<int>& silent) {
+               std::vector<int>& silent, char end_here = 0) {
   auto blobs = comm.gather(std::string(1, mine), gather_dl);
   std::string decision;
   if (comm.rank() == 0) {
-    char d = deadline_near ? 'd' : 'g';
+    char d = deadline_near ? 'd' : end_here ? end_here : 'g';
     for (int r = 0; r < comm.size(); ++r) {
       const auto& b = blobs[static_cast<std::size_t>(r)];
       if (!b) {
@@ -278,8 +278,12 @@ void final_gather(dist::MpiComm& comm, LinkSweepResult& res, const dist::Deadlin
   // merged into one entry: a failure in any sweep wins (the link is unreliable), else the
   // median bandwidth and the best latency.
   std::map<std::pair<int, int>, std::vector<report::LinkResult>> all;
-  auto add = [&](report::LinkResult l) { all[{l.src_rank, l.dst_rank}].push_back(std::move(l)); };
-  for (const auto& l : res.links) add(l);
+  // Both ends report each direction; its sender's copy is the sample (once per pass).
+  auto add = [&](report::LinkResult l, int reporter) {
+    if (l.ok && l.gbps > 0 && reporter == l.src_rank) res.samples[{l.src_rank, l.dst_rank}].push_back(l.gbps);
+    all[{l.src_rank, l.dst_rank}].push_back(std::move(l));
+  };
+  for (const auto& l : res.links) add(l, 0);
   for (int r = 1; r < comm.size(); ++r) {
     const auto& b = blobs[static_cast<std::size_t>(r)];
     if (!b) {
@@ -293,7 +297,7 @@ void final_gather(dist::MpiComm& comm, LinkSweepResult& res, const dist::Deadlin
       l.src_host = comm.nodes().rank_host.at(static_cast<std::size_t>(l.src_rank));
       l.dst_host = comm.nodes().rank_host.at(static_cast<std::size_t>(l.dst_rank));
       l.cls = link_class(l.src_host, l.dst_host);
-      add(std::move(l));
+      add(std::move(l), r);
     }
   }
   res.links.clear();
@@ -301,15 +305,19 @@ void final_gather(dist::MpiComm& comm, LinkSweepResult& res, const dist::Deadlin
   std::sort(res.silent_ranks.begin(), res.silent_ranks.end());
 }
 
-void run_rounds(const std::vector<Round>& schedule, int repeat, const LinkPlan& plan,
+void run_rounds(const std::vector<Round>& schedule, int repeat, int passes, const LinkPlan& plan,
                 dist::MpiComm& comm, const dist::Deadline& hard, LinkSweepResult& res, Buffers& buf) {
   if (schedule.empty()) return;
-  res.rounds_per_sweep = static_cast<int>(schedule.size());
-  res.rounds_planned = static_cast<int>(schedule.size()) * std::max(repeat, 1);
+  const int per_sweep = static_cast<int>(schedule.size());
+  res.rounds_per_sweep = per_sweep;
+  res.rounds_planned = per_sweep * std::max({repeat, passes, 1});
   PairMeter meter(comm.native(), plan, buf);
   double longest = 0;
+  double pass_start = now_s(), longest_pass = 0;
   for (int k = 0; k < res.rounds_planned; ++k) {
-    const Round& round = schedule[static_cast<std::size_t>(k % schedule.size())];
+    // Odd passes run the schedule backwards: every pair meets other moments and neighbours.
+    const int sweep = k / per_sweep, in_sweep = k % per_sweep;
+    const Round& round = schedule[static_cast<std::size_t>(sweep % 2 ? per_sweep - 1 - in_sweep : in_sweep)];
     const double t0 = now_s();
     const dist::Deadline rdl = hard.capped(res.round_timeout_s);
     int peer = -1;
@@ -341,10 +349,26 @@ void run_rounds(const std::vector<Round>& schedule, int repeat, const LinkPlan& 
     // healthy pairs as unresponsive.
     const bool near = k + 1 < res.rounds_planned &&
                       hard.remaining_s() < std::min(res.round_timeout_s, 2 * longest + 1);
-    const char d = consensus(comm, status, round_gather, near,
-                             res.silent_ranks);
+    // A pass is over: a further optional pass (beyond --repeat) only when it fits with room
+    // to spare (1.5x the longest pass so far, plus a second per round).
+    char end_here = 0;
+    if ((k + 1) % per_sweep == 0) {
+      res.passes_done = (k + 1) / per_sweep;
+      longest_pass = std::max(longest_pass, now_s() - pass_start);
+      pass_start = now_s();
+      if (k + 1 < res.rounds_planned && (k + 1) / per_sweep >= std::max(repeat, 1) &&
+          hard.remaining_s() < 1.5 * longest_pass + per_sweep)
+        end_here = 'e';
+    }
+    const char d = consensus(comm, status, round_gather, near, res.silent_ranks, end_here);
     res.rounds_done = k + 1;
     if (d == 'g') continue;
+    // The deadline in the middle of an optional pass ends the sweep normally: every pair
+    // already has its planned measurements.
+    if (d == 'e' || (d == 'd' && res.passes_done >= std::max(repeat, 1))) {
+      res.rounds_planned = k + 1;
+      break;
+    }
     if (d == 'd') {
       res.deadline_reached = true;
       res.stop_reason = fmt::format("--timeout reached after {} of {} rounds", k + 1, res.rounds_planned);
@@ -489,8 +513,9 @@ void confirm_suspects(const LinkPlan& plan, dist::MpiComm& comm, const dist::Dea
   LinkSweepResult again;
   again.round_timeout_s = res.round_timeout_s;
   const dist::Deadline hard = deadline.capped(std::max(deadline.remaining_s() - kGraceS, 1.0));
-  run_rounds(pack_rounds(pairs), 1, plan, comm, hard, again, buf);
+  run_rounds(pack_rounds(pairs), 1, 1, plan, comm, hard, again, buf);
   final_gather(comm, again, deadline);
+  for (const auto& [key, v] : again.samples) res.samples[key].insert(res.samples[key].end(), v.begin(), v.end());
   res.confirmed_pairs = static_cast<int>(pairs.size());
   res.rounds_planned += again.rounds_planned;
   res.rounds_done += again.rounds_done;
@@ -579,11 +604,15 @@ LinkSweepResult run_link_sweep(const LinkPlan& plan, dist::MpiComm& comm,
 
   const int n = comm.size();
   if (n > 1) {
-    if (plan.mode == LinkMode::kBisect)
+    if (plan.mode == LinkMode::kBisect) {
       run_bisect(plan, comm, hard, res, *buf);
-    else
+    } else {
+      // Passes share a pair's time: a slow pair costs about the same in all as in one pass.
+      LinkPlan per_pass = plan;
+      if (plan.passes > 1) per_pass.pair_time_s = std::max(0.5, plan.pair_time_s / plan.passes);
       run_rounds(plan.mode == LinkMode::kRing ? ring_schedule(n) : tournament_schedule(n), plan.repeat,
-                 plan, comm, hard, res, *buf);
+                 plan.passes, per_pass, comm, hard, res, *buf);
+    }
   }
   if (res.failed || !res.silent_ranks.empty()) {
     comm.mark_broken();

@@ -5,6 +5,8 @@
 /// latency), every round under a deadline, results gathered at rank 0.
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,11 @@ struct LinkPlan {
   int warmup = 1;                     ///< untimed transfers per direction first
   int latency_iters = 100;            ///< timed 8-byte round trips per pair (the best counts)
   int repeat = 1;                     ///< sweeps of the whole schedule (flapping links), within the deadline
+  /// Passes over the schedule for repeatability: up to this many, each pass in the reverse
+  /// order of rounds of the previous (interleaved: a pair is measured at other moments, next
+  /// to other pairs), but a further pass only starts when it fits the time left (with a
+  /// margin). The spread of a direction's passes is the run's own noise.
+  int passes = 1;
   /// A pair stops iterating once its bandwidth phase took this long (after at least one timed
   /// transfer each way): a slow link is measured precisely by one long transfer, and a few slow
   /// nodes must not stretch a sweep of thousands of pairs.
@@ -59,6 +66,10 @@ struct LinkSweepResult {
   std::vector<int> bisect_slow;   ///< mode bisect: ranks found slow
   std::vector<std::vector<int>> bisect_inconclusive;
   int confirmed_pairs = 0;        ///< suspect pairs measured a second time
+  int passes_done = 0;            ///< complete passes over the schedule
+  /// Rank 0: each direction's bandwidth samples (src rank, dst rank), one per pass (and per
+  /// re-measurement), as its sending end timed them.
+  std::map<std::pair<int, int>, std::vector<double>> samples;
 };
 
 /// Rank 0 names the pairs that look slow after the sweep; they are measured once more, at

@@ -30,6 +30,17 @@ probe() {  # probe FROM TO_INDEX -> "open", "refused" or "silent"
 "$sim" shape node1 100mbit >/dev/null || fail "shape"
 ip netns exec "${NCD_SIM_PREFIX}n1" tc qdisc show dev eth0 | grep -q "tbf.*rate 100Mbit" || fail "no tbf on node1"
 "$sim" shape node1 fast >/dev/null 2>&1 && fail "a bad rate was accepted"
+# One link: only node0's and node2's egress get a class for each other; node1 keeps its tbf.
+"$sim" shape-link node0 node2 50mbit >/dev/null || fail "shape-link"
+for i in 0 2; do
+  ip netns exec "${NCD_SIM_PREFIX}n$i" tc qdisc show dev eth0 | grep -q "tbf.*rate 50Mbit" || fail "no 50mbit tbf on node$i"
+  ip netns exec "${NCD_SIM_PREFIX}n$i" tc filter show dev eth0 | grep -q "match 0a6300$(printf %02x $((3 - i)))/ffffffff" ||
+    fail "node$i: no filter for its peer"
+done
+ip netns exec "${NCD_SIM_PREFIX}n1" tc qdisc show dev eth0 | grep -q "tbf.*rate 100Mbit" || fail "shape-link touched node1"
+"$sim" shape-link node1 node1 50mbit >/dev/null 2>&1 && fail "a link from a node to itself was accepted"
+"$sim" heal node2 >/dev/null || fail "heal node2"
+ip netns exec "${NCD_SIM_PREFIX}n0" tc qdisc show dev eth0 | grep -q "50Mbit" && fail "node0 kept the healed link's class"
 "$sim" cut node7 >/dev/null 2>&1 && fail "a node outside the cluster was accepted"
 
 # A second cluster under another prefix coexists and goes away on its own.
