@@ -103,7 +103,7 @@ void check_case(const Case& c, const Diagnosis& d, const std::string& variant) {
 }
 
 // Named-first rate the holdout must keep (percent), set from its first scoring (docs/log.md).
-constexpr int kHoldoutFloorPercent = 0;
+constexpr int kHoldoutFloorPercent = 90;  // first scoring: 10/10 (100%); one miss of slack
 
 std::vector<Case> dev_cases() {
   std::vector<Case> out;
