@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "nccl/log_line.hpp"
+#include "nccl/log_structure.hpp"
 
 namespace ncd::nccl {
 
@@ -392,7 +393,12 @@ void rule_explicit_warns(const RunLog& log, Builder& b) {
     }
   }
   if (auto evs = events_of(log, kSigAsyncWq); !evs.empty()) {
-    bool new_enough = !log.version.known() || log.version.at_least(2, 20);
+    // The MTU signature is the WQ error followed by flushed completions (status 5); another
+    // completion status points elsewhere.
+    bool flushed = false;
+    for (const auto* e : events_of(log, kSigIbCompletion)) flushed = flushed || e->result == 5;
+    bool new_enough = (!log.version.known() || log.version.at_least(2, 20)) &&
+                      (flushed || !any_event(log, {kSigIbCompletion}));
     auto& f = b.add("ib.async_event_wq_error", new_enough ? kTierExplicit + 2 : kTierExplicit,
                     hosts_text(hosts_of(evs)), "IB work queue",
                     "The HCA raised a work-queue error (local access violation) on a QP.", first_at(evs));
@@ -434,17 +440,43 @@ void rule_explicit_warns(const RunLog& log, Builder& b) {
                         first_at(list));
         add_evidence(g, b, list, 1);
       } else if (code == 12) {
+        // When did it happen? At the first transfer after connection setup (the GID never
+        // routed) or after the job had made progress (a link or the fabric failed later).
+        SourceRef first12 = first_at(list);
+        bool setup_before = false, progress_before = false, running = false;
+        for (const auto& c : log.connections) setup_before = setup_before || before(c.at, first12);
+        for (const auto& q : log.init_quotes) setup_before = setup_before || before(q.at, first12);
+        for (const auto& r : log.tests.peak_rows) progress_before = progress_before || before(r.at, first12);
+        for (const auto* e : list) {
+          auto it = log.processes.find({e->host, e->pid});
+          if (it != log.processes.end() && static_cast<int>(it->second.stage) >= static_cast<int>(Stage::kRunning))
+            running = true;
+        }
+        bool late = progress_before || running || !log.watchdog.empty() || any_event(log, {kSigPortError});
+        bool early = setup_before && !late;
         auto& f = b.add("ib.completion_error_12_timeout", kTierGeneric, hosts_text(hosts_of(list)), "IB transport",
-                        "RDMA transfers time out (retry count exceeded, error 12): the NICs cannot reach each other.",
-                        first_at(list));
+                        fmt::format("RDMA transfers time out (retry count exceeded, error 12){}: the NICs stopped "
+                                    "reaching each other.",
+                                    early ? " at the first transfers after connection setup"
+                                    : late ? " after the job had made progress" : ""),
+                        first12);
         add_evidence(f, b, list);
-        if (roce || !ib_ll) {
+        if (roce && early) {
+          auto& g = b.add("ib.roce_gid_index", kTierExplicit + 3, hosts_text(hosts_of(list)), "RoCE GID index",
+                          "Error 12 on RoCE at the very first transfers: the connections were set up (over TCP) but "
+                          "no RDMA packet routes between the NICs, the signature of a GID index that does not route "
+                          "(RoCEv1 or link-local GID) or a mismatched traffic class.",
+                          first12);
+          add_evidence(g, b, list, 1);
+        } else if (!late && !ib_ll) {
           auto& g = b.add("ib.roce_gid_index", kTierGeneric + 1, hosts_text(hosts_of(list)), "RoCE GID index",
-                          roce ? "Error 12 on RoCE: the GID index in use probably does not route between the NICs "
-                                 "(RoCEv1 or link-local GID)."
-                               : "If these NICs are RoCE, error 12 at start usually means a GID index that does not "
-                                 "route (RoCEv1 or link-local).",
-                          first_at(list));
+                          roce ? "Error 12 on RoCE: if it happened at the first transfer, the GID index in use "
+                                 "probably does not route between the NICs (RoCEv1 or link-local GID); the log does not "
+                                 "show when it happened."
+                               : "If these NICs are RoCE and the error came at the first transfer, it usually means a "
+                                 "GID index that does not route (RoCEv1 or link-local).",
+                          first12);
+          g.severity = Severity::kWarn;
           add_evidence(g, b, list, 1);
         }
       } else {
@@ -511,7 +543,12 @@ void rule_network_providers(const RunLog& log, Builder& b) {
   }
   // Sockets although RDMA hardware is there.
   bool rdma_hw = !open_fail.empty() || env_value(log, "NCCL_IB_HCA").size() > 0;
-  for (const auto& [n, h] : log.hosts) rdma_hw = rdma_hw || !h.rdma_devs.empty();
+  for (const auto& [n, h] : log.hosts) {
+    rdma_hw = rdma_hw || !h.rdma_devs.empty();
+    // An IPoIB interface means an InfiniBand HCA is on the machine, whatever NET/IB found.
+    for (const auto* list : {&h.bootstrap_ifs, &h.socket_ifs})
+      for (const auto& i : *list) rdma_hw = rdma_hw || i.ipoib;
+  }
   std::vector<std::string> sock_ev;
   SourceRef sock_first;
   std::set<std::string> sock_hosts;
@@ -573,6 +610,24 @@ void rule_network_providers(const RunLog& log, Builder& b) {
                     "other: connections hang or fail.",
                     first_p);
     g.evidence = evl;
+  } else if (any_event(log, {kSigPluginLoad})) {
+    // A plugin that exists but does not load is not "no plugin": say what the loader said.
+    auto evs = events_of(log, kSigPluginLoad);
+    std::string err;
+    for (const auto& [n, h] : log.hosts)
+      if (!h.plugin_error.empty()) {
+        err = h.plugin_error;
+        break;
+      }
+    auto& f = b.add("net.plugin_load_failed", log.multi_node() ? kTierExplicit : kTierRisk, hosts_text(hosts_of(evs)),
+                    "net plugin",
+                    fmt::format("A net plugin is installed but the dynamic loader rejected it ({}); NCCL fell back to "
+                                "its internal transport{}.",
+                                err, log.multi_node() ? ", so the fabric the plugin drives (EFA, SHARP, ...) is not used"
+                                                      : ""),
+                    first_at(evs));
+    if (!log.multi_node()) f.severity = Severity::kWarn;
+    add_evidence(f, b, evs, 2);
   } else if (!by_plugin.empty() && by_plugin.begin()->first == PluginState::kInternal && tcp_hosts.empty()) {
     bool ofi = false;
     for (const auto& [n, h] : log.hosts) ofi = ofi || !h.ofi_provider.empty();
@@ -958,6 +1013,38 @@ void rule_topology_hosts(const RunLog& log, Builder& b) {
   }
 }
 
+// Machines that share a host name: told apart by the bootstrap address of each process (NCCL
+// itself tells them apart by host hash only when the names differ).
+void rule_hosts_by_address(const RunLog& log, Builder& b) {
+  if (b.has("host.duplicate_hostname")) return;
+  std::map<std::string, std::map<std::string, const ProcessInfo*>> by_host;
+  for (const auto& [k, p] : log.processes)
+    if (!p.address.empty() && !p.host.empty() && p.address != "127.0.0.1" && p.address != "::1" &&
+        p.address.find('X') == std::string::npos)
+      by_host[p.host].emplace(p.address, &p);
+  for (const auto& [host, addrs] : by_host) {
+    if (addrs.size() < 2) continue;
+    std::vector<std::string> a, evl;
+    SourceRef first;
+    for (const auto& [addr, p] : addrs) {
+      a.push_back(addr);
+      if (evl.size() < 4) evl.push_back(b.ev(p->address_quote));
+      if (before(p->address_quote.at, first)) first = p->address_quote.at;
+    }
+    bool failed = false;
+    for (const auto& e : log.events) failed = failed || e.kind == EventKind::kWarn;
+    auto& f = b.add("host.duplicate_hostname", failed ? kTierExplicit + 2 : kTierRisk, host,
+                    fmt::format("{} machines", addrs.size()),
+                    fmt::format("Processes reporting host '{}' bootstrap from {} different addresses ({}): several "
+                                "machines share one host name; NCCL may take them for one node (P2P/SHM between "
+                                "them, duplicate GPUs).",
+                                host, addrs.size(), join(a, ", ")),
+                    first);
+    if (!failed) f.severity = Severity::kWarn;
+    f.evidence = evl;
+  }
+}
+
 void rule_launch(const RunLog& log, Builder& b) {
   // The same (rank, nranks) claimed by several hosts, in an nccl-tests run that printed several
   // summaries: independent single-node jobs.
@@ -1087,12 +1174,263 @@ void rule_watchdog(const RunLog& log, Builder& b) {
   std::set<int> ranks;
   for (const auto& w : log.watchdog) ranks.insert(w.rank);
   std::vector<int> rv(ranks.begin(), ranks.end());
+  // The ranks that did not time out are the ones the others waited for: name them when the
+  // size of the job is known.
+  int n = log.nranks;
+  if (n <= 0 && !ranks.empty() && *ranks.rbegin() >= 0) n = 0;
+  std::vector<int> silent;
+  if (n > 0 && static_cast<int>(ranks.size()) < n)
+    for (int r = 0; r < n; ++r)
+      if (!ranks.count(r)) silent.push_back(r);
   auto& f = b.add("hang.watchdog_timeout", mismatch ? kTierConsequence : kTierGeneric, "",
                   fmt::format("ranks {}", format_ranges(rv)),
-                  fmt::format("PyTorch's NCCL watchdog timed out a collective on rank(s) {}.", format_ranges(rv)),
+                  fmt::format("PyTorch's NCCL watchdog timed out collective #{} on rank(s) {}{}.",
+                              log.watchdog.front().seq, format_ranges(rv),
+                              silent.empty() ? ""
+                                             : fmt::format("; rank(s) {} of {} did not report a timeout: the others "
+                                                           "were waiting for them (stopped, crashed, or in another "
+                                                           "collective)",
+                                                           format_ranges(silent), n)),
                   log.watchdog.front().at);
   for (std::size_t i = 0; i < log.watchdog.size() && i < 3; ++i)
     f.evidence.push_back(b.ev(log.watchdog[i].at, log.watchdog[i].text));
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Structural reading: every failure line has a source (and so a subsystem), codes, a
+// propagation chain and a phase of the run. These rules use that structure; they do not need to
+// have seen the message before.
+
+// The error-trace lines that follow a failure on the same process, up to its next WARN: how
+// the error propagated (`transport/nvls.cc:409 -> 1`, `init.cc:1138 -> 1`, ...).
+std::vector<const LogEvent*> chain_after(const RunLog& log, const LogEvent& e) {
+  std::vector<const LogEvent*> out;
+  bool seen = false;
+  for (const auto& x : log.events) {
+    if (&x == &e) {
+      seen = true;
+      continue;
+    }
+    if (!seen || x.host != e.host || x.pid != e.pid || before(x.at, e.at)) continue;
+    if (x.kind == EventKind::kWarn) break;
+    if (x.kind == EventKind::kTrace) out.push_back(&x);
+    if (out.size() >= 16) break;
+  }
+  return out;
+}
+
+bool src_has(const LogEvent& e, std::string_view p) { return e.src.find(p) != std::string::npos; }
+
+// Where in the run a failure happened, from its chain, its process's progress and the wrappers.
+std::string phase_of(const RunLog& log, const LogEvent& e, const std::vector<const LogEvent*>& chain) {
+  bool init = false, connect = false, run = false;
+  for (const auto* t : chain) {
+    if (src_has(*t, "init.c") || src_has(*t, "group.c") || src_has(*t, "bootstrap") ||
+        t->message.find("[Async thread]") != std::string::npos)
+      init = true;
+    if (src_has(*t, "transport.c") || src_has(*t, "channel.c") || src_has(*t, "connect")) connect = true;
+    if (t->message.find("Progress Thread") != std::string::npos || t->message.find("Proxy Thread") != std::string::npos)
+      run = true;
+  }
+  if (run) return "while collectives were running (proxy progress)";
+  if (!log.watchdog.empty())
+    return fmt::format("at collective #{} (PyTorch SeqNum)", log.watchdog.front().seq);
+  if (connect) return "while connecting the transports (communicator setup)";
+  if (init) return "during communicator init";
+  auto it = log.processes.find({e.host, e.pid});
+  if (it != log.processes.end() && e.kind == EventKind::kWarn) {
+    Stage st = it->second.stage;
+    if (static_cast<int>(st) >= static_cast<int>(Stage::kRunning)) return "while collectives were running";
+    if (static_cast<int>(st) >= static_cast<int>(Stage::kInitComplete)) return "after init completed";
+    if (static_cast<int>(st) >= static_cast<int>(Stage::kConnecting)) return "during connection setup";
+    if (static_cast<int>(st) >= static_cast<int>(Stage::kBootstrap)) return "during init";
+  }
+  if (log.tests.rows > 0) return "after nccl-tests had produced results";
+  return "";
+}
+
+std::string chain_text(const std::vector<const LogEvent*>& chain) {
+  if (chain.empty()) return "";
+  std::vector<std::string> frames;
+  for (std::size_t i = 0; i < chain.size() && i < 5; ++i) frames.push_back(chain[i]->src);
+  int r = chain.back()->result;
+  std::string_view name = nccl_result_name(r);
+  return fmt::format("; it propagated through {}{} as ncclResult {}{}", join(frames, " -> "),
+                     chain.size() > 5 ? " -> ..." : "", r, name.empty() ? "" : " (" + std::string(name) + ")");
+}
+
+// A framework's wrapper of an NCCL error ("unhandled cuda error", "internal error - please
+// report ...", nccl-tests' "Test NCCL failure"): the consequence, never the root.
+bool wrapper_message(std::string_view m) {
+  for (std::string_view w : {"unhandled cuda error", "unhandled system error", "internal error", "invalid argument",
+                             "invalid usage", "remote process exited", "remote error", "NCCL error"})
+    if (starts_with(m, w)) return true;
+  return false;
+}
+
+// The peer named by a socket failure: "Connection closed by remote peer host<port>",
+// "Call to recv from 10.0.0.2<5> failed".
+std::string peer_of(std::string_view m) {
+  for (std::string_view key : {"remote peer ", " from ", "Connect to ", "connect to "}) {
+    std::size_t p = m.find(key);
+    if (p == std::string_view::npos) continue;
+    std::string_view r = m.substr(p + key.size());
+    std::size_t e = r.find_first_of(" <,");
+    std::string_view peer = r.substr(0, e);
+    if (!peer.empty() && peer.size() < 128) return std::string(peer);
+  }
+  return "";
+}
+
+void rule_structural(const RunLog& log, Builder& b) {
+  if (auto evs = events_of(log, kSigPortError); !evs.empty()) {
+    auto& f = b.add("ib.port_error", kTierExplicit, hosts_text(hosts_of(evs)), "IB port",
+                    fmt::format("The HCA reported port errors (async event){}: an IB/RoCE link went down or flapped, "
+                                "and transfers over it fail or time out.",
+                                count_note(log, kSigPortError, evs.size())),
+                    first_at(evs));
+    add_evidence(f, b, evs);
+  }
+  if (auto evs = events_of(log, kSigCollNet); !evs.empty()) {
+    auto& f = b.add("collnet.fallback", kTierRisk, hosts_text(hosts_of(evs)), "CollNet/SHARP",
+                    "CollNet (SHARP in-network reduction) could not be set up and NCCL fell back to the point-to-point "
+                    "network: the job runs, without SHARP offload (lower all-reduce bandwidth at scale).",
+                    first_at(evs));
+    f.severity = Severity::kWarn;
+    add_evidence(f, b, evs);
+  }
+  if (auto evs = events_of(log, kSigTopoXml); !evs.empty()) {
+    std::string file = env_value(log, "NCCL_TOPO_FILE");
+    const EnvSetting* es = log.env.count("NCCL_TOPO_FILE") ? &log.env.at("NCCL_TOPO_FILE") : nullptr;
+    bool by_plugin = es && es->text.find("NET/") != std::string::npos;
+    auto& f = b.add("topo.xml_invalid", kTierExplicit, hosts_text(hosts_of(evs)), "topology XML",
+                    file.empty() ? fmt::format("NCCL's topology XML is incomplete ({}): topology detection failed "
+                                               "and the communicator cannot be built.",
+                                               evs.front()->message)
+                                 : fmt::format("The topology file {} ({}) is not valid for NCCL ({}).", file,
+                                               by_plugin ? "set by the net plugin" : "NCCL_TOPO_FILE",
+                                               evs.front()->message),
+                    first_at(evs));
+    add_evidence(f, b, evs, 2);
+    if (es) f.evidence.push_back(b.ev(es->at, es->text));
+    for (const auto& e : log.events)
+      if (e.kind == EventKind::kTrace && e.src.find("graph/") != std::string::npos && f.evidence.size() < 5)
+        f.evidence.push_back(b.ev(e));
+    if (!file.empty())
+      f.hint = by_plugin ? "The net plugin injected a static topology file that does not fit this machine or GPU subset: "
+                           "upgrade the plugin (newer aws-ofi-nccl generates it) or override NCCL_TOPO_FILE."
+                         : "Fix or unset NCCL_TOPO_FILE (environment, /etc/nccl.conf, ~/.nccl.conf).";
+    else
+      f.hint = "Topology detection tripped over a device it cannot place (e.g. a USB NIC): inject a topology with "
+               "NCCL_TOPO_FILE as a workaround and upgrade NCCL.";
+  }
+  if (auto evs = events_of(log, kSigGraphImport); !evs.empty()) {
+    std::string file = env_value(log, "NCCL_GRAPH_FILE");
+    auto& f = b.add("topo.graph_file_mismatch", kTierExplicit, hosts_text(hosts_of(evs)),
+                    file.empty() ? std::string("NCCL_GRAPH_FILE") : "NCCL_GRAPH_FILE=" + file,
+                    fmt::format("An injected graph file{} describes devices this run does not have ({}): NCCL cannot "
+                                "import its channels.",
+                                file.empty() ? "" : " (" + file + ")", evs.front()->message),
+                    first_at(evs));
+    add_evidence(f, b, evs, 2);
+    if (log.env.count("NCCL_GRAPH_FILE"))
+      f.evidence.push_back(b.ev(log.env.at("NCCL_GRAPH_FILE").at, log.env.at("NCCL_GRAPH_FILE").text));
+  }
+  if (auto evs = events_of(log, kSigOfiError); !evs.empty()) {
+    DecodedCodes c = decode_codes(evs.front()->message);
+    auto& f = b.add("net.ofi_error", kTierExplicit, hosts_text(hosts_of(evs)), "aws-ofi-nccl / libfabric",
+                    fmt::format("The libfabric (OFI) net plugin failed{}: {}", c.any() ? " (" + c.text() + ")" : "",
+                                evs.front()->message),
+                    first_at(evs));
+    add_evidence(f, b, evs, 3);
+    f.hint = c.ofi_text == "UNDELIVERABLE" || c.err_no == 113
+                 ? "The peer's endpoint could not be reached over the fabric: check EFA/fabric health and security "
+                   "groups between the nodes, and that every rank runs the same plugin version."
+                 : hint_for(Subsystem::kNetPlugin, c);
+  }
+  if (auto evs = events_of(log, kSigShmCumem); !evs.empty()) {
+    DecodedCodes c = decode_codes(evs.front()->message);
+    auto& f = b.add("shm.cumem_host_failed", kTierExplicit, hosts_text(hosts_of(evs)), "SHM over cuMem host memory",
+                    fmt::format("The SHM transport could not share host memory through cuMem{}: the peers' cuMem "
+                                "host allocations are not usable between them (no peer access, or the ranks chose "
+                                "different host-memory paths).",
+                                c.any() ? " (" + c.text() + ")" : ""),
+                    first_at(evs));
+    add_evidence(f, b, evs, 3);
+  }
+  if (auto evs = events_of(log, kSigFingerprint); !evs.empty()) {
+    // "Rank 1 is running collective: CollectiveFingerPrint(SequenceNumber=0, OpType=X, TensorShape=[..]"
+    std::string_view m = evs.front()->message;
+    std::vector<std::string> parts;
+    std::size_t p = 0;
+    while ((p = m.find("Rank ", p)) != std::string_view::npos && parts.size() < 2) {
+      long r = -1;
+      std::size_t used = 0;
+      if (!parse_int(m.substr(p + 5), r, &used)) {
+        p += 5;
+        continue;
+      }
+      std::string_view rest = m.substr(p);
+      auto field = [&](std::string_view key) {
+        std::size_t k = rest.find(key);
+        if (k == std::string_view::npos || k > 400) return std::string();
+        std::string_view v = rest.substr(k + key.size());
+        return std::string(v.substr(0, std::min(v.find_first_of(key == "TensorShape=" ? "]" : ",)"), v.size())));
+      };
+      std::string op = field("OpType="), shape = field("TensorShape=");
+      parts.push_back(fmt::format("rank {} runs {}{}", r, op.empty() ? "?" : op, shape.empty() ? "" : " on shape " + shape + "]"));
+      p += 5 + used;
+    }
+    auto& f = b.add("app.collective_mismatch", kTierExplicit, "", "collective fingerprint",
+                    fmt::format("PyTorch's collective check (TORCH_DISTRIBUTED_DEBUG=DETAIL) found ranks in different "
+                                "collectives{}: an application desync, not a network fault.",
+                                parts.empty() ? "" : ": " + join(parts, ", ")),
+                    first_at(evs));
+    add_evidence(f, b, evs, 2);
+  }
+  if (auto evs = events_of(log, kSigSocketType); !evs.empty()) {
+    auto& f = b.add("net.plugin_mismatch", kTierExplicit, hosts_text(hosts_of(evs)), "NET transport",
+                    "A connection arrived of a different type than expected (socketFinalizeAccept: wrong type): the "
+                    "two ends use different network transports, e.g. IB working on one node and not on the other.",
+                    first_at(evs));
+    add_evidence(f, b, evs, 2);
+    f.hint = "Make the same network usable on every node (IB on all, or NCCL_IB_DISABLE=1 everywhere) and use one "
+             "NCCL version and net plugin across nodes.";
+  }
+  // Failures no rule names: a finding built from the structure of the line.
+  std::map<std::string, std::vector<const LogEvent*>> groups;
+  std::vector<std::string> order;
+  for (const auto& e : log.events) {
+    if (e.kind == EventKind::kTrace || e.kind == EventKind::kInfoSignal) continue;
+    if (e.sig != kSigOther && e.sig != kSigCudaOther && e.sig != kSigNoTransport && e.sig != kSigAsyncOther) continue;
+    if (e.kind == EventKind::kCarried && wrapper_message(e.message)) continue;
+    Subsystem sub = subsystem_of(e.src, e.message);
+    std::string key = std::string(to_string(sub)) + "|" + e.message.substr(0, 40);
+    if (!groups.count(key)) order.push_back(key);
+    groups[key].push_back(&e);
+  }
+  int shown = 0;
+  for (const auto& key : order) {
+    if (++shown > 5) break;
+    const auto& evs = groups[key];
+    const LogEvent& e = *evs.front();
+    Subsystem sub = subsystem_of(e.src, e.message);
+    DecodedCodes c = decode_codes(e.message);
+    auto chain = chain_after(log, e);
+    std::string phase = phase_of(log, e, chain);
+    bool failure = c.any() || !chain.empty() || e.kind == EventKind::kCarried || e.sig == kSigCudaOther;
+    auto& f = b.add("log.subsystem_failure", failure ? kTierGeneric : kTierRisk + 3, hosts_text(hosts_of(evs)),
+                    e.src.empty() ? std::string(to_string(sub)) : std::string(to_string(sub)) + " (" + e.src + ")",
+                    fmt::format("NCCL's {} {}{}{}{}: \"{}\"", to_string(sub), failure ? "failed" : "warned",
+                                c.any() ? " with " + c.text() : "", phase.empty() ? "" : " " + phase,
+                                chain_text(chain), e.message),
+                    first_at(evs));
+    if (!failure) f.severity = Severity::kWarn;
+    add_evidence(f, b, evs, 2);
+    for (std::size_t i = 0; i < chain.size() && f.evidence.size() < 5; ++i) f.evidence.push_back(b.ev(*chain[i]));
+    f.hint = hint_for(sub, c);
+  }
 }
 
 bool any_failure(const RunLog& log) {
@@ -1113,6 +1451,7 @@ bool setup_failure_sig(int sig) {
     case kSigMaxSharedMem: case kSigReversePath: case kSigIpcOpen: case kSigIbvOpen: case kSigRegMr:
     case kSigModifyQp: case kSigConnRefused: case kSigNoRoute: case kSigConnTimeout: case kSigNetUnreachable:
     case kSigBadFamily: case kSigNoSocketIf: case kSigVersionMismatch: case kSigNoTransport: case kSigOfiShm:
+    case kSigTopoXml: case kSigGraphImport: case kSigShmCumem: case kSigSocketType:
       return true;
     default:
       return false;
@@ -1131,6 +1470,18 @@ void rule_init_failed(const RunLog& log, Builder& b) {
       chain.push_back(&e);
       hosts.insert(e.host);
     }
+  }
+  // A fallback NCCL survives (CollNet/SHARP that could not be set up) prints error traces through
+  // init.cc too; without a group/async abort or another failure they are not an aborted init.
+  if (!chain.empty() && any_event(log, {kSigCollNet})) {
+    bool abort = false, other = false;
+    for (const auto* e : chain)
+      abort = abort || e->src.find("group.c") != std::string::npos ||
+              e->message.find("[Async thread]") != std::string::npos || e->src.find("bootstrap") != std::string::npos;
+    for (const auto& e : log.events)
+      other = other || (e.kind != EventKind::kTrace && e.sig != kSigCollNet && e.sig != kSigIbverbsMissing &&
+                        e.sig != kSigGdrDisabledHca && e.sig != kSigIbNoDevice && e.sig != kSigPathPattern);
+    if (!abort && !other) chain.clear();
   }
   std::vector<const LogEvent*> peer;
   for (const auto& e : log.events)
@@ -1165,9 +1516,16 @@ void rule_init_failed(const RunLog& log, Builder& b) {
     add_evidence(f, b, peer, 2);
     b.last().consequence = true;
   } else {
-    auto& f = b.add("log.peer_exited", kTierGeneric + 5, hosts_text(hosts_of(peer)), "peer connection",
-                    "A peer closed its connection or a proxy operation failed: another process failed first; its "
-                    "own log holds the cause.",
+    std::set<std::string> peers;
+    for (const auto* e : peer)
+      if (std::string p = peer_of(e->message); !p.empty() && peers.size() < 4) peers.insert(p);
+    DecodedCodes c = decode_codes(peer.front()->message);
+    auto& f = b.add("log.peer_exited", kTierGeneric + 5, hosts_text(hosts_of(peer)),
+                    peers.empty() ? std::string("peer connection") : "peer " + join({peers.begin(), peers.end()}, ", "),
+                    fmt::format("The connection to {}{} broke{}: that process exited or its node failed first; its "
+                                "own log holds the cause.",
+                                peers.empty() ? std::string("a peer") : join({peers.begin(), peers.end()}, ", "),
+                                "", c.err_no >= 0 ? " (" + c.text() + ")" : ""),
                     first_at(peer));
     add_evidence(f, b, peer, 3);
   }
@@ -1191,6 +1549,8 @@ void rule_hang(const RunLog& log, Builder& b) {
   bool tests_no_result = log.tests.headers > 0 && log.tests.rows == 0 && log.tests.avg_busbw.empty();
   bool diverged = static_cast<int>(max_stage) >= static_cast<int>(Stage::kInitComplete) &&
                   static_cast<int>(min_stage) < static_cast<int>(Stage::kConnecting) && procs > 1;
+  // Without positive evidence of a stall (nccl-tests without a result, ranks at different
+  // stages) a log that stops is an excerpt as often as a hang: no finding.
   if (!tests_no_result && !diverged) return;
   bool after = static_cast<int>(min_stage) >= static_cast<int>(Stage::kConnected) ||
                (!diverged && static_cast<int>(max_stage) >= static_cast<int>(Stage::kTopology) &&
@@ -1215,7 +1575,10 @@ void rule_hang(const RunLog& log, Builder& b) {
   for (const auto& [n, h] : log.hosts) nvlink = nvlink || h.nvlink_paths > 0;
   bool pcie_gpus = consumer_pcie_gpu(log.tests.gpu_names);
   bool single = log.single_node() || (log.host_names().size() <= 1 && !log.multi_node());
-  if (single && !p2p_disabled && !nvlink && (pcie_gpus || log.tests.gpu_names.empty())) {
+  // Only with positive evidence of a hang (nccl-tests started and never printed a result, or
+  // init completed and nothing followed): a log that merely stops mid-init gets no fix.
+  if ((after || tests_no_result) && single && !p2p_disabled && !nvlink &&
+      (pcie_gpus || log.tests.gpu_names.empty())) {
     auto& f = b.add("p2p.hang_iommu_acs", kTierRisk, log.host_names().empty() ? "" : log.host_names().front(),
                     "GPU peer-to-peer",
                     fmt::format("The run hangs without any error ({}) on one node with PCIe GPUs{} and P2P enabled: "
@@ -1224,9 +1587,25 @@ void rule_hang(const RunLog& log, Builder& b) {
                     last);
     f.evidence = evl;
   }
-  auto& f = b.add(after ? "hang.after_init" : "hang.init", kTierGeneric + 2, "", "progress",
-                  fmt::format("The log ends without a result or an error ({}): {}.", what, join(stops, ", ")), last);
-  f.evidence = evl;
+  if (after) {
+    auto& f = b.add("hang.after_init", kTierGeneric + 2, "", "progress",
+                    fmt::format("The log ends without a result or an error ({}): {}.", what, join(stops, ", ")), last);
+    f.evidence = evl;
+    return;
+  }
+  // Stopped during init: all the log can say is where; a hang and a cut log look the same.
+  auto& f = b.add("hang.init", kTierGeneric + 2, "", "progress",
+                  fmt::format("The log ends during init ({}): {}. Either the run hung there or the log is cut; "
+                              "the log holds no error that says which.",
+                              what, join(stops, ", ")),
+                  last);
+  f.severity = Severity::kWarn;
+  f.hint = "Check whether the job was still running when the log was taken. If it hung: rerun with NCCL_DEBUG=INFO "
+           "NCCL_DEBUG_SUBSYS=INIT,BOOTSTRAP,NET on every rank and compare where each rank stops.";
+  f.evidence.clear();
+  if (!last.line) return;
+  for (const auto& [n, h] : log.hosts)
+    if (!h.last_quote.empty() && f.evidence.size() < 4) f.evidence.push_back(b.ev(h.last_quote));
 }
 
 void rule_perf(const RunLog& log, Builder& b) {
@@ -1340,25 +1719,36 @@ void rule_versions_and_env(const RunLog& log, Builder& b) {
 }
 
 void rule_fallbacks(const RunLog& log, Builder& b) {
-  // WARNs no rule explains, grouped by message head.
-  std::map<std::string, std::vector<const LogEvent*>> unknown;
-  for (const auto& e : log.events)
-    if (e.kind == EventKind::kWarn && (e.sig == kSigOther || e.sig == kSigCudaOther || e.sig == kSigNoTransport ||
-                                       e.sig == kSigAsyncOther))
-      unknown[e.message.substr(0, 48)].push_back(&e);
-  int shown = 0;
-  for (const auto& [head, evs] : unknown) {
-    if (++shown > 5) break;
-    auto& f = b.add("log.unclassified_warn", kTierFallback, hosts_text(hosts_of(evs)), evs.front()->src,
-                    fmt::format("NCCL warned: {}", evs.front()->message), first_at(evs));
-    if (evs.front()->sig == kSigCudaOther) f.severity = Severity::kError;
-    add_evidence(f, b, evs, 2);
+  auto explained = [&]() {
+    for (const auto& c : b.all())
+      if (c.f.severity != Severity::kInfo && !c.consequence) return true;
+    return false;
+  };
+  // Error traces with no WARN that explains them (NCCL_DEBUG=INFO logs where the WARN went to
+  // another stream, or was cut): the deepest frame of the first chain names where it failed.
+  if (!explained()) {
+    const LogEvent* first = nullptr;
+    for (const auto& e : log.events)
+      if (e.kind == EventKind::kTrace && (!first || before(e.at, first->at))) first = &e;
+    if (first) {
+      Subsystem sub = subsystem_of(first->src, "");
+      std::vector<const LogEvent*> chain = chain_after(log, *first);
+      chain.insert(chain.begin(), first);
+      std::string phase = phase_of(log, *first, chain);
+      std::string_view rn = nccl_result_name(first->result);
+      auto& f = b.add("log.subsystem_failure", kTierGeneric, first->host, std::string(to_string(sub)) + " (" + first->src + ")",
+                      fmt::format("NCCL's {} returned ncclResult {}{} {}{}; the WARN that explains it is not in the "
+                                  "log.",
+                                  to_string(sub), first->result, rn.empty() ? "" : " (" + std::string(rn) + ")",
+                                  phase.empty() ? "" : phase, chain_text(chain)),
+                      first->at);
+      for (std::size_t i = 0; i < chain.size() && i < 4; ++i) f.evidence.push_back(b.ev(*chain[i]));
+      DecodedCodes none;
+      f.hint = first->result == 1 ? hint_for(Subsystem::kCuMem, none) : hint_for(sub, none);
+    }
   }
   // An NCCL error surfaced through a framework or nccl-tests, with no cause anywhere.
-  bool explained = false;
-  for (const auto& c : b.all())
-    if (c.f.severity != Severity::kInfo && c.f.id != "log.unclassified_warn") explained = true;
-  if (!explained) {
+  if (!explained()) {
     std::vector<const LogEvent*> carried;
     for (const auto& e : log.events)
       if (e.kind == EventKind::kCarried) carried.push_back(&e);
@@ -1449,9 +1839,11 @@ Diagnosis analyze(const RunLog& log) {
   rule_interfaces(log, b);
   rule_sockets(log, b);
   rule_topology_hosts(log, b);
+  rule_hosts_by_address(log, b);
   rule_launch(log, b);
   rule_gdr(log, b);
   rule_watchdog(log, b);
+  rule_structural(log, b);
   rule_init_failed(log, b);
   rule_hang(log, b);
   rule_perf(log, b);

@@ -53,6 +53,16 @@ enum Sig : int {
   kSigTorchError,
   kSigTrace,
   kSigOther,
+  // Added by the structural reading (issue 15); values are in-memory only.
+  kSigPortError,      ///< IB async event: port error / link down (a flapping link)
+  kSigCollNet,        ///< CollNet/SHARP could not initialise; NCCL falls back
+  kSigTopoXml,        ///< a topology XML lacks an attribute / cannot be read
+  kSigGraphImport,    ///< an injected graph (NCCL_GRAPH_FILE) names devices that are not there
+  kSigOfiError,       ///< aws-ofi-nccl / libfabric failure
+  kSigShmCumem,       ///< SHM over cuMem host memory failed (CUDA error in the SHM transport)
+  kSigFingerprint,    ///< PyTorch TORCH_DISTRIBUTED_DEBUG=DETAIL collective fingerprint mismatch
+  kSigSocketType,     ///< socketFinalizeAccept: wrong type (peers use different transports)
+  kSigPluginLoad,     ///< a net plugin exists but the dynamic loader failed to load it
   kSigCount
 };
 

@@ -288,10 +288,70 @@ NCD_REGISTER_CHECK({"perf.low_busbw", S::kWarn, "log", "Bus bandwidth far below 
                     "nccl-tests reports a bus bandwidth far below what the transports should give.",
                     "Peak busbw of the large sizes (never the average over all sizes) and the transports in use.",
                     "Fix the cause reported with it (GDR, sockets, launch) and rerun nccl-tests."});
-NCD_REGISTER_CHECK({"log.unclassified_warn", S::kWarn, "log", "An NCCL warning the analyser does not know",
-                    "NCCL printed a WARN that matches no known signature.",
+NCD_REGISTER_CHECK({"log.unclassified_warn", S::kWarn, "log", "An NCCL warning without a known signature",
+                    "NCCL printed a WARN that matches no signature. Kept for compatibility: the analyser now reports "
+                    "such lines as log.subsystem_failure, read from their source file and codes.",
                     "'NCCL WARN' lines not matched by any rule.",
-                    "Read the quoted line; report it to nccl-doctor if it deserves a rule."});
+                    "Read the quoted line and its subsystem."});
+NCD_REGISTER_CHECK({"log.subsystem_failure", S::kError, "log", "An NCCL failure, read from its structure",
+                    "A failure no specific rule names, described by what every NCCL failure carries: the source file "
+                    "that raised it (and so the subsystem: bootstrap, socket, NET/IB, net plugin, proxy, SHM, P2P, "
+                    "cuMem, NVLS, CollNet, topology, init, enqueue, RAS), the codes in the message (CUDA error, errno, "
+                    "IB completion status, libfabric error, ncclResult of the error trace), the propagation chain and "
+                    "the phase of the run.",
+                    "The first WARN / 'Last error:' message / error trace of a chain that no other rule classifies; "
+                    "a plain WARN without failure codes or chain is reported as a warning.",
+                    "Chosen from the code first (e.g. CUDA 217: no peer access; errno 28: /dev/shm full), then from "
+                    "the subsystem."});
+NCD_REGISTER_CHECK({"ib.port_error", S::kError, "log", "An IB/RoCE port went down or flapped",
+                    "The HCA raised port-error async events: the link lost its state while the job ran; transfers over "
+                    "it time out (error 12) or fail.",
+                    "'NET/IB : Got async event : port error' (IBV_EVENT_PORT_ERR), often repeated, with later "
+                    "completion errors.",
+                    "Find the node and port that reports it, reseat or replace the cable/transceiver, and read the "
+                    "port error counters (ibqueryerrors, perfquery, UFM)."});
+NCD_REGISTER_CHECK({"collnet.fallback", S::kWarn, "log", "CollNet/SHARP unavailable: NCCL fell back",
+                    "CollNet (in-network reduction through the SHARP plugin) could not be set up; NCCL continues over "
+                    "the point-to-point network. Not an abort: the job runs without SHARP offload.",
+                    "'Cannot initialize CollNet, using point-to-point network instead', SHARP plugin errors "
+                    "('SHARP coll init error'); error traces through init.cc without a group/async abort.",
+                    "If SHARP is intended, check the SHARP aggregation manager (sharp_am) and the fabric's support; "
+                    "otherwise NCCL_COLLNET_ENABLE=0 removes the attempt."});
+NCD_REGISTER_CHECK({"topo.xml_invalid", S::kError, "log", "A topology XML NCCL read is invalid",
+                    "NCCL's topology XML (detected, or injected with NCCL_TOPO_FILE by the user, an image or a net "
+                    "plugin) lacks an attribute NCCL needs, so topology detection fails and init aborts.",
+                    "'graph/xml.h:N NCCL WARN Attribute X of node Y not found' and error traces through graph/*.cc; "
+                    "'Setting NCCL_TOPO_FILE' from a net plugin or 'NCCL_TOPO_FILE set by environment'.",
+                    "Fix or unset the injected file (upgrade the plugin that ships it); for a detection failure inject "
+                    "a correct NCCL_TOPO_FILE and upgrade NCCL."});
+NCD_REGISTER_CHECK({"topo.graph_file_mismatch", S::kError, "log", "An injected graph file does not fit the run",
+                    "NCCL_GRAPH_FILE (environment, /etc/nccl.conf, ~/.nccl.conf or an image default) describes "
+                    "channels over devices this run does not have.",
+                    "'XML Import Channel : dev N not found' with 'NCCL_GRAPH_FILE set by environment to X'.",
+                    "Unset NCCL_GRAPH_FILE: it is an experiment knob, never a production setting."});
+NCD_REGISTER_CHECK({"net.ofi_error", S::kError, "log", "The libfabric (OFI) net plugin failed",
+                    "aws-ofi-nccl (or another libfabric plugin) reported an error: endpoint or memory registration "
+                    "failures, or completion errors from the provider.",
+                    "'NET/OFI ... failed', 'Unable to register memory ... RC: -22', 'Request ... completed with error. "
+                    "RC: 113. Error: 2 (UNDELIVERABLE)'; decoded libfabric/errno codes.",
+                    "Check the EFA/libfabric installation against the plugin and NCCL versions, the provider "
+                    "(FI_PROVIDER), and reachability between the nodes' endpoints."});
+NCD_REGISTER_CHECK({"net.plugin_load_failed", S::kError, "log", "A net plugin exists but failed to load",
+                    "NCCL found a net plugin library but the dynamic loader rejected it (undefined symbol, missing "
+                    "dependency such as libfabric, wrong ELF class): NCCL falls back to its internal transport, so the "
+                    "fabric the plugin drives is not used. Unlike 'no plugin found', this is not benign.",
+                    "'NET/Plugin: Plugin load returned N : <dlerror>' or 'dlerror=<text>' whose text is not "
+                    "'libnccl-net.so: cannot open shared object file: No such file or directory'.",
+                    "Fix what the loader names (install the dependency, match the plugin build to the NCCL and "
+                    "libfabric versions, LD_LIBRARY_PATH), then check 'Using network' names the plugin."});
+NCD_REGISTER_CHECK({"shm.cumem_host_failed", S::kError, "log", "SHM over cuMem host memory failed",
+                    "Since NCCL 2.23-2.27 the SHM transport shares host memory through cuMem handles. On GPUs without "
+                    "peer access, or when ranks disagree on cuMem host support (memoryless NUMA nodes), importing the "
+                    "peer's memory fails.",
+                    "A CUDA error raised in transport/shm.cc or misc/shmutils.cc (e.g. 'Cuda failure 217 peer access "
+                    "is not supported'), or 'attaching to shared memory segment ... (size 0)'.",
+                    "NCCL_CUMEM_HOST_ENABLE=0 (legacy /dev/shm sharing); upgrade the driver/NCCL."});
+
 NCD_REGISTER_CHECK({"log.nccl_error", S::kError, "log", "NCCL failed without a cause in the log",
                     "NCCL returned an error (seen through PyTorch or nccl-tests) but the log holds no WARN that "
                     "explains it.",

@@ -106,8 +106,23 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   if (has("out of memory") || has("Failed to CUDA calloc") || has("Failed to CUDA malloc") ||
       has("OUT_OF_MEMORY") || (has("cudaMalloc") && has("fail")))
     return kSigOom;
-  if (src.find("nvls") != std::string_view::npos && (has("Cuda failure") || has("CUDA")))
+  if ((src.find("nvls") != std::string_view::npos || has("NVLS") || has("NVLink SHARP")) &&
+      (has("Cuda failure") || has("CUDA")))
     return kSigNvls;
+  // SHM over cuMem host memory (2.23+): a CUDA error raised by the SHM transport, or a peer's
+  // cuMem descriptor read as a /dev/shm name (size 0).
+  if ((src.find("shm") != std::string_view::npos && (has("Cuda failure") || has("CUDA error"))) ||
+      (has("attaching to shared memory segment") && has("(size 0)")))
+    return kSigShmCumem;
+  if (has("Cannot initialize CollNet") || has("SHARP coll init error") ||
+      (has("CollNet") && has("using point-to-point")))
+    return kSigCollNet;
+  if ((has("Attribute ") && has(" of node ") && has("not found")) ||
+      (src.find("xml") != std::string_view::npos && (has("Could not open") || has("Failed to open") ||
+                                                      has("Unexpected") || has("XML"))))
+    return kSigTopoXml;
+  if (has("XML Import") || has("Graph file") || has("graph file")) return kSigGraphImport;
+  if (has("socketFinalizeAccept") && has("wrong type")) return kSigSocketType;
   if (has("exceeds device/fn maxSharedMem")) return kSigMaxSharedMem;
   if (has("Failed to find reverse path")) return kSigReversePath;
   if (has("Could not find a path for pattern")) return kSigPathPattern;
@@ -147,12 +162,16 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   }
   if (has("async") && has("event")) {
     if (has("GID table change")) return kSigGidChange;
+    if (has("port error") || has("PORT_ERR") || has("link down") || has("LID change")) return kSigPortError;
     if (has("work queue") || has("access violation") || has("WQ_") || has(" QP") || has("QP ")) return kSigAsyncWq;
     return kSigAsyncOther;
   }
   if (has("libibverbs")) return kSigIbverbsMissing;
   if (has("Disabling shared memory failed")) return kSigOfiShm;
   if (has("Selected Provider is") || has("Selected provider is")) return kSigOfiProvider;
+  if ((has("NET/OFI") || has("libfabric") || src.find("nccl_net_ofi") != std::string_view::npos) &&
+      (has("error") || has("Error") || has("failed") || has("Unable") || has("Couldn't") || has("RC: -")))
+    return kSigOfiError;
   if (has("No IP interface found")) return kSigNoSocketIf;
   if (has("GPU Direct RDMA Disabled")) return kSigGdrDisabledHca;
   if (has("neither AF_INET") || has("with family")) return kSigBadFamily;
@@ -324,6 +343,7 @@ struct LogIngest::State {
   void on_carried(std::string_view msg, std::string_view rec, const LogLine& l, EventKind kind);
   void on_tests(const LogLine& l, std::string_view rec);
   void on_watchdog(const LogLine& l, std::string_view rec);
+  void on_other(std::string_view rec);
   void begin_file(const std::string& name);
   void read_fd_plain(int fd, const std::string& name);
   void read_gz(gzFile gz, const std::string& name);
@@ -470,6 +490,7 @@ void LogIngest::State::feed_record(std::string_view rec, std::string_view physic
       break;
     }
     default: {
+      on_other(rec);
       // A hard wrap inside "NCCL version X": "...NCCL" then "version 2.14.3".
       if (prev_ends_nccl) {
         std::string_view t = trim_sv(strip_launcher(rec));
@@ -634,6 +655,19 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
     case 'B':
       if (starts_with(m, "Bootstrap")) {
         advance(p.stage, Stage::kBootstrap);
+        if (p.address.empty()) {
+          // "Bootstrap : Using eth0:10.0.0.1<0>": the address of this process's machine.
+          std::size_t u = m.find("Using");
+          if (u != std::string_view::npos) {
+            std::string_view a = trim_sv(m.substr(u + 5));
+            std::size_t c = a.find(':');
+            std::size_t e = a.find('<');
+            if (c != std::string_view::npos && e != std::string_view::npos && e > c) {
+              p.address = std::string(a.substr(c + 1, e - c - 1));
+              p.address_quote = Quote{quote_text(rec), here()};
+            }
+          }
+        }
         if (!h.bootstrap_ifs.empty()) return;  // every rank repeats it: parse the host's first
         std::size_t u = m.find("Using");
         if (u == std::string_view::npos) return;
@@ -656,6 +690,26 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
     case 'N':
       if (starts_with(m, "NET/")) {
         std::string_view r = m.substr(4);
+        // A net plugin that sets NCCL variables itself ("NET/OFI ... Setting NCCL_TOPO_FILE
+        // environment variable to X"): configuration the user did not write, recorded as such.
+        if (std::size_t sv = m.find("Setting NCCL_"); sv != std::string_view::npos) {
+          std::string_view a = m.substr(sv + 8);
+          std::size_t to = a.find(" to ");
+          std::size_t nm = a.find_first_of(" =");
+          if (to != std::string_view::npos && nm != std::string_view::npos) {
+            std::string name(a.substr(0, nm));
+            std::string value(trim_sv(a.substr(to + 4)));
+            auto& e = log.env[name];
+            if (e.name.empty()) {
+              e.name = name;
+              e.value = value;
+              e.text = quote_text(rec);
+              e.at = here();
+            }
+            if (e.hosts.size() < 256) e.hosts.insert(hn);
+            h.env.emplace(name, value);
+          }
+        }
         if (starts_with(r, "IB : Using") || starts_with(r, "IB: Using") || starts_with(r, "IBext : Using")) {
           advance(p.stage, Stage::kBootstrap);
           if (!h.ib_quote.empty() && !h.rdma_devs.empty()) return;
@@ -712,6 +766,24 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           return;
         }
         if (starts_with(r, "Plugin")) {
+          // The dynamic loader's verdict: "returned 2 : libnccl-net.so: cannot open shared object
+          // file: No such file or directory" means no plugin; any other text (an undefined
+          // symbol, a missing dependency, a wrong ELF class) means a plugin that exists and failed.
+          std::string_view dl;
+          if (std::size_t q = r.find("dlerror="); q != std::string_view::npos) dl = r.substr(q + 8);
+          else if (std::size_t q2 = r.find("returned "); q2 != std::string_view::npos) {
+            std::size_t c = r.find(" : ", q2);
+            if (c != std::string_view::npos) dl = r.substr(c + 3);
+          }
+          if (!dl.empty()) {
+            std::string_view lib = dl.substr(0, dl.find(':'));
+            bool absent = contains(dl, "No such file or directory") && contains(lib, "libnccl-net") &&
+                          lib.find('/') == std::string_view::npos && !h.env.count("NCCL_NET_PLUGIN");
+            if (!absent && h.plugin_error.empty()) {
+              h.plugin_error = std::string(trim_sv(dl.substr(0, dl.find(" : when loading"))));
+              signal(kSigPluginLoad);
+            }
+          }
           // Internal: "Could not find: libnccl-net.so. Using internal ..." / "No plugin found".
           if (contains(r, "Could not find") || contains(r, "No plugin found") || contains(r, "using internal") ||
               contains(r, "Using internal")) {
@@ -1061,6 +1133,61 @@ void LogIngest::State::on_carried(std::string_view msg, std::string_view rec, co
   ev.result = code;
   ev.at = here();
   log.events.push_back(std::move(ev));
+}
+
+// Lines that are not NCCL records but carry NCCL's failure structure: error-trace lines whose
+// prefix was stripped (`init.cc:1138 -> 1`), NCCL messages re-printed by a framework without the
+// NCCL prefix (`[rank1]: Error while attaching to shared memory segment ...`), and PyTorch's
+// TORCH_DISTRIBUTED_DEBUG=DETAIL collective fingerprint check.
+void LogIngest::State::on_other(std::string_view rec) {
+  std::string_view t = trim_sv(strip_launcher(rec));
+  if (t.size() < 6) return;
+  char c = t.front();
+  if (c >= 'a' && c <= 'z') {
+    TraceLine tr;
+    std::size_t arrow = t.find(" -> ");
+    if (arrow != std::string_view::npos && arrow < 64 && parse_trace(t, tr)) {
+      ++relevant;
+      if (!keep_event(kSigTrace, nullptr, -1, EventKind::kTrace)) return;
+      LogEvent ev;
+      ev.kind = EventKind::kTrace;
+      ev.sig = kSigTrace;
+      ev.src = std::string(tr.file) + ":" + std::to_string(tr.line);
+      ev.message = quote_text(t);
+      ev.text = quote_text(trim_sv(rec));
+      ev.result = tr.result;
+      ev.at = here();
+      log.events.push_back(std::move(ev));
+      return;
+    }
+  }
+  std::size_t fp = t.find("mismatch between collectives");
+  if (fp != std::string_view::npos) {
+    ++relevant;
+    LogLine l;
+    l.launcher_rank = -1;
+    if (!keep_event(kSigFingerprint, nullptr, -1, EventKind::kCarried)) return;
+    LogEvent ev;
+    ev.kind = EventKind::kCarried;
+    ev.sig = kSigFingerprint;
+    ev.message = quote_text(t);
+    ev.text = quote_text(trim_sv(rec));
+    ev.at = here();
+    log.events.push_back(std::move(ev));
+    return;
+  }
+  // NCCL's own failure messages, printed again by a framework without NCCL's prefix.
+  static constexpr std::string_view kHeads[] = {
+      "Error while attaching to shared memory", "Error while creating shared memory", "NET/IB : Got completion",
+      "NET/IB: Got completion", "NET/OFI ", "Failed to bind NVLink SHARP", "Failed to CUDA calloc",
+      "Call to ibv_", "socketProgress", "socketStartConnect", "socketPollConnect"};
+  for (std::string_view h : kHeads)
+    if (starts_with(t, h)) {
+      ++relevant;
+      LogLine l;
+      on_carried(t, rec, l, EventKind::kCarried);
+      return;
+    }
 }
 
 void LogIngest::State::on_watchdog(const LogLine& l, std::string_view rec) {

@@ -70,7 +70,13 @@ bool src_token(std::string_view t) {
   if (c == std::string_view::npos || c == 0 || c + 1 >= t.size()) return false;
   if (!all_digits(t.substr(c + 1))) return false;
   std::string_view f = t.substr(0, c);
-  return f.find('.') != std::string_view::npos && f.find('[') == std::string_view::npos;
+  if (f.find('[') != std::string_view::npos) return false;
+  if (f.find('.') != std::string_view::npos) return true;
+  // A plugin's function name (aws-ofi-nccl: "nccl_net_ofi_domain_get_ep:969 NCCL WARN"): a C
+  // identifier with an underscore is a source location, never a host name.
+  bool ident = f.find('_') != std::string_view::npos && f.size() < 96;
+  for (char ch : f) ident = ident && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_');
+  return ident;
 }
 
 // `[12]` -> 12.
@@ -400,6 +406,14 @@ void parse_prefix(std::string_view line, std::size_t at, Level lv, LogLine& l) {
   };
   auto drop = [&pre](std::string_view t) { pre = rtrim(pre.substr(0, pre.size() - t.size())); };
   std::string_view t = pop();
+  if (!t.empty() && lv != Level::kInfo && !src_token(t)) {
+    // "[1,0]<stdout>:transport/nvls.cc:251": a launcher tag glued to a stripped record's source.
+    std::size_t g = t.rfind(">:");
+    std::size_t g2 = t.rfind("]:");
+    std::size_t cut = g == std::string_view::npos ? 0 : g + 2;
+    if (g2 != std::string_view::npos && g2 + 2 > cut) cut = g2 + 2;
+    if (cut > 0 && cut < t.size() && src_token(t.substr(cut))) t = t.substr(cut);
+  }
   if (!t.empty() && src_token(t) && lv != Level::kInfo) {
     // "[dev] file.cc:N NCCL WARN"; a stripped host prefix can leave "file.cc:N" glued to a tag.
     l.src = t;

@@ -130,6 +130,8 @@ struct ProcessInfo {
   SourceRef last_at;
   std::string last_line;  ///< the last NCCL line it printed (for "where did it stop")
   bool failed = false;    ///< printed a WARN or an error trace
+  std::string address;    ///< its bootstrap address ("10.0.0.1"): tells apart machines sharing a host name
+  Quote address_quote;    ///< the line that gave it
 };
 
 /// One rank of a communicator (`comm 0x.. rank 3 nranks 16 cudaDev 3 busId 1b000`).
@@ -180,6 +182,7 @@ struct HostInfo {
   Quote ofi_quote;                 ///< "NET/OFI Selected Provider is X"
   Quote last_quote;                ///< the last NCCL line of the host
   std::map<int, Quote> ib_mtus;    ///< QP MTU values in "NET/IB: Dev N Port P qpn Q mtu M" lines
+  std::string plugin_error;        ///< dlerror text of a net plugin that exists but failed to load
 };
 
 /// An error-bearing line: an NCCL WARN, an error trace (`file.cc:N -> R`), a PyTorch

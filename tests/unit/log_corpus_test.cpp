@@ -23,6 +23,7 @@ struct Case {
   std::vector<std::string> expected;
   std::vector<std::string> evidence;
   std::string path;  // the log file
+  bool holdout = false;  // kept out of development: scored, not required (tests/data/logs/PROVENANCE.md)
 };
 
 // The project's corpus (tests/data/logs), always; an extra corpus folder with the same layout
@@ -43,6 +44,7 @@ void load_cases_from(const std::string& dir, std::vector<Case>& out) {
     c.expected = j.at("expected_findings").get<std::vector<std::string>>();
     c.evidence = j.at("evidence_lines").get<std::vector<std::string>>();
     c.path = dir + "/cases/" + c.id + ".log";
+    c.holdout = j.value("split", std::string("dev")) == "holdout";
     out.push_back(std::move(c));
   }
 }
@@ -100,9 +102,59 @@ void check_case(const Case& c, const Diagnosis& d, const std::string& variant) {
   EXPECT_NE(d.findings.front().severity, Severity::kInfo);
 }
 
+// Named-first rate the holdout must keep (percent), set from its first scoring (docs/log.md).
+constexpr int kHoldoutFloorPercent = 90;  // first scoring: 10/10 (100%); one miss of slack
+
+std::vector<Case> dev_cases() {
+  std::vector<Case> out;
+  for (auto& c : load_cases())
+    if (!c.holdout) out.push_back(std::move(c));
+  return out;
+}
+
+// How a set of cases resolves: the established cause named first, failures called healthy,
+// healthy runs given a problem.
+struct Score {
+  int cases = 0, named_first = 0, false_healthy = 0, false_alarms = 0, healthy_cases = 0;
+  std::vector<std::string> misses;
+};
+
+Score score(const std::vector<Case>& cases) {
+  Score s;
+  for (const auto& c : cases) {
+    ++s.cases;
+    Diagnosis d;
+    try {
+      d = analyze_files({c.path});
+    } catch (const std::exception& e) {
+      s.misses.push_back(c.id + ": " + e.what());
+      continue;
+    }
+    const std::string& root = c.expected.front();
+    if (root == "healthy") {
+      ++s.healthy_cases;
+      if (!d.root.empty()) ++s.false_alarms;
+      else ++s.named_first;
+      continue;
+    }
+    if (d.root.empty()) ++s.false_healthy;
+    if (d.root == root && !d.findings.empty() && d.findings.front().id == root) ++s.named_first;
+    else s.misses.push_back(c.id + ": expected " + root + ", got " + (d.root.empty() ? "(healthy)" : d.root));
+  }
+  return s;
+}
+
+void print_score(const char* name, const Score& s) {
+  std::cout << fmt::format("[ {}: {} case(s), named first {}/{} ({:.0f}%), false healthy {}, false alarms {} (of {} "
+                           "healthy) ]\n",
+                           name, s.cases, s.named_first, s.cases, s.cases ? 100.0 * s.named_first / s.cases : 0.0,
+                           s.false_healthy, s.false_alarms, s.healthy_cases);
+  for (const auto& m : s.misses) std::cout << "    miss: " << m << "\n";
+}
+
 TEST(LogCorpus, EveryCaseFindsItsRootCauseWithEvidence) {
-  auto cases = load_cases();
-  ASSERT_GE(cases.size(), 35u);
+  auto cases = dev_cases();
+  ASSERT_GE(cases.size(), 55u);
   int secondary_found = 0, secondary_total = 0;
   for (const auto& c : cases) {
     Diagnosis d;
@@ -139,9 +191,24 @@ std::string transform(const std::string& text, const std::string& kind) {
   return out;
 }
 
+// The third of the gathered cases kept out of development (split "holdout"): scored, printed, and
+// held to the floor measured when they were first scored; a holdout miss is information, not a
+// test failure.
+TEST(LogCorpus, HoldoutScoreIsReportedAndHoldsItsFloor) {
+  std::vector<Case> holdout;
+  for (auto& c : load_cases())
+    if (c.holdout) holdout.push_back(std::move(c));
+  ASSERT_GE(holdout.size(), 10u);
+  Score s = score(holdout);
+  print_score("holdout", s);
+  print_score("dev", score(dev_cases()));
+  EXPECT_GE(s.named_first * 100, s.cases * kHoldoutFloorPercent);
+  EXPECT_EQ(s.false_healthy, 0);
+}
+
 TEST(LogCorpus, SameDiagnosisBehindLaunchersAndWrappers) {
-  const auto cases = load_cases();
-  ASSERT_GE(cases.size(), 35u) << "the corpus is missing: an empty set proves nothing";
+  const auto cases = dev_cases();
+  ASSERT_GE(cases.size(), 55u) << "the corpus is missing: an empty set proves nothing";
   for (const std::string kind : {"openmpi", "pdsh", "ci", "ray", "ansi", "cloudwatch", "crlf", "torchrun"}) {
     for (const auto& c : cases) {
       std::string text = read_all(c.path);
