@@ -51,17 +51,6 @@ NCD_REGISTER_CHECK({"bench.algo_gap", Severity::kWarn, "bench",
                     "series steady (spread within the bench.unstable threshold, at least 5 iterations).",
                     "Ring slower: find the slow hop with `nccl-doctor links`. Tree slower: inspect NCCL's "
                     "trees and their NICs with `nccl-doctor rings`."});
-NCD_REGISTER_CHECK({"gpu.shared", Severity::kError, "bench",
-                    "Ranks share one GPU",
-                    "Two or more ranks drive the same GPU, or a node runs more ranks than it has GPUs. NCCL "
-                    "refuses a communicator with two ranks on one GPU (\"Duplicate GPU detected\"), and "
-                    "where it does not, shared GPUs measure a fraction of their bandwidth.",
-                    "GPU backend: every rank reports its host, GPU index and PCI bus id; two ranks on one "
-                    "(host, GPU) are named. A process alone in its job (srun --mpi=none, torchrun) takes its "
-                    "local rank and the node's process count from the launcher's environment (LOCAL_RANK, "
-                    "SLURM_LOCALID, LOCAL_WORLD_SIZE...).",
-                    "Launch one rank per GPU (--ntasks-per-node = GPUs per node); check CUDA_VISIBLE_DEVICES "
-                    "and that the launcher exports a local rank."});
 
 namespace {
 

@@ -220,6 +220,83 @@ std::string sysfs_attr(const std::string& bus, const char* name) {
   return read_attr(path).value_or("");
 }
 
+std::uint64_t hash_bytes(const char* p, std::size_t n) {
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x100000001B3ull;
+    h ^= h >> 29;
+  }
+  for (; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 0x100000001B3ull;
+  return h;
+}
+
+/// The data check of an allreduce in O(count) per rank instead of O(count x ranks) (every
+/// expected element folds all ranks' inputs): rank r checks slice r of its output exactly
+/// (the reduce-scatter block r of the same inputs), every rank hashes each slice of its
+/// output, and rank 0 compares rank q's slice s with the slice's owner (rank s) where the
+/// owner's is right; the ranks bring their hashes in one gather and take their count back in
+/// one broadcast. This rank's wrong elements: exact in its own slice, plus one per other
+/// slice that differs from a right owner's. `out` is nullptr on a rank that could not run
+/// the check (it takes part in the exchange all the same).
+std::int64_t allreduce_wrong(const collectives::CheckSpec& spec, int me, int n, const char* out, std::size_t esz,
+                             dist::Comm& comm, const dist::Deadline& deadline) {
+  const std::size_t count = spec.shape.recv_count;
+  const std::size_t b = (count + static_cast<std::size_t>(n) - 1) / static_cast<std::size_t>(n);
+  auto slice = [&](int s) {
+    const std::size_t lo = std::min(count, b * static_cast<std::size_t>(s));
+    return std::pair<std::size_t, std::size_t>{lo, std::min(count, lo + b)};
+  };
+  std::string blob;
+  std::int64_t own = -1;
+  if (out) {
+    own = 0;
+    const auto [lo, hi] = slice(me);
+    if (hi > lo) {
+      collectives::CheckSpec rs = spec;
+      rs.op = Op::kReduceScatter;  // the same inputs and reduction, block `me` only
+      rs.shape.count = rs.shape.block = rs.shape.recv_count = b;
+      rs.shape.send_count = b * static_cast<std::size_t>(n);
+      std::vector<char> mine(b * esz);
+      collectives::expected_recv(rs, me, mine.data());  // past `count`: the expected values themselves
+      std::memcpy(mine.data(), out + lo * esz, (hi - lo) * esz);
+      own = static_cast<std::int64_t>(collectives::count_wrong(rs, me, mine.data()));
+    }
+    blob = std::to_string(own);
+    for (int s = 0; s < n; ++s) {
+      const auto [slo, shi] = slice(s);
+      blob += fmt::format(" {:x}", hash_bytes(out + slo * esz, (shi - slo) * esz));
+    }
+  }
+  const auto wait = dist::Deadline::after(std::max(5.0, deadline.remaining_s()));
+  auto all = comm.gather(blob, wait);
+  std::string verdict;
+  if (me == 0) {
+    std::vector<std::vector<std::string>> f(static_cast<std::size_t>(n));
+    for (std::size_t q = 0; q < all.size() && q < f.size(); ++q)
+      if (all[q]) f[q] = split(*all[q], ' ');
+    auto valid = [&](std::size_t q) { return f[q].size() == static_cast<std::size_t>(n) + 1; };
+    std::vector<std::string> counts;
+    for (std::size_t q = 0; q < f.size(); ++q) {
+      if (!valid(q)) {
+        counts.emplace_back("-1");
+        continue;
+      }
+      std::int64_t w = std::stoll(f[q][0]);
+      for (std::size_t s = 0; s < f.size(); ++s)
+        if (s != q && valid(s) && f[s][0] == "0" && f[q][s + 1] != f[s][s + 1]) ++w;
+      counts.push_back(std::to_string(w));
+    }
+    verdict = join(counts, " ");
+  }
+  if (!comm.broadcast(verdict, wait)) return own;
+  const auto counts = split(verdict, ' ');
+  if (counts.size() != static_cast<std::size_t>(n)) return own;
+  return std::stoll(counts[static_cast<std::size_t>(me)]);
+}
+
 /// Pinned host memory whose pages lie on the NUMA node of the GPU at `bus` (sysfs numa_node):
 /// allocated and first touched by this thread while it runs on that node's CPUs.
 HostBuffer numa_local_host_buffer(const std::string& bus, std::size_t bytes) {
@@ -365,7 +442,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
         bus_of[f[0] + " GPU" + f[2]] = f[1];
         const int lr = std::atoi(f[3].c_str()), ls = std::atoi(f[4].c_str()), nd = std::atoi(f[5].c_str());
         if (n == 1 && ls > nd) {
-          Finding fd = make_finding("gpu.shared", f[0], fmt::format("GPU{} {}", f[2], f[1]),
+          Finding fd = make_finding("gpu.duplicate", f[0], fmt::format("GPU{} {}", f[2], f[1]),
                                     fmt::format("{} processes on this node ({}) but {} GPU(s) visible: local rank "
                                                 "{} shares GPU{} with another process",
                                                 ls, ld.from, nd, lr, f[2]));
@@ -377,7 +454,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
         std::vector<std::string> rs;
         for (int q : ranks) rs.push_back(std::to_string(q));
         const auto sp = key.find(' ');
-        Finding fd = make_finding("gpu.shared", key.substr(0, sp), fmt::format("{} {}", key.substr(sp + 1), bus_of[key]),
+        Finding fd = make_finding("gpu.duplicate", key.substr(0, sp), fmt::format("{} {}", key.substr(sp + 1), bus_of[key]),
                                   fmt::format("ranks {} all drive {} ({} rank(s) on the node, fewer GPUs): NCCL "
                                               "refuses two ranks on one GPU, and shared GPUs measure less",
                                               join(rs, ","), key.substr(sp + 1), ranks.size()));
@@ -433,14 +510,19 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     auto init_blobs = comm.gather(ok ? "ok" : "fail: " + err, dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
     std::string verdict = "ok";
     if (me == 0) {
+      // The rank whose own init failed, rather than the peers that lost it (a remote error).
+      std::string remote;
       for (std::size_t q = 0; q < init_blobs.size(); ++q) {
         if (!init_blobs[q]) {
           out.missing_ranks.push_back(static_cast<int>(q));
           verdict = "timeout";
-        } else if (*init_blobs[q] != "ok" && verdict == "ok") {
-          verdict = fmt::format("rank {}: {}", q, *init_blobs[q]);
+        } else if (*init_blobs[q] != "ok") {
+          const bool lost_peer = init_blobs[q]->find(ncclGetErrorString(ncclRemoteError)) != std::string::npos;
+          std::string& slot = lost_peer ? remote : verdict;
+          if (slot == "ok" || slot.empty()) slot = fmt::format("rank {}: {}", q, *init_blobs[q]);
         }
       }
+      if (verdict == "ok" && !remote.empty()) verdict = remote;
     }
     if (!comm.broadcast(verdict, dist::Deadline::after(std::max(5.0, deadline.remaining_s()) + 15))) verdict = "timeout";
     if (verdict != "ok") {
@@ -536,19 +618,30 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
           }
         }
         std::int64_t wrong = plan.check > 0 ? 0 : -1;
-        for (int i = 0; i < plan.check && good; ++i) {
-          if (shape.recv_count) cuda_check(cudaMemsetAsync(recv.get(), 0xA5, shape.recv_count * esz, stream.get()), "cudaMemsetAsync");
-          good = run_once(Poll::kSleep);
-          if (!good) break;
-          cuda_check(cudaEventRecord(done.get(), stream.get()), "cudaEventRecord");
-          good = wait_event(done.get(), nc.get(), deadline, err);
-          if (!good) break;
-          if (shape.recv_count)
-            cuda_check(cudaMemcpy(host.data(), recv.get(), shape.recv_count * esz, cudaMemcpyDeviceToHost), "cudaMemcpy");
-          const char* corrupt = std::getenv("NCD_TEST_CORRUPT_RANK");
-          if (corrupt && *corrupt && std::atoi(corrupt) == me && shape.recv_count && collectives::has_output(spec, me))
-            host[0] ^= 0x5a;
-          wrong = std::max<std::int64_t>(wrong, static_cast<std::int64_t>(collectives::count_wrong(spec, me, host.data())));
+        // An allreduce's check is shared out between the ranks (O(count) each), so every rank
+        // takes part in each round even after its own run failed.
+        const bool shared_check = op == Op::kAllReduce && n > 1 && good;
+        for (int i = 0; i < plan.check && (good || shared_check); ++i) {
+          if (good) {
+            if (shape.recv_count) cuda_check(cudaMemsetAsync(recv.get(), 0xA5, shape.recv_count * esz, stream.get()), "cudaMemsetAsync");
+            good = run_once(Poll::kSleep);
+          }
+          if (good) {
+            cuda_check(cudaEventRecord(done.get(), stream.get()), "cudaEventRecord");
+            good = wait_event(done.get(), nc.get(), deadline, err);
+          }
+          if (good) {
+            if (shape.recv_count)
+              cuda_check(cudaMemcpy(host.data(), recv.get(), shape.recv_count * esz, cudaMemcpyDeviceToHost), "cudaMemcpy");
+            const char* corrupt = std::getenv("NCD_TEST_CORRUPT_RANK");
+            if (corrupt && *corrupt && std::atoi(corrupt) == me && shape.recv_count && collectives::has_output(spec, me))
+              host[0] ^= 0x5a;
+          }
+          const std::int64_t w = shared_check ? allreduce_wrong(spec, me, n, good ? host.data() : nullptr, esz, comm, deadline)
+                                 : good      ? static_cast<std::int64_t>(collectives::count_wrong(spec, me, host.data()))
+                                             : -1;
+          if (good) wrong = std::max(wrong, w);
+          if (!good && !shared_check) break;
         }
         if (!good && !unsupported) {
           nc.abort();

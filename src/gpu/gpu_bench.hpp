@@ -35,7 +35,7 @@ struct GpuBenchOutcome {
   collectives::BenchOutcome bench;
   std::vector<CopyResult> copies;
   std::vector<std::string> notes;
-  std::vector<Finding> findings;  ///< rank 0: gpu.shared (ranks on one GPU)
+  std::vector<Finding> findings;  ///< rank 0: gpu.duplicate (ranks on one GPU)
 };
 
 /// The libnccl this process loaded: ncclGetVersion's code, "2.28.9", and the file (dladdr).

@@ -18,7 +18,7 @@ want = {("allreduce", "ring"): 3, ("allreduce", "tree"): 3, ("allreduce", "nativ
         ("allgather", "ring"): 3, ("allgather", "native"): 3, ("sendrecv", "native"): 3}
 assert dict(got) == want, dict(got)
 assert all(c["backend"] == "nccl" and c["wrong"] == 0 and c["time_us"] > 0 for c in rows), rows
-assert not [f for f in r["findings"] if f["id"] in ("bench.data_corrupt", "bench.timeout", "gpu.shared")], r["findings"]
+assert not [f for f in r["findings"] if f["id"] in ("bench.data_corrupt", "bench.timeout", "gpu.duplicate")], r["findings"]
 assert any("tree allgather" in n for n in r["notes"]), r["notes"]
 inits = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in open(sys.argv[2]) if l.startswith("init ")]
 algos = collections.Counter(i["algo"] for i in inits)

@@ -4,7 +4,8 @@
 # CLOCK_MONOTONIC), so bench must report D. 1 ms must be measured as 1 ms +- 10%; where the
 # box is so loaded that the stand-in's own recorded durations (the trace) run long, ours must
 # match those within 10% instead. A 100 us collective must not be measured above 200 us: a
-# sleep between iterations of the timed loop (the old 200 us poll) puts a floor there.
+# sleep between iterations of the timed loop (the old 200 us poll) puts a floor there (allowed:
+# the stand-in's own median, which includes its file exchange, plus 100 us).
 # Two ranks (each has a spinning stream and a polling host thread; this box has 2 cores).
 # Timing is retried up to 3 times; correctness (no wrong element, one row) is checked every time.
 source "$(dirname "$0")/common.bash"
@@ -34,7 +35,7 @@ ours, sm, want = $ours, $sm, $want
 if want == 1000:
     good = abs(ours - want) <= 0.1 * want or (sm > 1.1 * want and abs(ours - sm) <= 0.1 * sm)
 else:
-    good = ours < 2 * want
+    good = ours < max(want, sm) + 100  # a sleeping poll adds >= 200 us per iteration
 print('ok' if good else 'bad')")
     echo "collective of $want us: measured $ours us (stand-in's own median $sm us), attempt $attempt: $verdict"
     [[ $verdict == ok ]] && { ok=1; break; }
