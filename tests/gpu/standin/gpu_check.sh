@@ -7,7 +7,9 @@ source "$(dirname "$0")/common.bash"
 src=$(cd "$(dirname "$0")/../../.." && pwd)
 build=$(cd "$(dirname "$bin")/.." && pwd)
 "$src/scripts/gpu-check" pack "$build" "$tmp/bundle" || { echo "FAIL: pack"; exit 1; }
-unset LD_LIBRARY_PATH
+unset LD_LIBRARY_PATH NCD_STANDIN_GPUS  # gpu-check chooses the libraries; one stand-in GPU
+export NCD_STANDIN_TOPO_XML=$src/topology/rings/azure-ncv4-a100-pcie.xml
+export NCD_STANDIN_GRAPH_XML=$src/topology/rings/azure-ncv4-a100-pcie-graph.xml
 t0=$(date +%s)
 NCD_GPU_CHECK_STANDIN=$standin_lib OUT=$tmp/out timeout 330 "$src/scripts/gpu-check" run "$tmp/bundle" > "$tmp/log" 2>&1
 rc=$?
