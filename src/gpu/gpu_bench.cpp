@@ -35,7 +35,7 @@ void short_sleep() {
   nanosleep(&ts, nullptr);
 }
 
-/// How settle() waits between polls. Inside the timed loop it must not sleep: the next
+/// How settle() waits between polls. Inside the timed loop it must not sleep or yield: the next
 /// collective is queued only when settle() returns, and a sleep there is idle time between
 /// the per-iteration events (a floor of about 200 us per collective).
 enum class Poll { kSleep, kSpin };
@@ -106,8 +106,7 @@ ncclResult_t settle(ncclComm_t c, ncclResult_t r, const dist::Deadline& d, std::
       err = "deadline expired";
       return ncclInProgress;
     }
-    if (poll == Poll::kSpin) sched_yield();
-    else short_sleep();
+    if (poll == Poll::kSleep) short_sleep();  // kSpin: poll again at once (a yield can lose a time slice)
   }
 }
 
@@ -469,9 +468,12 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
                                     "stuck init or collective cannot be abandoned at the deadline",
                                     b));
   bool stop_next = false;
+  // After a step ran into the deadline the ranks that aborted arrive a moment after rank 0:
+  // give them a few seconds, or a sync point would name them with the rank that is stuck.
+  auto sync_deadline = [&deadline] { return dist::Deadline::after(std::max(5.0, deadline.remaining_s())); };
 
   for (Algo algo : plan.algos) {
-    if (!collectives::sync_point(comm, deadline, out, stop_next)) {
+    if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) {
       out.stopped = true;
       return res;
     }
@@ -555,7 +557,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
         last_bytes = shape.bytes;
         const std::string step = fmt::format("{} {} {}", collectives::to_string(op), collectives::to_string(algo),
                                              format_size(shape.bytes));
-        if (!collectives::sync_point(comm, deadline, out, stop_next)) {
+        if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) {
           nc.abort();
           out.stopped = true;
           if (out.failed_step.empty()) out.failed_step = step;
@@ -699,7 +701,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
       }
     }
   }
-  if (!collectives::sync_point(comm, deadline, out, stop_next)) out.stopped = true;
+  if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) out.stopped = true;
   return res;
 }
 

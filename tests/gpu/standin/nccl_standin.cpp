@@ -39,7 +39,10 @@ struct Comm {
   std::mutex mu;
   std::string last_error;
   std::vector<std::string> trace;  // collective durations, written at destroy/abort
+  double last_return_us = 0;       // when the previous collective call returned (host side)
 };
+
+thread_local double tl_last_op_end = 0;  // per stream worker: when its previous collective ended
 
 std::string g_last_error;
 int g_group = 0;
@@ -171,6 +174,8 @@ ncclResult_t collective(Kind k, const void* send, void* recv, std::size_t count,
                     " with datatype ncclFloat32. NCCL_ALGO was set to " + c->algo + ".";
     return ncclInvalidUsage;
   }
+  const double called = ncd_standin::now_us();
+  const double host_gap = c->last_return_us > 0 ? called - c->last_return_us : -1;
   const std::uint64_t seq = ++c->seq;
   if (c->rank == env_int("NCD_STANDIN_STALL_RANK", -1)) {
     trace_line("stall rank=" + std::to_string(c->rank));
@@ -220,13 +225,18 @@ ncclResult_t collective(Kind k, const void* send, void* recv, std::size_t count,
     while (coll_us > 0 && ncd_standin::now_us() < t0 + coll_us) {
     }
     const double t1 = ncd_standin::now_us();
+    // idle: how long the stream waited for this collective after the previous one ended (the
+    // host did not queue it in time); us + idle is the period one iteration really took.
+    const double idle = tl_last_op_end > 0 ? t0 - tl_last_op_end : -1;
+    tl_last_op_end = t1;
     if (seq > 1) std::remove((c->dir + "/s" + std::to_string(seq - 1) + ".r" + std::to_string(c->rank)).c_str());
     std::lock_guard<std::mutex> g(c->mu);
-    char line[160];
-    std::snprintf(line, sizeof line, "coll rank=%d algo=%s op=%s bytes=%zu us=%.1f", c->rank,
-                  c->algo.empty() ? "-" : c->algo.c_str(), kind_name(k), out_bytes, t1 - t0);
+    char line[200];
+    std::snprintf(line, sizeof line, "coll rank=%d algo=%s op=%s bytes=%zu idle=%.1f host_gap=%.1f us=%.1f", c->rank,
+                  c->algo.empty() ? "-" : c->algo.c_str(), kind_name(k), out_bytes, idle, host_gap, t1 - t0);
     c->trace.emplace_back(line);
   });
+  c->last_return_us = ncd_standin::now_us();
   if (c->blocking) return ncclSuccess;
   c->polls_pending.store(1);
   return ncclInProgress;
