@@ -362,7 +362,9 @@ ncclResult_t ncclCommInitRankConfig(ncclComm_t* out, int n, ncclUniqueId id, int
   std::thread t(init_thread, c);
   if (c->blocking) {
     t.join();
-    return static_cast<ncclResult_t>(c->state.load() == ncclInProgress ? ncclSuccess : c->state.load());
+    int expect = ncclInProgress;
+    c->state.compare_exchange_strong(expect, ncclSuccess);
+    return static_cast<ncclResult_t>(c->state.load());
   }
   std::thread([c, t = std::move(t)]() mutable {
     t.join();
