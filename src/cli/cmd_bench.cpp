@@ -289,6 +289,7 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
     gpu::GpuBenchOutcome g = gpu::run_nccl_bench(plan, *comm, ctx.deadline(), progress);
     outcome = std::move(g.bench);
     notes.insert(notes.end(), g.notes.begin(), g.notes.end());
+    r.findings.insert(r.findings.end(), g.findings.begin(), g.findings.end());
     if (opts.copies && !comm->broken()) {
       // One rank per node measures its node's GPUs, so copies do not compete with each other.
       std::vector<gpu::CopyResult> copies;

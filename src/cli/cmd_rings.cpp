@@ -196,7 +196,10 @@ LiveRings inspect_rings_live(Context& ctx) {
 #if NCD_HAVE_NCCL
   dist::Comm& comm = ctx.comm();
   gpu::RingsCapture cap = gpu::capture_rings(comm, ctx.deadline(), kMaxLogPerRank);
-  auto blobs = comm.gather(nlohmann::json(cap).dump(), ctx.deadline());
+  // Ranks whose capture ran into the deadline still report (give them a few seconds): only
+  // the rank that never comes back is named.
+  auto blobs = comm.gather(nlohmann::json(cap).dump(),
+                           dist::Deadline::after(std::max(5.0, ctx.deadline().remaining_s())));
   LiveRings out;
   out.section = nlohmann::json::array();
   if (!ctx.is_root()) return out;

@@ -297,6 +297,7 @@ void stage_bench(Sweep& s, const dist::Deadline& deadline) {
     g = gpu::run_nccl_bench(bp, s.comm, deadline, progress);
     outcome = std::move(g.bench);
     if (s.ctx.is_root()) s.r.notes.insert(s.r.notes.end(), g.notes.begin(), g.notes.end());
+    if (s.ctx.is_root()) s.r.findings.insert(s.r.findings.end(), g.findings.begin(), g.findings.end());
     if (s.plan.copies && !s.comm.broken()) {
       s.progress("bench", "copy bandwidth");
       // One rank per node measures its node's GPUs (the others would measure the same ones).

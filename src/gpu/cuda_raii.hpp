@@ -88,6 +88,7 @@ class HostBuffer {
     if (bytes) cuda_check(cudaMallocHost(&p_, bytes), "cudaMallocHost");
   }
   ~HostBuffer() { if (p_) (void)cudaFreeHost(p_); }
+  HostBuffer(HostBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   HostBuffer(const HostBuffer&) = delete;
   HostBuffer& operator=(const HostBuffer&) = delete;
   [[nodiscard]] void* get() const { return p_; }

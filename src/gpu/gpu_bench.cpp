@@ -5,10 +5,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <optional>
+
+#include <dlfcn.h>
+#include <sched.h>
 
 #include "collectives/pattern.hpp"
 #include "core/error.hpp"
@@ -29,6 +34,11 @@ void short_sleep() {
   timespec ts{0, 200000};  // 200 us: waiting ranks must not spin (cudaEventSynchronize may)
   nanosleep(&ts, nullptr);
 }
+
+/// How settle() waits between polls. Inside the timed loop it must not sleep or yield: the next
+/// collective is queued only when settle() returns, and a sleep there is idle time between
+/// the per-iteration events (a floor of about 200 us per collective).
+enum class Poll { kSleep, kSpin };
 
 ncclDataType_t nccl_type(DType t) {
   switch (t) {
@@ -73,15 +83,20 @@ std::string nccl_error(ncclResult_t r, ncclComm_t c) {
 
 /// Polls a non-blocking communicator until its pending work is accepted: ncclSuccess, the
 /// error, or ncclInProgress when the deadline came first (err says which).
-ncclResult_t settle(ncclComm_t c, ncclResult_t r, const dist::Deadline& d, std::string& err) {
+ncclResult_t settle(ncclComm_t c, ncclResult_t r, const dist::Deadline& d, std::string& err,
+                    Poll poll = Poll::kSleep) {
   if (r == ncclSuccess) return r;
   if (r != ncclInProgress) {
     err = nccl_error(r, c);
     return r;
   }
   for (;;) {
-    ncclResult_t st = ncclSuccess;
-    ncclCommGetAsyncError(c, &st);
+    ncclResult_t st = ncclInProgress;
+    const ncclResult_t q = ncclCommGetAsyncError(c, &st);
+    if (q != ncclSuccess) {
+      err = "ncclCommGetAsyncError: " + nccl_error(q, c);
+      return q;
+    }
     if (st == ncclSuccess) return st;
     if (st != ncclInProgress) {
       err = nccl_error(st, c);
@@ -91,7 +106,7 @@ ncclResult_t settle(ncclComm_t c, ncclResult_t r, const dist::Deadline& d, std::
       err = "deadline expired";
       return ncclInProgress;
     }
-    short_sleep();
+    if (poll == Poll::kSleep) short_sleep();  // kSpin: poll again at once (a yield can lose a time slice)
   }
 }
 
@@ -107,8 +122,9 @@ bool wait_event(cudaEvent_t e, ncclComm_t c, const dist::Deadline& d, std::strin
       return false;
     }
     if (c) {
-      ncclResult_t st = ncclSuccess;
-      ncclCommGetAsyncError(c, &st);
+      ncclResult_t st = ncclInProgress;
+      const ncclResult_t qr = ncclCommGetAsyncError(c, &st);
+      if (qr != ncclSuccess) st = qr;
       if (st != ncclSuccess && st != ncclInProgress) {
         err = nccl_error(st, c);
         return false;
@@ -176,7 +192,14 @@ ncclResult_t launch(Op op, const void* send, void* recv, const collectives::Shap
     case Op::kReduceScatter: return ncclReduceScatter(send, recv, s.block, dt, nccl_op(r), c, st);
     case Op::kBroadcast: return ncclBroadcast(send, recv, s.count, dt, root, c, st);
     case Op::kReduce: return ncclReduce(send, recv, s.count, dt, nccl_op(r), root, c, st);
-    case Op::kAllToAll: return ncclAlltoAll(send, recv, s.block, dt, c, st);
+    case Op::kAllToAll: {
+      // ncclAlltoAll exists from NCCL 2.28 on: looked up at run time, so an older libnccl
+      // skips this op instead of failing with a symbol lookup error.
+      using AlltoAllFn = ncclResult_t (*)(const void*, void*, size_t, ncclDataType_t, ncclComm_t, cudaStream_t);
+      static const auto fn = reinterpret_cast<AlltoAllFn>(dlsym(RTLD_DEFAULT, "ncclAlltoAll"));
+      if (!fn) return ncclInvalidUsage;
+      return fn(send, recv, s.block, dt, c, st);
+    }
     case Op::kSendRecv: {
       ncclResult_t g = ncclGroupStart();
       if (g != ncclSuccess) return g;
@@ -194,6 +217,111 @@ ncclResult_t launch(Op op, const void* send, void* recv, const collectives::Shap
 std::string sysfs_attr(const std::string& bus, const char* name) {
   std::string path = "/sys/bus/pci/devices/" + bus + "/" + name;
   return read_attr(path).value_or("");
+}
+
+std::uint64_t hash_bytes(const char* p, std::size_t n) {
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x100000001B3ull;
+    h ^= h >> 29;
+  }
+  for (; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 0x100000001B3ull;
+  return h;
+}
+
+/// The data check of an allreduce in O(count) per rank instead of O(count x ranks) (every
+/// expected element folds all ranks' inputs): rank r checks slice r of its output exactly
+/// (the reduce-scatter block r of the same inputs), every rank hashes each slice of its
+/// output, and rank 0 compares rank q's slice s with the slice's owner (rank s) where the
+/// owner's is right; the ranks bring their hashes in one gather and take their count back in
+/// one broadcast. This rank's wrong elements: exact in its own slice, plus one per other
+/// slice that differs from a right owner's. `out` is nullptr on a rank that could not run
+/// the check (it takes part in the exchange all the same).
+std::int64_t allreduce_wrong(const collectives::CheckSpec& spec, int me, int n, const char* out, std::size_t esz,
+                             dist::Comm& comm, const dist::Deadline& deadline) {
+  const std::size_t count = spec.shape.recv_count;
+  const std::size_t b = (count + static_cast<std::size_t>(n) - 1) / static_cast<std::size_t>(n);
+  auto slice = [&](int s) {
+    const std::size_t lo = std::min(count, b * static_cast<std::size_t>(s));
+    return std::pair<std::size_t, std::size_t>{lo, std::min(count, lo + b)};
+  };
+  std::string blob;
+  std::int64_t own = -1;
+  if (out) {
+    own = 0;
+    const auto [lo, hi] = slice(me);
+    if (hi > lo) {
+      collectives::CheckSpec rs = spec;
+      rs.op = Op::kReduceScatter;  // the same inputs and reduction, block `me` only
+      rs.shape.count = rs.shape.block = rs.shape.recv_count = b;
+      rs.shape.send_count = b * static_cast<std::size_t>(n);
+      std::vector<char> mine(b * esz);
+      collectives::expected_recv(rs, me, mine.data());  // past `count`: the expected values themselves
+      std::memcpy(mine.data(), out + lo * esz, (hi - lo) * esz);
+      own = static_cast<std::int64_t>(collectives::count_wrong(rs, me, mine.data()));
+    }
+    blob = std::to_string(own);
+    for (int s = 0; s < n; ++s) {
+      const auto [slo, shi] = slice(s);
+      blob += fmt::format(" {:x}", hash_bytes(out + slo * esz, (shi - slo) * esz));
+    }
+  }
+  const auto wait = dist::Deadline::after(std::max(5.0, deadline.remaining_s()));
+  auto all = comm.gather(blob, wait);
+  std::string verdict;
+  if (me == 0) {
+    std::vector<std::vector<std::string>> f(static_cast<std::size_t>(n));
+    for (std::size_t q = 0; q < all.size() && q < f.size(); ++q)
+      if (all[q]) f[q] = split(*all[q], ' ');
+    auto valid = [&](std::size_t q) { return f[q].size() == static_cast<std::size_t>(n) + 1; };
+    std::vector<std::string> counts;
+    for (std::size_t q = 0; q < f.size(); ++q) {
+      if (!valid(q)) {
+        counts.emplace_back("-1");
+        continue;
+      }
+      std::int64_t w = std::stoll(f[q][0]);
+      for (std::size_t s = 0; s < f.size(); ++s)
+        if (s != q && valid(s) && f[s][0] == "0" && f[q][s + 1] != f[s][s + 1]) ++w;
+      counts.push_back(std::to_string(w));
+    }
+    verdict = join(counts, " ");
+  }
+  if (!comm.broadcast(verdict, wait)) return own;
+  const auto counts = split(verdict, ' ');
+  if (counts.size() != static_cast<std::size_t>(n)) return own;
+  return std::stoll(counts[static_cast<std::size_t>(me)]);
+}
+
+/// Pinned host memory whose pages lie on the NUMA node of the GPU at `bus` (sysfs numa_node):
+/// allocated and first touched by this thread while it runs on that node's CPUs.
+HostBuffer numa_local_host_buffer(const std::string& bus, std::size_t bytes) {
+  cpu_set_t old_set;
+  const bool have_old = sched_getaffinity(0, sizeof old_set, &old_set) == 0;
+  bool moved = false;
+  const std::string node = bus.empty() ? "" : sysfs_attr(bus, "numa_node");
+  if (have_old && !node.empty() && node != "-1") {
+    const auto cpus = read_attr("/sys/devices/system/node/node" + node + "/cpulist");
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int count = 0;
+    for (const auto& range : split(cpus.value_or(""), ',')) {
+      int lo = -1, hi = -1;
+      if (std::sscanf(range.c_str(), "%d-%d", &lo, &hi) < 2) hi = lo;
+      for (int c = lo; c >= 0 && c <= hi && c < CPU_SETSIZE; ++c) {
+        CPU_SET(c, &set);
+        ++count;
+      }
+    }
+    moved = count > 0 && sched_setaffinity(0, sizeof set, &set) == 0;
+  }
+  HostBuffer host(bytes);
+  if (bytes) std::memset(host.get(), 0, bytes);
+  if (moved) (void)sched_setaffinity(0, sizeof old_set, &old_set);
+  return host;
 }
 
 }  // namespace
@@ -215,6 +343,62 @@ GpuAvailability gpu_availability() {
   return a;
 }
 
+NcclRuntime nccl_runtime() {
+  NcclRuntime rt;
+  if (ncclGetVersion(&rt.code) != ncclSuccess) rt.code = 0;
+  // NCCL_VERSION(X,Y,Z): X*10000+Y*100+Z from 2.9 on, X*1000+Y*100+Z before.
+  if (rt.code >= 10000) rt.version = fmt::format("{}.{}.{}", rt.code / 10000, rt.code / 100 % 100, rt.code % 100);
+  else if (rt.code > 0) rt.version = fmt::format("{}.{}.{}", rt.code / 1000, rt.code / 100 % 10, rt.code % 100);
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&ncclGetVersion), &info) && info.dli_fname) rt.path = info.dli_fname;
+  return rt;
+}
+
+void require_nccl_runtime() {
+  const NcclRuntime rt = nccl_runtime();
+  const int code = rt.code >= 10000 ? rt.code : 0;  // the old scheme is before 2.9
+  if (code < kMinNcclCode)
+    throw UnavailableError(fmt::format(
+        "{} is NCCL {}; the GPU backend needs NCCL 2.18 or newer (built against {}.{}.{}): put a newer "
+        "libnccl.so.2 first in LD_LIBRARY_PATH",
+        rt.path.empty() ? "the loaded libnccl" : rt.path, rt.version.empty() ? "of unknown version" : rt.version,
+        NCCL_MAJOR, NCCL_MINOR, NCCL_PATCH));
+}
+
+LocalDevice local_device(const dist::Comm& comm, int ndev) {
+  LocalDevice ld;
+  const auto& nodes = comm.nodes();
+  const auto me = static_cast<std::size_t>(comm.rank());
+  ld.local_rank = nodes.rank_local.at(me);
+  ld.local_size = static_cast<int>(nodes.node_ranks.at(static_cast<std::size_t>(nodes.rank_node.at(me))).size());
+  ld.from = "MPI";
+  if (ld.local_size == 1) {
+    // Alone in this job on this node: N one-rank jobs (srun --mpi=none, torchrun) would all
+    // pick GPU 0. The launcher says which local process this is.
+    for (const char* var : {"LOCAL_RANK", "SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
+                            "PMI_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_RANK"}) {
+      const char* v = std::getenv(var);
+      if (!v || !*v) continue;
+      char* end = nullptr;
+      const long r = std::strtol(v, &end, 10);
+      if (*end || r < 0 || r > 1 << 20) continue;
+      ld.local_rank = static_cast<int>(r);
+      ld.from = var;
+      break;
+    }
+    for (const char* var : {"LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"}) {
+      const char* v = std::getenv(var);
+      if (v && std::atoi(v) > 0) {
+        ld.local_size = std::atoi(v);
+        break;
+      }
+    }
+    ld.local_size = std::max(ld.local_size, ld.local_rank + 1);
+  }
+  ld.device = ndev > 0 ? ld.local_rank % ndev : 0;
+  return ld;
+}
+
 double pcie_gbps(const std::string& speed, int width) {
   double gts = 0;
   try {
@@ -232,16 +416,64 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
   collectives::BenchOutcome& out = res.bench;
   const GpuAvailability av = gpu_availability();
   if (av.count == 0) throw UnavailableError("no GPU: " + av.reason);
+  require_nccl_runtime();
   const int n = comm.size();
   const int me = comm.rank();
-  const int device = comm.nodes().rank_local.at(static_cast<std::size_t>(me)) % av.count;
+  const LocalDevice ld = local_device(comm, av.count);
+  const int device = ld.device;
   cuda_check(cudaSetDevice(device), "cudaSetDevice");
+  {
+    // Two ranks on one GPU: NCCL refuses the communicator ("Duplicate GPU detected"), and a
+    // node with more ranks than GPUs measures shared GPUs. Rank 0 names them.
+    char bus[32] = {};
+    if (cudaDeviceGetPCIBusId(bus, sizeof bus, device) != cudaSuccess) (void)cudaGetLastError();
+    const std::string mine = fmt::format("{}\t{}\t{}\t{}\t{}\t{}", comm.host(), to_lower(bus), device, ld.local_rank,
+                                         ld.local_size, av.count);
+    auto all = comm.gather(mine, dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
+    if (me == 0) {
+      std::map<std::string, std::vector<int>> by_gpu;
+      std::map<std::string, std::string> bus_of;
+      for (std::size_t q = 0; q < all.size(); ++q) {
+        if (!all[q]) continue;
+        auto f = split(*all[q], '\t', false);
+        if (f.size() != 6) continue;
+        by_gpu[f[0] + " GPU" + f[2]].push_back(static_cast<int>(q));
+        bus_of[f[0] + " GPU" + f[2]] = f[1];
+        const int lr = std::atoi(f[3].c_str()), ls = std::atoi(f[4].c_str()), nd = std::atoi(f[5].c_str());
+        if (n == 1 && ls > nd) {
+          Finding fd = make_finding("gpu.duplicate", f[0], fmt::format("GPU{} {}", f[2], f[1]),
+                                    fmt::format("{} processes on this node ({}) but {} GPU(s) visible: local rank "
+                                                "{} shares GPU{} with another process",
+                                                ls, ld.from, nd, lr, f[2]));
+          res.findings.push_back(std::move(fd));
+        }
+      }
+      for (const auto& [key, ranks] : by_gpu) {
+        if (ranks.size() < 2) continue;
+        std::vector<std::string> rs;
+        for (int q : ranks) rs.push_back(std::to_string(q));
+        const auto sp = key.find(' ');
+        Finding fd = make_finding("gpu.duplicate", key.substr(0, sp), fmt::format("{} {}", key.substr(sp + 1), bus_of[key]),
+                                  fmt::format("ranks {} all drive {} ({} rank(s) on the node, fewer GPUs): NCCL "
+                                              "refuses two ranks on one GPU, and shared GPUs measure less",
+                                              join(rs, ","), key.substr(sp + 1), ranks.size()));
+        res.findings.push_back(std::move(fd));
+      }
+    }
+  }
   Stream stream;
   AlgoEnv env;
+  if (const char* b = std::getenv("NCCL_COMM_BLOCKING"); b && *b && me == 0)
+    res.notes.push_back(fmt::format("NCCL_COMM_BLOCKING={} is set: it overrides the non-blocking communicators, so a "
+                                    "stuck init or collective cannot be abandoned at the deadline",
+                                    b));
   bool stop_next = false;
+  // After a step ran into the deadline the ranks that aborted arrive a moment after rank 0:
+  // give them a few seconds, or a sync point would name them with the rank that is stuck.
+  auto sync_deadline = [&deadline] { return dist::Deadline::after(std::max(5.0, deadline.remaining_s())); };
 
   for (Algo algo : plan.algos) {
-    if (!collectives::sync_point(comm, deadline, out, stop_next)) {
+    if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) {
       out.stopped = true;
       return res;
     }
@@ -273,18 +505,26 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     if (init != ncclSuccess && init != ncclInProgress) err = nccl_error(init, nc.get());
     else ok = nc.get() != nullptr && settle(nc.get(), ncclInProgress, deadline, err) == ncclSuccess;
     env.set(nullptr);
+    // A rank whose init failed aborts at once: that closes its bootstrap connections, so its
+    // peers' inits fail now instead of waiting for it until the deadline.
+    if (!ok) nc.abort();
     // Everyone learns whether every rank got its communicator.
     auto init_blobs = comm.gather(ok ? "ok" : "fail: " + err, dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
     std::string verdict = "ok";
     if (me == 0) {
+      // The rank whose own init failed, rather than the peers that lost it (a remote error).
+      std::string remote;
       for (std::size_t q = 0; q < init_blobs.size(); ++q) {
         if (!init_blobs[q]) {
           out.missing_ranks.push_back(static_cast<int>(q));
           verdict = "timeout";
-        } else if (*init_blobs[q] != "ok" && verdict == "ok") {
-          verdict = fmt::format("rank {}: {}", q, *init_blobs[q]);
+        } else if (*init_blobs[q] != "ok") {
+          const bool lost_peer = init_blobs[q]->find(ncclGetErrorString(ncclRemoteError)) != std::string::npos;
+          std::string& slot = lost_peer ? remote : verdict;
+          if (slot == "ok" || slot.empty()) slot = fmt::format("rank {}: {}", q, *init_blobs[q]);
         }
       }
+      if (verdict == "ok" && !remote.empty()) verdict = remote;
     }
     if (!comm.broadcast(verdict, dist::Deadline::after(std::max(5.0, deadline.remaining_s()) + 15))) verdict = "timeout";
     if (verdict != "ok") {
@@ -317,7 +557,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
         last_bytes = shape.bytes;
         const std::string step = fmt::format("{} {} {}", collectives::to_string(op), collectives::to_string(algo),
                                              format_size(shape.bytes));
-        if (!collectives::sync_point(comm, deadline, out, stop_next)) {
+        if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) {
           nc.abort();
           out.stopped = true;
           if (out.failed_step.empty()) out.failed_step = step;
@@ -344,7 +584,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
         bool good = true;
         bool unsupported = false;  // NCCL refused the call: no algorithm for it, skip the op
         bool comm_dead = false;    // ... and said so asynchronously: the communicator is unusable
-        auto run_once = [&] {
+        auto run_once = [&](Poll poll) {
           ncclResult_t r = launch(op, send.get(), recv.get(), shape, plan.dtype, spec.redop, spec.root, me, n,
                                   nc.get(), stream.get());
           if (usage_error(r)) {
@@ -352,12 +592,12 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
             err = nccl_error(r, nc.get());
             return false;
           }
-          const ncclResult_t st = settle(nc.get(), r, deadline, err);
+          const ncclResult_t st = settle(nc.get(), r, deadline, err, poll);
           if (usage_error(st)) unsupported = comm_dead = true;
           return st == ncclSuccess;
         };
         Event done;
-        for (int i = 0; i < plan.warmup && good; ++i) good = run_once();
+        for (int i = 0; i < plan.warmup && good; ++i) good = run_once(Poll::kSleep);
         if (good) {
           cuda_check(cudaEventRecord(done.get(), stream.get()), "cudaEventRecord");
           good = wait_event(done.get(), nc.get(), deadline, err);
@@ -367,7 +607,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
           std::vector<Event> ev(static_cast<std::size_t>(plan.iters) + 1);
           cuda_check(cudaEventRecord(ev[0].get(), stream.get()), "cudaEventRecord");
           for (int i = 0; i < plan.iters && good; ++i) {
-            good = run_once();
+            good = run_once(Poll::kSpin);
             cuda_check(cudaEventRecord(ev[static_cast<std::size_t>(i) + 1].get(), stream.get()), "cudaEventRecord");
           }
           if (good) good = wait_event(ev.back().get(), nc.get(), deadline, err);
@@ -380,19 +620,30 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
           }
         }
         std::int64_t wrong = plan.check > 0 ? 0 : -1;
-        for (int i = 0; i < plan.check && good; ++i) {
-          if (shape.recv_count) cuda_check(cudaMemsetAsync(recv.get(), 0xA5, shape.recv_count * esz, stream.get()), "cudaMemsetAsync");
-          good = run_once();
-          if (!good) break;
-          cuda_check(cudaEventRecord(done.get(), stream.get()), "cudaEventRecord");
-          good = wait_event(done.get(), nc.get(), deadline, err);
-          if (!good) break;
-          if (shape.recv_count)
-            cuda_check(cudaMemcpy(host.data(), recv.get(), shape.recv_count * esz, cudaMemcpyDeviceToHost), "cudaMemcpy");
-          const char* corrupt = std::getenv("NCD_TEST_CORRUPT_RANK");
-          if (corrupt && *corrupt && std::atoi(corrupt) == me && shape.recv_count && collectives::has_output(spec, me))
-            host[0] ^= 0x5a;
-          wrong = std::max<std::int64_t>(wrong, static_cast<std::int64_t>(collectives::count_wrong(spec, me, host.data())));
+        // An allreduce's check is shared out between the ranks (O(count) each), so every rank
+        // takes part in each round even after its own run failed.
+        const bool shared_check = op == Op::kAllReduce && n > 1 && good;
+        for (int i = 0; i < plan.check && (good || shared_check); ++i) {
+          if (good) {
+            if (shape.recv_count) cuda_check(cudaMemsetAsync(recv.get(), 0xA5, shape.recv_count * esz, stream.get()), "cudaMemsetAsync");
+            good = run_once(Poll::kSleep);
+          }
+          if (good) {
+            cuda_check(cudaEventRecord(done.get(), stream.get()), "cudaEventRecord");
+            good = wait_event(done.get(), nc.get(), deadline, err);
+          }
+          if (good) {
+            if (shape.recv_count)
+              cuda_check(cudaMemcpy(host.data(), recv.get(), shape.recv_count * esz, cudaMemcpyDeviceToHost), "cudaMemcpy");
+            const char* corrupt = std::getenv("NCD_TEST_CORRUPT_RANK");
+            if (corrupt && *corrupt && std::atoi(corrupt) == me && shape.recv_count && collectives::has_output(spec, me))
+              host[0] ^= 0x5a;
+          }
+          const std::int64_t w = shared_check ? allreduce_wrong(spec, me, n, good ? host.data() : nullptr, esz, comm, deadline)
+                                 : good      ? static_cast<std::int64_t>(collectives::count_wrong(spec, me, host.data()))
+                                             : -1;
+          if (good) wrong = std::max(wrong, w);
+          if (!good && !shared_check) break;
         }
         if (!good && !unsupported) {
           nc.abort();
@@ -450,7 +701,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
       }
     }
   }
-  if (!collectives::sync_point(comm, deadline, out, stop_next)) out.stopped = true;
+  if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) out.stopped = true;
   return res;
 }
 
@@ -486,7 +737,6 @@ std::vector<CopyResult> run_copy_bench(std::size_t bytes, int iters, const dist:
     const double med = collectives::iter_stats(us).median;
     return med > 0 ? to_gbps(static_cast<double>(bytes), med * 1e-6) : 0;
   };
-  HostBuffer host(bytes);
   std::vector<DeviceBuffer> dev;
   for (int d = 0; d < av.count; ++d) {
     DeviceGuard g(d);
@@ -494,8 +744,12 @@ std::vector<CopyResult> run_copy_bench(std::size_t bytes, int iters, const dist:
   }
   for (int d = 0; d < av.count; ++d) {
     const std::string bus = bus_of(d);
-    const std::string speed = sysfs_attr(bus, "current_link_speed");
-    const std::string width = sysfs_attr(bus, "current_link_width");
+    // The link's capability, not its current state: an idle GPU parks its link at Gen1, and
+    // the copy itself retrains it (judging by the current speed would never flag a slow copy).
+    const std::string speed = sysfs_attr(bus, "max_link_speed");
+    const std::string width = sysfs_attr(bus, "max_link_width");
+    // Pinned memory on the GPU's own NUMA node (first touch from its CPUs), one buffer per GPU.
+    HostBuffer host = numa_local_host_buffer(bus, bytes);
     double expect = 0;
     if (!speed.empty() && !width.empty()) {
       try {
@@ -504,7 +758,7 @@ std::vector<CopyResult> run_copy_bench(std::size_t bytes, int iters, const dist:
         expect = 0;
       }
     }
-    const std::string from = expect > 0 ? fmt::format("PCIe {} x{} (sysfs)", speed, width) : "";
+    const std::string from = expect > 0 ? fmt::format("PCIe {} x{} (sysfs max_link_*)", speed, width) : "";
     void* dp = dev[static_cast<std::size_t>(d)].get();
     out.push_back({"h2d", -1, d, bus, bytes, timed(d, [&](cudaStream_t s) {
                      cuda_check(cudaMemcpyAsync(dp, host.get(), bytes, cudaMemcpyHostToDevice, s), "cudaMemcpyAsync");
@@ -521,8 +775,15 @@ std::vector<CopyResult> run_copy_bench(std::size_t bytes, int iters, const dist:
       if (can) {
         DeviceGuard g(a);
         cudaError_t e = cudaDeviceEnablePeerAccess(b, 0);
-        if (e == cudaErrorPeerAccessAlreadyEnabled) (void)cudaGetLastError();
-        else cuda_check(e, "cudaDeviceEnablePeerAccess");
+        if (e == cudaErrorPeerAccessAlreadyEnabled) {
+          (void)cudaGetLastError();
+        } else if (e == cudaErrorTooManyPeers) {
+          // PCIe systems map at most 8 peers per GPU: copy through the host for the rest.
+          (void)cudaGetLastError();
+          can = 0;
+        } else {
+          cuda_check(e, "cudaDeviceEnablePeerAccess");
+        }
       }
       void* src = dev[static_cast<std::size_t>(a)].get();
       void* dst = dev[static_cast<std::size_t>(b)].get();

@@ -8,6 +8,7 @@
 
 #include "collectives/bench.hpp"
 #include "dist/comm.hpp"
+#include "core/finding.hpp"
 #include "report/report.hpp"
 
 namespace ncd::gpu {
@@ -34,7 +35,31 @@ struct GpuBenchOutcome {
   collectives::BenchOutcome bench;
   std::vector<CopyResult> copies;
   std::vector<std::string> notes;
+  std::vector<Finding> findings;  ///< rank 0: gpu.duplicate (ranks on one GPU)
 };
+
+/// The libnccl this process loaded: ncclGetVersion's code, "2.28.9", and the file (dladdr).
+struct NcclRuntime {
+  int code = 0;
+  std::string version;
+  std::string path;
+};
+[[nodiscard]] NcclRuntime nccl_runtime();
+/// The oldest NCCL the backend runs on (ncclCommInitRankConfig, ncclGetLastError, ncclAvg...).
+inline constexpr int kMinNcclCode = 21800;
+/// Throws UnavailableError (one line, exit 3) when the loaded libnccl is older than 2.18.
+void require_nccl_runtime();
+
+/// Which GPU this rank drives: its rank among the ranks of its node (MPI), or, where this
+/// process is alone in its job (srun --mpi=none, torchrun), the launcher's local rank from
+/// LOCAL_RANK, SLURM_LOCALID, OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID or PMI_LOCAL_RANK.
+struct LocalDevice {
+  int device = 0;
+  int local_rank = 0;
+  int local_size = 1;       ///< processes on this node (from the job, or the launcher's env)
+  std::string from;         ///< "MPI" or the environment variable used
+};
+[[nodiscard]] LocalDevice local_device(const dist::Comm& comm, int ndev);
 
 /// Runs the plan with NCCL: one communicator per algorithm (NCCL_ALGO set before each
 /// ncclCommInitRankConfig; native = NCCL's choice), non-blocking init polled against the

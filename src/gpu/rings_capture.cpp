@@ -13,8 +13,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
+#include "gpu/gpu_bench.hpp"
 
 namespace ncd::gpu {
 namespace {
@@ -61,6 +64,30 @@ void set_env(const char* name, const std::string& value, bool keep_user) {
   setenv(name, value.c_str(), 1);
 }
 
+/// Puts back, on scope exit, the NCCL variables the capture sets (the process goes on to other
+/// stages, e.g. sweep's bench, whose communicators must not dump files or log at INFO).
+class EnvRestore {
+ public:
+  EnvRestore() {
+    for (const char* name : kNames)
+      if (const char* v = std::getenv(name)) saved_.emplace_back(name, v);
+      else unset_.emplace_back(name);
+  }
+  ~EnvRestore() {
+    for (const auto& [name, value] : saved_) setenv(name.c_str(), value.c_str(), 1);
+    for (const auto& name : unset_) unsetenv(name.c_str());
+  }
+  EnvRestore(const EnvRestore&) = delete;
+  EnvRestore& operator=(const EnvRestore&) = delete;
+
+ private:
+  static constexpr const char* kNames[] = {"NCCL_TOPO_DUMP_FILE", "NCCL_TOPO_DUMP_FILE_RANK", "NCCL_GRAPH_DUMP_FILE",
+                                           "NCCL_GRAPH_DUMP_FILE_RANK", "NCCL_DEBUG", "NCCL_DEBUG_SUBSYS",
+                                           "NCCL_DEBUG_FILE", "NCCL_RUNTIME_CONNECT"};
+  std::vector<std::pair<std::string, std::string>> saved_;
+  std::vector<std::string> unset_;
+};
+
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 /// Waits for a non-blocking communicator; false on the deadline or an error (msg set).
@@ -71,7 +98,8 @@ bool wait_comm(ncclComm_t comm, const dist::Deadline& deadline, std::string& msg
     if (r != ncclSuccess) st = r;
     if (st == ncclSuccess) return true;
     if (st != ncclInProgress) {
-      msg = fmt::format("NCCL: {} ({})", ncclGetErrorString(st), ncclGetLastError(comm));
+      const char* last = ncclGetLastError(comm);
+      msg = fmt::format("NCCL: {} ({})", ncclGetErrorString(st), last ? last : "");
       return false;
     }
     if (deadline.expired()) {
@@ -118,9 +146,16 @@ RingsCapture capture_rings(dist::Comm& comm, const dist::Deadline& deadline, std
         "rings: no GPU visible on {} ({}); for offline inspection pass --topo-xml FILE --graph-xml FILE",
         cap.host, ce != cudaSuccess ? cudaGetErrorString(ce) : "0 CUDA devices"));
 
+  require_nccl_runtime();
   TempDir dir;
-  const std::string topo = dir.path() + "/topo.xml";
-  const std::string graph = dir.path() + "/graph.xml";
+  EnvRestore restore_env;  // declared after dir: the variables are restored before it is removed
+  // A user's dump paths are kept (and read back from there), so the raw files survive the run.
+  auto user_or = [](const char* name, const std::string& dflt) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::string(v) : dflt;
+  };
+  const std::string topo = user_or("NCCL_TOPO_DUMP_FILE", dir.path() + "/topo.xml");
+  const std::string graph = user_or("NCCL_GRAPH_DUMP_FILE", dir.path() + "/graph.xml");
   const std::string log = dir.path() + "/nccl.log";
   // Each node's first rank dumps (the *_RANK parameters are compared with the global rank).
   set_env("NCCL_TOPO_DUMP_FILE", topo, false);
@@ -134,7 +169,7 @@ RingsCapture capture_rings(dist::Comm& comm, const dist::Deadline& deadline, std
   // connection is logged; the allreduce below then exercises them. A user's value wins.
   set_env("NCCL_RUNTIME_CONNECT", "0", true);
 
-  cap.cuda_dev = nodes.rank_local.at(comm.rank()) % ndev;
+  cap.cuda_dev = local_device(comm, ndev).device;
   if ((ce = cudaSetDevice(cap.cuda_dev)) != cudaSuccess) {
     cap.error = fmt::format("cudaSetDevice({}): {}", cap.cuda_dev, cudaGetErrorString(ce));
     return cap;
@@ -163,10 +198,10 @@ RingsCapture capture_rings(dist::Comm& comm, const dist::Deadline& deadline, std
   ncclResult_t r = ncclCommInitRankConfig(&nc, comm.size(), id, comm.rank(), &config);
   std::string msg;
   bool ok = (r == ncclSuccess || r == ncclInProgress) && nc && wait_comm(nc, deadline, msg);
+  float* buf = nullptr;
+  cudaStream_t stream = nullptr;
   if (ok) {
     constexpr std::size_t kCount = 256 * 1024;  // 1 MiB of float: every rank, every channel
-    float* buf = nullptr;
-    cudaStream_t stream = nullptr;
     if (cudaMalloc(&buf, kCount * sizeof(float)) == cudaSuccess && cudaStreamCreate(&stream) == cudaSuccess) {
       cudaMemset(buf, 0, kCount * sizeof(float));
       r = ncclAllReduce(buf, buf, kCount, ncclFloat, ncclSum, nc, stream);
@@ -188,11 +223,12 @@ RingsCapture capture_rings(dist::Comm& comm, const dist::Deadline& deadline, std
       msg = "cannot allocate the 1 MiB allreduce buffer or a stream";
       ok = false;
     }
-    if (stream) cudaStreamDestroy(stream);
-    if (buf) cudaFree(buf);
   } else if (msg.empty()) {
     msg = fmt::format("ncclCommInitRankConfig: {}", ncclGetErrorString(r));
   }
+  // Abort before anything synchronises: cudaFree and cudaStreamDestroy wait for the device, so
+  // with a collective stuck they would hang past the deadline. After an abort the buffer and
+  // the stream are left to the process exit (NCCL may still reference them).
   if (nc) {
     if (ok) {
       ncclCommFinalize(nc);
@@ -202,6 +238,10 @@ RingsCapture capture_rings(dist::Comm& comm, const dist::Deadline& deadline, std
     } else {
       ncclCommAbort(nc);
     }
+  }
+  if (ok) {
+    if (stream) cudaStreamDestroy(stream);
+    if (buf) cudaFree(buf);
   }
   if (!ok) cap.error = msg;
   cap.debug_log = read_capped(log, max_log_bytes, &cap.log_truncated);

@@ -224,7 +224,10 @@ NCD_REGISTER_CHECK({"shm.too_small", S::kError, "log", "/dev/shm too small or fu
                     "NCCL_SHM_DISABLE=1 as a workaround."});
 NCD_REGISTER_CHECK({"gpu.duplicate", S::kError, "log", "Two ranks on the same GPU",
                     "Several ranks of one communicator selected the same CUDA device.",
-                    "'Duplicate GPU detected : rank A and rank B both on CUDA device X'.",
+                    "'Duplicate GPU detected : rank A and rank B both on CUDA device X'. The GPU backend "
+                    "(bench, sweep) also names ranks that drive one (host, GPU), and a process alone in its job "
+                    "(srun --mpi=none, torchrun) whose launcher reports more processes on the node "
+                    "(LOCAL_WORLD_SIZE, SLURM_NTASKS_PER_NODE) than it has GPUs.",
                     "Pin one GPU per local rank: torch.cuda.set_device(local_rank) / hvd.local_rank(), or "
                     "CUDA_VISIBLE_DEVICES per rank; check the launcher's local-rank variable."});
 NCD_REGISTER_CHECK({"mem.gpu_oom", S::kError, "log", "GPU memory exhausted in NCCL",
