@@ -241,6 +241,9 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
                                          false};
     if (!no_model.empty())
       facts.overrides["bench.busbw_low"] = {"bench.busbw_low", CheckStatus::kCouldNotRun, 0, no_model};
+    if (plan.check == 0)  // the user turned the data check off: nothing says the data is right
+      facts.overrides["bench.data_corrupt"] = {"bench.data_corrupt", CheckStatus::kExcluded, 0,
+                                               "data check off (-c 0)"};
     if (ev.rows.empty() && comm->size() > 1)
       for (const char* id : {"bench.busbw_low", "bench.unstable", "bench.algo_gap", "bench.data_corrupt"})
         facts.overrides[id] = {id, CheckStatus::kCouldNotRun, 0, "no measurement finished"};

@@ -50,7 +50,7 @@ struct SweepStage {
   std::string skip_note;  ///< why it does not run
   /// Why it does not run, as a class: "not_applicable" (no GPU, no NCCL), "excluded" (--skip),
   /// "too_few_ranks", "deadline", "failure". Empty when it runs.
-  std::string skip_cause;
+  std::string skip_cause = "";
 };
 
 /// The plan: the stages and the parameters their budgets were computed from. Rank 0 makes

@@ -84,6 +84,7 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
     r.started_unix = started_unix_;
     r.duration_s = elapsed_s();
   }
+  if (r.checks.empty()) r.checks = report::derived_outcomes(r);
   report::apply_outcomes(r);
   int code = report::exit_code(r, fail_on());
   if (is_root()) {

@@ -114,6 +114,11 @@ std::string render_junit(const Report& r, int code) {
       const CheckInfo* info = Catalogue::instance().find(c.id);
       ids_by_domain[info ? info->domain : "other"].push_back(c.id);
     }
+    for (const auto& f : r.findings)  // a finding is always a testcase, recorded or not
+      if (const CheckInfo* info = Catalogue::instance().find(f.id); info && !outcome_of.count(f.id)) {
+        auto& v = ids_by_domain[info->domain];
+        if (std::find(v.begin(), v.end(), f.id) == v.end()) v.push_back(f.id);
+      }
   } else {
     for (const CheckInfo* c : Catalogue::instance().all())
       if (domains.count(c->domain) || skipped.count(c->domain)) ids_by_domain[c->domain].push_back(c->id);

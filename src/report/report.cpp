@@ -31,6 +31,31 @@ std::vector<std::string> unmeasured_stages(const Report& r) {
   return out;
 }
 
+std::vector<CheckOutcome> derived_outcomes(const Report& r) {
+  if (r.command != "topo") return {};
+  RunFacts f;
+  f.domains["topo"] = {};
+  bool known = false, nvml_missing = false;
+  for (const auto& h : r.hosts) {
+    f.ranks += static_cast<int>(h.ranks.size());
+    if (!h.topology.is_object()) continue;
+    known = true;
+    if (h.topology.contains("gpus") && h.topology["gpus"].is_array()) f.gpus += static_cast<int>(h.topology["gpus"].size());
+    if (h.topology.contains("nics") && h.topology["nics"].is_array()) f.nics += static_cast<int>(h.topology["nics"].size());
+    if (h.topology.contains("notes") && h.topology["notes"].is_array())
+      for (const auto& n : h.topology["notes"])
+        if (n.is_string() && n.get<std::string>().rfind("NVML:", 0) == 0) nvml_missing = true;
+  }
+  if (!known) return {};
+  f.hosts = static_cast<int>(std::max<std::size_t>(1, r.hosts.size()));
+  if (f.gpus == 0) f.missing[need::kGpu] = {"no GPU", true};
+  if (f.nics == 0) f.missing[need::kNic] = {"no NIC", true};
+  if (r.hosts.size() < 2) f.missing[need::kMultiNode] = {"one node", true};
+  if (f.gpus > 0 && nvml_missing) f.missing[need::kNvml] = {"NVML unavailable", false};
+  for (const auto& x : r.findings) f.raised.insert(x.id);
+  return record_outcomes(f);
+}
+
 void apply_outcomes(Report& r) {
   std::vector<std::string> why;
   auto stages = unmeasured_stages(r);

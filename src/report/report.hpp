@@ -89,6 +89,9 @@ struct Report {
 /// Marks the report incomplete when a check could not run or a planned stage was skipped
 /// (sections.stages status "skipped"), naming them in incomplete_reason. Idempotent.
 void apply_outcomes(Report& r);
+/// Outcomes of a command that did not record its own, from what its report holds (`topo`:
+/// the hosts' topologies say whether there were GPUs, NICs, NVML). Empty for other commands.
+[[nodiscard]] std::vector<CheckOutcome> derived_outcomes(const Report& r);
 /// "bench (one rank ...), links (...)": the planned stages that did not run.
 [[nodiscard]] std::vector<std::string> unmeasured_stages(const Report& r);
 
