@@ -35,7 +35,10 @@ NCD_REGISTER_CHECK({"bench.unstable", Severity::kWarn, "bench",
                     "not a property of the fabric but of interference: other jobs, CPU frequency, a link "
                     "retraining, congestion, or oversubscribed ranks.",
                     "Per-iteration times (the slowest rank's) of the largest sizes: spread = (p90 - p10) / "
-                    "median above the threshold (0.5 on host memory, 0.2 on GPUs).",
+                    "median above the threshold (0.5 on host memory, 0.2 on GPUs). When only the MPI "
+                    "library's own collective (the reference, `native` on host memory) varies and our ring "
+                    "and tree over the same links are steady, it is reported as info about the MPI library, "
+                    "not a fabric warning.",
                     "Rerun on an idle allocation; look for other processes on the nodes, CPU governors, "
                     "and link error counters; more iterations (-n) make the median robust."});
 NCD_REGISTER_CHECK({"bench.busbw_low", Severity::kWarn, "bench",
@@ -44,7 +47,9 @@ NCD_REGISTER_CHECK({"bench.busbw_low", Severity::kWarn, "bench",
                     "model for this topology (channels x per-channel bandwidth, nccl-internals §6), on host "
                     "memory the MPI library's own collective measured in the same run.",
                     "Median busbw of the largest sizes compared with the expected value (GPU: below 0.6x "
-                    "the model or --expected-busbw; host: our ring/tree below 0.5x native, both steady).",
+                    "NCCL's tuning model for the probed GPUs and NICs, nccl::expected_busbw, or "
+                    "--expected-busbw; host: our ring/tree below 0.5x native, both steady). A GPU the model "
+                    "does not know (no compute capability) means the check could not run, never a pass.",
                     "Check `nccl-doctor topo` for degraded PCIe/NVLink links and NICs far from their GPUs, "
                     "and NCCL_* settings (env.risky); on host memory, oversubscription and binding."});
 NCD_REGISTER_CHECK({"bench.algo_gap", Severity::kWarn, "bench",

@@ -219,6 +219,7 @@ std::string render_junit(const Report& r, int code) {
              r.incomplete_reason.empty() ? "the run could not complete" : r.incomplete_reason);
     set_attr(suite, "tests", "1");
     set_attr(suite, "failures", "0");
+    set_attr(suite, "time", fmt::format("{:.3f}", r.duration_s));
     set_attr(suite, "errors", "1");
     set_attr(suite, "skipped", "0");
     errors = 1;

@@ -42,7 +42,8 @@ std::vector<CheckOutcome> derived_outcomes(const Report& r) {
     known = true;
     if (h.topology.contains("gpus") && h.topology["gpus"].is_array()) f.gpus += static_cast<int>(h.topology["gpus"].size());
     if (h.topology.contains("nics") && h.topology["nics"].is_array()) f.nics += static_cast<int>(h.topology["nics"].size());
-    if (h.topology.contains("notes") && h.topology["notes"].is_array())
+    // Live NVLink state comes from NVML on this machine; a file or a sysfs fixture never had it.
+    if (h.topology.value("source", "") == "live" && h.topology.contains("notes") && h.topology["notes"].is_array())
       for (const auto& n : h.topology["notes"])
         if (n.is_string() && n.get<std::string>().rfind("NVML:", 0) == 0) nvml_missing = true;
   }
