@@ -202,7 +202,9 @@ TEST(Verdicts, H100ModelGraph) {
   EXPECT_EQ(g->path, "NVL");
   auto e = nccl::expected_busbw(s, 1, "allreduce", "ring", 256u << 20, &why);
   ASSERT_TRUE(e) << why;
-  EXPECT_NEAR(e->busbw_gbps, 360, 5);
+  // 12 x 30 = 360 GB/s of bandwidth; at 256 MiB the model's latency (8.4 + 14 x 3.4 us) costs ~4%.
+  EXPECT_LE(e->busbw_gbps, 360);
+  EXPECT_GT(e->busbw_gbps, 0.95 * 360);
   EXPECT_EQ(e->protocol, "Simple");
   EXPECT_NE(e->basis.find("12 ch x 30 GB/s"), std::string::npos) << e->basis;
   // Small messages are latency-bound: the model expects far less, with another protocol.
@@ -254,7 +256,9 @@ TEST(Verdicts, BusbwLowAgainstTheModelOnH100) {
   for (const auto& f : found)
     if (f.id == "bench.busbw_low") {
       ++low;
-      EXPECT_NEAR(*f.measured / *f.expected, 0.5, 0.01);
+      // The median of the 64M and 256M rows against the model at 256M: just under a half.
+      EXPECT_GT(*f.measured / *f.expected, 0.45);
+      EXPECT_LE(*f.measured / *f.expected, 0.5);
     }
   EXPECT_EQ(low, 2) << "ring and tree at 50% of NCCL's model";
 
