@@ -9,8 +9,14 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/finding.hpp"
 #include "report/report.hpp"
+
+namespace ncd::topo {
+struct System;
+}
 
 namespace ncd::checks {
 
@@ -36,6 +42,17 @@ struct BenchThresholds {
 };
 
 [[nodiscard]] std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds& th = {});
+
+/// Fills each row's expected busbw from NCCL's model (nccl::expected_busbw, the one function
+/// `bench` and `sweep` share) for a job of `nodes` copies of `node` (compute_paths run), and
+/// ev.expected_busbw per "op/algo" at the largest size. Returns "" when the model answered for
+/// the large rows, else why not (bench.busbw_low then could not run; it does not pass).
+[[nodiscard]] std::string apply_model_expectation(BenchEvidence& ev, const topo::System& node, int nodes);
+
+/// GPU copy results (sections.copies entries): bench.busbw_low findings for copies below half
+/// their expected bandwidth, and in `unmeasured` the copies that measured nothing or had no
+/// expectation (never a silent pass).
+[[nodiscard]] std::vector<Finding> check_copies(const nlohmann::json& copies, std::vector<std::string>& unmeasured);
 
 /// The large-message rows of one (op, algo, backend) series: those of at least a quarter of
 /// the series' largest size (and at least th.min_large_bytes). Indices into ev.rows.

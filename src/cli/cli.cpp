@@ -175,8 +175,17 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     sub->add_option("--baseline", o->baseline,
                     "Compare with a saved report: bench.regression, link.regression, topo.changed")
         ->type_name("FILE");
-    sub->add_option("--save", o->save, "Write this run's JSON report to FILE (a baseline for later runs)")
+    sub->add_option("--save", o->save,
+                    "Write this run's JSON report to FILE as a baseline for later runs; refused for an incomplete "
+                    "run or one with errors, and for warnings without --save-allow-warnings")
         ->type_name("FILE");
+    sub->add_flag("--save-allow-warnings", o->save_allow_warnings,
+                  "Let --save keep a run that ended with warnings as the baseline");
+    sub->add_option("--skip", o->skip, "Stages not to run, comma-separated (topo,bench,links,rings); not planned, "
+                                       "so the verdict can still be complete")
+        ->type_name("STAGES");
+    sub->add_option("--only", o->only, "Run only these stages, comma-separated (env always runs)")
+        ->type_name("STAGES");
   }
   {
     auto o = std::make_shared<DiffOptions>();
@@ -185,6 +194,9 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
                                 o, &run_diff);
     sub->add_option("old", o->old_path, "The older report (baseline)")->required()->type_name("OLD.json");
     sub->add_option("new", o->new_path, "The newer report")->required()->type_name("NEW.json");
+    sub->add_flag("--shared-rows", o->shared_rows,
+                  "Compare the rows both reports share even when they measured different jobs (ranks, hosts, GPUs, "
+                  "backend); without it such a diff exits 3");
   }
   {
     auto o = std::make_shared<ShowOptions>();

@@ -13,6 +13,8 @@
 #include "core/text.hpp"
 #include "core/units.hpp"
 #include "dist/mpi_comm.hpp"
+#include "probe/local.hpp"
+#include "topo/paths.hpp"
 #include "report/writers.hpp"
 #include "ncd/config.hpp"
 #if NCD_HAVE_NCCL
@@ -36,9 +38,10 @@ std::vector<T> parse_list(const std::string& text, F parse, const char* what) {
 
 std::string row_text(const report::CollectiveResult& r) {
   const auto dtype = collectives::nccl_tests_name(collectives::parse_dtype(r.dtype));
-  return fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}  {:>9.1f}  {:>7.2f}  {:>7.2f}  {:>6}  {:>6.1f}", r.bytes,
+  return fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}  {:>9.1f}  {:>7.2f}  {:>7.2f}  {:>6}  {:>6.1f}  {:>7}", r.bytes,
                      r.count, dtype, r.redop, r.root, r.time_us, r.algbw_gbps, r.busbw_gbps,
-                     r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), r.spread * 100);
+                     r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), r.spread * 100,
+                     r.expected_busbw_gbps ? fmt::format("{:.2f}", *r.expected_busbw_gbps) : std::string("N/A"));
 }
 
 void print_rows(std::ostream& out, const std::vector<report::CollectiveResult>& rows) {
@@ -51,8 +54,8 @@ void print_rows(std::ostream& out, const std::vector<report::CollectiveResult>& 
                          r.backend == "nccl" ? (r.algo == "native" ? "NCCL's own choice" : "NCCL_ALGO forced")
                                              : (r.algo == "native" ? "the MPI library's collective"
                                                                    : "ours, over MPI point-to-point"));
-      out << "#         size         count      type   redop    root       time    algbw    busbw  #wrong  spread\n";
-      out << "#          (B)    (elements)                                 (us)   (GB/s)   (GB/s)             (%)\n";
+      out << "#         size         count      type   redop    root       time    algbw    busbw  #wrong  spread   model\n";
+      out << "#          (B)    (elements)                                 (us)   (GB/s)   (GB/s)             (%)  (GB/s)\n";
     }
     out << row_text(r) << '\n';
   }
@@ -207,6 +210,13 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
     }
     ev.rank_host = comm->nodes().rank_host;
     ev.host = join(comm->nodes().node_names, ",");
+    std::string no_model;
+    if (opts.expected_busbw <= 0 && backend == "nccl") {
+      // NCCL's model for this node's GPUs and NICs (every node assumed alike; sweep compares them).
+      topo::System sys = probe::probe_local(probe::ProbeOptions{});
+      topo::compute_paths(sys);
+      no_model = checks::apply_model_expectation(ev, sys, static_cast<int>(comm->nodes().node_names.size()));
+    }
     if (opts.expected_busbw > 0) {
       const int n = comm->size();
       for (Op op : plan.ops) {
@@ -219,6 +229,24 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
     auto found = checks::check_bench(ev, th);
     r.findings.insert(r.findings.end(), found.begin(), found.end());
     r.collectives = ev.rows;
+    // What each check looked at: one rank measures nothing between ranks (busbw is 0 by
+    // definition), so the checks could not run and the verdict is INCOMPLETE, not HEALTHY.
+    RunFacts facts;
+    facts.domains["bench"] = {};
+    facts.domains["dist"] = {};
+    facts.ranks = comm->size();
+    facts.hosts = static_cast<int>(comm->nodes().node_names.size());
+    if (comm->size() < 2)
+      facts.missing[need::kMultiRank] = {"one rank: nothing crosses a bus; run under mpirun or srun with 2+ ranks",
+                                         false};
+    if (!no_model.empty())
+      facts.overrides["bench.busbw_low"] = {"bench.busbw_low", CheckStatus::kCouldNotRun, 0, no_model};
+    if (plan.check == 0)  // the user turned the data check off: nothing says the data is right
+      facts.overrides["bench.data_corrupt"] = {"bench.data_corrupt", CheckStatus::kExcluded, 0,
+                                               "data check off (-c 0)"};
+    if (ev.rows.empty() && comm->size() > 1)
+      for (const char* id : {"bench.busbw_low", "bench.unstable", "bench.algo_gap", "bench.data_corrupt"})
+        facts.overrides[id] = {id, CheckStatus::kCouldNotRun, 0, "no measurement finished"};
     if (!outcome.missing_ranks.empty()) {
       r.findings.push_back(checks::timeout_finding("bench " + outcome.failed_step, outcome.missing_ranks,
                                                    comm->nodes(), ctx.opts.timeout_s));
@@ -244,7 +272,9 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
                            {"wrong_per_rank", wrong}};
     for (std::size_t nd = 0; nd < comm->nodes().node_names.size(); ++nd)
       r.hosts.push_back({comm->nodes().node_names[nd], comm->nodes().node_ranks[nd], "", nullptr});
-    };
+    for (const auto& f : r.findings) facts.raised.insert(f.id);
+    r.checks = record_outcomes(facts);
+  };
 
   if (backend == "mpi") {
     for (Algo a : plan.algos)
@@ -298,7 +328,9 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
       nlohmann::json cj = nlohmann::json::array();
       for (const auto& c : copies) {
         cj.push_back({{"kind", c.kind}, {"src", c.src}, {"dst", c.dst}, {"bus_id", c.bus_id}, {"bytes", c.bytes},
-                      {"gbps", c.gbps}, {"expected_gbps", c.expected_gbps}, {"expected_from", c.expected_from},
+                      {"gbps", c.gbps > 0 ? nlohmann::json(c.gbps) : nlohmann::json(nullptr)},
+                      {"expected_gbps", c.expected_gbps > 0 ? nlohmann::json(c.expected_gbps) : nlohmann::json(nullptr)},
+                      {"expected_from", c.expected_from},
                       {"host", comm->host()}, {"rank", comm->rank()}});
       }
       auto all = comm->gather(cj.dump(), dist::Deadline::after(std::max(5.0, ctx.deadline().remaining_s())));
@@ -314,20 +346,13 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
           }
         }
         r.sections["copies"] = merged;
-        for (const auto& c : merged) {
-          const double exp = c["expected_gbps"].get<double>(), got = c["gbps"].get<double>();
-          if (exp > 0 && got < 0.5 * exp) {
-            Finding f = make_finding("bench.busbw_low", c["host"].get<std::string>(),
-                                     fmt::format("GPU{} {} {}", c["kind"] == "h2d" ? c["dst"].get<int>() : c["src"].get<int>(),
-                                                 c["bus_id"].get<std::string>(), c["kind"].get<std::string>()),
-                                     fmt::format("{} copy reaches {:.1f} GB/s, {:.2f}x the {:.1f} GB/s of its {}",
-                                                 c["kind"].get<std::string>(), got, got / exp, exp,
-                                                 c["expected_from"].get<std::string>()));
-            f.expected = exp;
-            f.measured = got;
-            f.unit = "GB/s";
-            r.findings.push_back(std::move(f));
-          }
+        std::vector<std::string> unmeasured;
+        auto low = checks::check_copies(merged, unmeasured);
+        r.findings.insert(r.findings.end(), low.begin(), low.end());
+        if (!unmeasured.empty()) {
+          r.incomplete = true;
+          r.incomplete_reason = fmt::format("{} GPU copy measurement(s) not measured or without an expectation ({}{})",
+                                            unmeasured.size(), unmeasured.front(), unmeasured.size() > 1 ? ", ..." : "");
         }
       }
     }

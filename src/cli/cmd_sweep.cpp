@@ -63,7 +63,7 @@ void to_json(nlohmann::json& j, const SweepPlan& p) {
   nlohmann::json st = nlohmann::json::array();
   for (const auto& s : p.stages)
     st.push_back({{"name", s.name}, {"run", s.run}, {"budget_s", s.budget_s}, {"what", s.what},
-                  {"skip_note", s.skip_note}});
+                  {"skip_note", s.skip_note}, {"skip_cause", s.skip_cause}});
   j = {{"stages", st},          {"backend", p.backend},       {"bench_sizes", p.bench_sizes},
        {"bench_iters", p.bench_iters}, {"bench_warmup", p.bench_warmup}, {"copies", p.copies},
        {"copy_bytes", p.copy_bytes}, {"links_mode", p.links_mode}, {"links_bytes", p.links_bytes}};
@@ -73,7 +73,8 @@ void from_json(const nlohmann::json& j, SweepPlan& p) {
   p.stages.clear();
   for (const auto& s : j.at("stages"))
     p.stages.push_back({s.at("name").get<std::string>(), s.at("run").get<bool>(), s.at("budget_s").get<double>(),
-                        s.at("what").get<std::string>(), s.at("skip_note").get<std::string>()});
+                        s.at("what").get<std::string>(), s.at("skip_note").get<std::string>(),
+                        s.value("skip_cause", "")});
   p.backend = j.at("backend").get<std::string>();
   p.bench_sizes = j.at("bench_sizes").get<std::vector<std::size_t>>();
   p.bench_iters = j.at("bench_iters").get<int>();
@@ -98,9 +99,11 @@ SweepPlan plan_sweep(const SweepFacts& f) {
   // them) runs before the bench's communicators.
   SweepStage rings{"rings", gpu, f.quick ? 10.0 : 15.0,
                    "NCCL's rings and trees (one communicator, its topology and graph dumps) against the topology", ""};
-  if (!gpu)
+  if (!gpu) {
     rings.skip_note = f.min_gpus == 0 ? "no GPU: NCCL's rings are not inspected"
                                       : "built without NCCL: NCCL's rings are not inspected";
+    rings.skip_cause = "not_applicable";
+  }
   if (gpu) p.stages.push_back(rings);
 
   // bench: large-message allreduce, ring vs tree vs native. Budgets: an 8-GPU node inits one
@@ -133,6 +136,7 @@ SweepPlan plan_sweep(const SweepFacts& f) {
   if (!multi && !gpu) {
     bench.run = false;
     bench.skip_note = one_rank;
+    bench.skip_cause = "too_few_ranks";
   }
   p.stages.push_back(bench);
 
@@ -145,9 +149,20 @@ SweepPlan plan_sweep(const SweepFacts& f) {
   links.budget_s = f.quick ? 10 : std::max(20.0, 2.0 * rounds);
   links.what = fmt::format("{} link sweep over {} ranks, {} messages, both directions",
                            p.links_mode, f.nranks, format_size(p.links_bytes));
-  if (!multi) links.skip_note = one_rank;
+  if (!multi) {
+    links.skip_note = one_rank;
+    links.skip_cause = "too_few_ranks";
+  }
   p.stages.push_back(links);
   if (!gpu) p.stages.push_back(rings);
+  // Stages the user excluded are not planned: their checks are "excluded", the verdict can
+  // still be complete.
+  for (auto& st : p.stages)
+    if (std::find(f.excluded.begin(), f.excluded.end(), st.name) != f.excluded.end()) {
+      st.run = false;
+      st.skip_note = "excluded by --skip/--only";
+      st.skip_cause = "excluded";
+    }
   return p;
 }
 
@@ -168,6 +183,7 @@ struct Sweep {
   double started = 0;
   std::size_t stage_index = 0;
   double stage_started = 0;
+  std::map<std::string, CheckOutcome> overrides;  ///< outcomes a stage knows better (busbw_low: no model)
 
   /// The deadline of one stage: the sweep's, or three times its budget when that is sooner
   /// (a stage far over its budget is hung, not slow).
@@ -305,7 +321,9 @@ void stage_bench(Sweep& s, const dist::Deadline& deadline) {
       if (s.comm.nodes().is_leader(s.comm.rank())) {
         for (const auto& c : gpu::run_copy_bench(s.plan.copy_bytes, 10, deadline))
           mine.push_back({{"kind", c.kind}, {"src", c.src}, {"dst", c.dst}, {"bus_id", c.bus_id},
-                          {"bytes", c.bytes}, {"gbps", c.gbps}, {"expected_gbps", c.expected_gbps},
+                          {"bytes", c.bytes},
+                          {"gbps", c.gbps > 0 ? nlohmann::json(c.gbps) : nlohmann::json(nullptr)},
+                          {"expected_gbps", c.expected_gbps > 0 ? nlohmann::json(c.expected_gbps) : nlohmann::json(nullptr)},
                           {"expected_from", c.expected_from}, {"host", s.comm.host()}, {"rank", s.comm.rank()}});
       }
       auto all = s.comm.gather(mine.dump(), deadline);
@@ -325,8 +343,26 @@ void stage_bench(Sweep& s, const dist::Deadline& deadline) {
   }
   ev.rank_host = s.comm.nodes().rank_host;
   ev.host = join(s.comm.nodes().node_names, ",");
+  if (s.plan.backend == "nccl") {
+    // The expectation: NCCL's model for the topology the topo stage found (the first node's;
+    // topo.differs says when the nodes differ).
+    std::string why = "the topology was not probed (topo stage)";
+    for (const auto& h : s.r.hosts) {
+      if (!h.topology.is_object()) continue;
+      topo::System sys;
+      from_json(h.topology, sys);
+      topo::compute_paths(sys);
+      why = checks::apply_model_expectation(ev, sys, static_cast<int>(s.comm.nodes().node_names.size()));
+      break;
+    }
+    if (!why.empty()) s.overrides["bench.busbw_low"] = {"bench.busbw_low", CheckStatus::kCouldNotRun, 0, why};
+  }
   auto found = checks::check_bench(ev, th);
   s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
+  if (ev.rows.empty())  // the stage ran but measured nothing: its checks looked at nothing
+    for (const char* id : {"bench.busbw_low", "bench.unstable", "bench.algo_gap", "bench.data_corrupt"})
+      s.overrides[id] = {id, CheckStatus::kCouldNotRun, 0,
+                         "no measurement finished" + (outcome.failed_step.empty() ? std::string() : " (" + outcome.failed_step + ")")};
   s.r.collectives.insert(s.r.collectives.end(), ev.rows.begin(), ev.rows.end());
   if (!outcome.missing_ranks.empty()) {
     s.r.findings.push_back(checks::timeout_finding("bench " + outcome.failed_step, outcome.missing_ranks,
@@ -341,32 +377,29 @@ void stage_bench(Sweep& s, const dist::Deadline& deadline) {
   }
   if (!copies.empty()) {
     s.r.sections["copies"] = copies;
-    for (const auto& c : copies) {
-      const double exp = c.value("expected_gbps", 0.0), got = c.value("gbps", 0.0);
-      if (exp > 0 && got < 0.5 * exp) {
-        int gpu_index = c.value("kind", "") == "h2d" ? c.value("dst", -1) : c.value("src", -1);
-        Finding f = make_finding("bench.busbw_low", c.value("host", ""),
-                                 fmt::format("GPU{} {} {}", gpu_index, c.value("bus_id", ""), c.value("kind", "")),
-                                 fmt::format("{} copy reaches {:.1f} GB/s, {:.2f}x the {:.1f} GB/s of its {}",
-                                             c.value("kind", ""), got, got / exp, exp, c.value("expected_from", "")));
-        f.expected = exp;
-        f.measured = got;
-        f.unit = "GB/s";
-        s.r.findings.push_back(std::move(f));
-      }
+    std::vector<std::string> unmeasured;
+    auto low = checks::check_copies(copies, unmeasured);
+    s.r.findings.insert(s.r.findings.end(), low.begin(), low.end());
+    if (!unmeasured.empty()) {
+      s.r.incomplete = true;
+      s.r.incomplete_reason = fmt::format("{} GPU copy measurement(s) not measured or without an expectation ({}{})",
+                                          unmeasured.size(), unmeasured.front(), unmeasured.size() > 1 ? ", ..." : "");
     }
   }
   s.r.sections["bench"] = {{"backend", s.plan.backend}, {"nranks", s.comm.size()}, {"iters", bp.iters},
                            {"warmup", bp.warmup}, {"check", bp.check}};
   // "allreduce at 16M: ring 1.2, tree 0.9, native 1.3 GB/s busbw"
-  std::map<std::string, double> at_max;
+  std::map<std::string, const report::CollectiveResult*> at_max;
   std::size_t largest = 0;
   for (const auto& row : ev.rows) largest = std::max<std::size_t>(largest, row.bytes);
   for (const auto& row : ev.rows)
-    if (row.bytes == largest) at_max[row.algo] = row.busbw_gbps;
+    if (row.bytes == largest) at_max[row.algo] = &row;
   std::vector<std::string> parts;
   for (const char* a : {"ring", "tree", "native"})
-    if (at_max.count(a)) parts.push_back(fmt::format("{} {:.2f}", a, at_max[a]));
+    if (at_max.count(a))
+      parts.push_back(at_max[a]->expected_busbw_gbps
+                          ? fmt::format("{} {:.2f} (model {:.1f})", a, at_max[a]->busbw_gbps, *at_max[a]->expected_busbw_gbps)
+                          : fmt::format("{} {:.2f}", a, at_max[a]->busbw_gbps));
   s.summary["bench"] = parts.empty() ? std::string("no measurement finished")
                                      : fmt::format("allreduce busbw at {} ({}): {} GB/s{}", format_size(largest),
                                                    s.plan.backend, join(parts, ", "),
@@ -541,8 +574,95 @@ std::string describe_plan(const SweepPlan& p, const SweepOptions& o, double dead
 
 }  // namespace
 
+std::vector<std::string> excluded_stages(const std::string& skip, const std::string& only) {
+  static const std::vector<std::string> kStages = {"env", "topo", "bench", "links", "rings"};
+  if (!skip.empty() && !only.empty()) throw UsageError("--skip and --only exclude each other");
+  auto parse = [](const std::string& text, const char* flag) {
+    std::vector<std::string> out;
+    for (const auto& part : split(text, ',')) {
+      std::string name(trim(part));
+      if (std::find(kStages.begin(), kStages.end(), name) == kStages.end())
+        throw UsageError(fmt::format("{} {}: unknown stage '{}' (stages: topo, bench, links, rings)", flag, text, name));
+      if (name == "env") throw UsageError(fmt::format("{}: the env stage always runs (it plans the others)", flag));
+      out.push_back(name);
+    }
+    return out;
+  };
+  if (!skip.empty()) return parse(skip, "--skip");
+  if (only.empty()) return {};
+  auto keep = parse(only, "--only");
+  std::vector<std::string> out;
+  for (const auto& st : kStages)
+    if (st != "env" && std::find(keep.begin(), keep.end(), st) == keep.end()) out.push_back(st);
+  return out;
+}
+
+std::string save_refusal(const report::Report& r, int exit_code, bool allow_warnings) {
+  int worst = -1;
+  for (const auto& f : r.findings) worst = std::max(worst, static_cast<int>(f.severity));
+  if (r.incomplete || exit_code == 3)
+    return "the run is incomplete (" + (r.incomplete_reason.empty() ? std::string("exit 3") : r.incomplete_reason) +
+           "): a baseline must be a complete measurement";
+  if (worst == static_cast<int>(Severity::kError)) return "the run found errors: a baseline must be healthy";
+  if (worst == static_cast<int>(Severity::kWarn) && !allow_warnings)
+    return "the run ended with warnings (pass --save-allow-warnings to keep it anyway)";
+  return "";
+}
+
+namespace {
+
+/// Each check's outcome from what the sweep ran and found (rank 0).
+RunFacts sweep_facts(const report::Report& r, const nlohmann::json& stages, const EnvResult& env, int nranks,
+                     std::size_t nnodes, bool baseline) {
+  RunFacts f;
+  f.ranks = nranks;
+  f.hosts = static_cast<int>(std::max<std::size_t>(1, nnodes));
+  bool topo_known = false, nvml_missing = false;
+  for (const auto& h : r.hosts) {
+    if (!h.topology.is_object()) continue;
+    topo_known = true;
+    if (h.topology.contains("gpus") && h.topology["gpus"].is_array()) f.gpus += static_cast<int>(h.topology["gpus"].size());
+    if (h.topology.contains("nics") && h.topology["nics"].is_array()) f.nics += static_cast<int>(h.topology["nics"].size());
+    if (h.topology.contains("notes") && h.topology["notes"].is_array())
+      for (const auto& n : h.topology["notes"])
+        if (n.is_string() && n.get<std::string>().rfind("NVML:", 0) == 0) nvml_missing = true;
+  }
+  if (!topo_known)
+    for (const auto& e : env.ranks) f.gpus += e.versions.gpu_count;
+  auto miss = [&f](Needs bit, std::string why, bool na) { f.missing[bit] = {std::move(why), na}; };
+  if (f.gpus == 0) miss(need::kGpu, "no GPU", true);
+  if (topo_known && f.nics == 0) miss(need::kNic, "no NIC", true);
+  if (!topo_known) {
+    miss(need::kNic, "the topology was not probed", false);
+    miss(need::kSysfs, "the topology was not probed", false);
+  }
+  if (nranks < 2) miss(need::kMultiRank, "one rank: run under mpirun or srun", false);
+  if (nnodes < 2) miss(need::kMultiNode, "one node", true);
+  if (f.gpus > 0 && !NCD_HAVE_NCCL) miss(need::kNcclBackend, "built without NCCL", true);
+  if (f.gpus > 0 && nvml_missing) miss(need::kNvml, "NVML unavailable", false);
+  miss(need::kLog, "no NCCL log given (nccl-doctor log)", true);
+  for (const auto& st : stages) {
+    const std::string name = st.value("name", ""), status = st.value("status", "");
+    RunFacts::Domain d;
+    d.reason = st.contains("reason") && st["reason"].is_string() ? st["reason"].get<std::string>() : "";
+    d.status = status == "ran"              ? CheckStatus::kEvaluated
+               : status == "not_applicable" ? CheckStatus::kNotApplicable
+               : status == "excluded"       ? CheckStatus::kExcluded
+                                            : CheckStatus::kCouldNotRun;
+    f.domains[name] = d;
+  }
+  // bench.timeout (domain dist) is looked for by every distributed stage.
+  f.domains["dist"] = {};
+  if (baseline) f.domains["baseline"] = {};
+  for (const auto& x : r.findings) f.raised.insert(x.id);
+  return f;
+}
+
+}  // namespace
+
 int run_sweep(const SweepOptions& o, Context& ctx) {
   if (o.quick && o.full) throw UsageError("--quick and --full exclude each other");
+  const std::vector<std::string> excluded = excluded_stages(o.skip, o.only);
   dist::Deadline deadline = o.quick ? ctx.deadline().capped(kQuickDeadlineS) : ctx.deadline();
   const double deadline_s = o.quick ? std::min(ctx.opts.timeout_s, kQuickDeadlineS) : ctx.opts.timeout_s;
   dist::Comm& comm = ctx.comm();
@@ -568,9 +688,11 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
   r.command = "sweep";
   if (o.quick) r.args.push_back("--quick");
   if (o.full) r.args.push_back("--full");
+  if (!o.skip.empty()) r.args.insert(r.args.end(), {"--skip", o.skip});
+  if (!o.only.empty()) r.args.insert(r.args.end(), {"--only", o.only});
   if (!o.baseline.empty()) r.args.insert(r.args.end(), {"--baseline", o.baseline});
   if (!o.save.empty()) r.args.insert(r.args.end(), {"--save", o.save});
-  Sweep s{ctx, comm, o, deadline, r, {}, {}, nlohmann::json::array(), ctx.elapsed_s(), 0, ctx.elapsed_s()};
+  Sweep s{ctx, comm, o, deadline, r, {}, {}, nlohmann::json::array(), ctx.elapsed_s(), 0, ctx.elapsed_s(), {}};
 
   // Stage 1, env: every rank reports; its answers (GPU counts) shape the plan.
   s.stage_index = 1;
@@ -590,6 +712,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
     f.nccl_build = NCD_HAVE_NCCL;
     f.quick = o.quick;
     f.full = o.full;
+    f.excluded = excluded;
     f.time_left_s = deadline.remaining_s();
     SweepPlan p = plan_sweep(f);
     if (!env.missing.empty())
@@ -597,6 +720,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
         if (st.name != "env" && st.name != "topo" && st.run) {
           st.run = false;
           st.skip_note = "ranks " + format_ranges(env.missing) + " did not report: the job cannot measure between ranks";
+          st.skip_cause = "failure";
         }
     if (p.backend == "mpi" && f.min_gpus == 0 && !env.ranks.empty()) {
       // Hosts without a GPU, grouped by the reason their ranks gave.
@@ -620,9 +744,19 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
     }
     plan_blob = nlohmann::json(p).dump();
   }
+  const std::string root_plan = plan_blob;
   if (comm.size() > 1 && !comm.broken() && !comm.broadcast(plan_blob, deadline.capped(60))) plan_blob.clear();
-  if (plan_blob.empty()) {
-    // Rank 0 could not tell everyone the plan: the job is not usable for measurements.
+  if (plan_blob.empty() && ctx.is_root() && !root_plan.empty()) {
+    // Rank 0 could not tell everyone the plan: the job is not usable for measurements, and
+    // every planned stage is reported as skipped for that reason (never silently dropped).
+    s.plan = nlohmann::json::parse(root_plan).get<SweepPlan>();
+    for (auto& st : s.plan.stages)
+      if (st.name != "env" && st.run) {
+        st.run = false;
+        st.skip_note = "the plan could not be sent to every rank (a rank did not answer)";
+        st.skip_cause = "failure";
+      }
+  } else if (plan_blob.empty()) {
     s.plan.stages.clear();
   } else {
     s.plan = nlohmann::json::parse(plan_blob).get<SweepPlan>();
@@ -632,7 +766,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
     ctx.out << describe_plan(s.plan, o, deadline_s) << std::flush;
   }
   s.stages.push_back({{"name", "env"}, {"status", "ran"}, {"budget_s", 2}, {"elapsed_s", env_took},
-                      {"note", ""}});
+                      {"note", ""}, {"cause", nullptr}, {"reason", nullptr}});
 
   for (std::size_t i = 0; i < s.plan.stages.size(); ++i) {
     const SweepStage& st = s.plan.stages[i];
@@ -641,18 +775,35 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
     // Rank 0 decides whether the stage runs (time left, earlier failures) and tells everyone,
     // so all ranks enter the same collective steps.
     std::string go = "run";
+    std::string cause;
     if (ctx.is_root()) {
-      if (!st.run) go = st.skip_note;
-      else if (comm.broken()) go = "an earlier step did not finish: the job's state is unknown";
-      else if (deadline.remaining_s() < 0.5 * st.budget_s)
+      if (!st.run) {
+        go = st.skip_note;
+        cause = st.skip_cause.empty() ? "failure" : st.skip_cause;
+      } else if (comm.broken()) {
+        go = "an earlier step did not finish: the job's state is unknown";
+        cause = "failure";
+      } else if (deadline.remaining_s() < 0.5 * st.budget_s) {
         go = fmt::format("{:.0f} s of the deadline left, the stage needs about {:.0f} s (raise --timeout)",
                          std::max(0.0, deadline.remaining_s()), st.budget_s);
+        cause = "deadline";
+      }
     }
-    if (comm.size() > 1 && !comm.broken() && !comm.broadcast(go, deadline.capped(30))) go = "the ranks did not meet";
-    if (comm.broken() && go == "run") go = "an earlier step did not finish: the job's state is unknown";
+    if (comm.size() > 1 && !comm.broken() && !comm.broadcast(go, deadline.capped(30))) {
+      go = "the ranks did not meet";
+      cause = "failure";
+    }
+    if (comm.broken() && go == "run") {
+      go = "an earlier step did not finish: the job's state is unknown";
+      cause = "failure";
+    }
     nlohmann::json rec = {{"name", st.name}, {"budget_s", st.budget_s}};
     if (go != "run") {
-      rec["status"] = "skipped";
+      // ran | not_applicable (no GPU, no NCCL) | excluded (--skip/--only) | skipped (deadline,
+      // too_few_ranks, failure: a planned stage that did not run makes the run incomplete).
+      rec["status"] = cause == "not_applicable" ? "not_applicable" : cause == "excluded" ? "excluded" : "skipped";
+      rec["cause"] = cause;
+      rec["reason"] = go;
       rec["note"] = go;
       // Planned skips are in the stage list; unplanned ones (time, failures) are news.
       if (ctx.is_root() && st.run) r.notes.push_back(st.name + ": skipped: " + go);
@@ -668,6 +819,8 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
     else if (st.name == "links") stage_links(s, sd, st.budget_s);
     else if (st.name == "rings") stage_rings(s);
     rec["status"] = "ran";
+    rec["cause"] = nullptr;
+    rec["reason"] = nullptr;
     rec["elapsed_s"] = ctx.elapsed_s() - t;
     rec["note"] = s.summary.count(st.name) ? s.summary[st.name] : "";
     s.stages.push_back(rec);
@@ -682,6 +835,8 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
     }
     r.sections["stages"] = s.stages;
     r.sections["plan"] = s.plan;
+    RunFacts facts = sweep_facts(r, s.stages, env, comm.size(), comm.nodes().node_names.size(), !o.baseline.empty());
+    facts.overrides.insert(s.overrides.begin(), s.overrides.end());
     if (!o.baseline.empty()) {
       auto found = checks::baseline_findings(baseline, r);
       r.findings.insert(r.findings.end(), found.begin(), found.end());
@@ -689,6 +844,8 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
                                 {"started", baseline.started_unix},
                                 {"collectives", baseline.collectives}};
     }
+    for (const auto& x : r.findings) facts.raised.insert(x.id);
+    r.checks = record_outcomes(facts);
   }
   int code = ctx.finish(r, [&](std::ostream& out) {
     out << fmt::format("# nccl-doctor sweep{}: {} rank(s) on {} host(s), {} backend, {:.1f} s\n",
@@ -700,11 +857,20 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
         out << fmt::format("  {:<6} {:>5.1f} s  {}\n", name, st.value("elapsed_s", 0.0),
                            s.summary.count(name) ? s.summary[name] : "");
       else
-        out << fmt::format("  {:<6} skipped  {}\n", name, st.value("note", ""));
+        out << fmt::format("  {:<6} {}  {}\n", name,
+                           st.value("status", "") == "skipped" ? "SKIPPED" : st.value("status", "skipped"),
+                           st.value("note", ""));
     }
     if (!o.baseline.empty()) out << "  compared with the baseline " << o.baseline << '\n';
   });
-  if (ctx.is_root() && !o.save.empty()) write_file_atomic(o.save, report::report_to_json(r, code).dump(2) + "\n");
+  if (ctx.is_root() && !o.save.empty()) {
+    const std::string refusal = save_refusal(r, code, o.save_allow_warnings);
+    if (refusal.empty()) {
+      write_file_atomic(o.save, report::report_to_json(r, code).dump(2) + "\n");
+    } else {
+      ctx.err << "nccl-doctor: --save " << o.save << ": not saved as a baseline: " << refusal << '\n';
+    }
+  }
   return code;
 }
 

@@ -18,10 +18,20 @@ struct SweepOptions {
   bool full = false;     ///< pairwise links and the full size range
   std::string baseline;  ///< compare with this report (bench.regression, link.regression, topo.changed)
   std::string save;      ///< write the JSON report here (a baseline for later runs)
+  bool save_allow_warnings = false;  ///< --save keeps a run with warnings (never an incomplete or error run)
+  std::string skip;      ///< --skip: stages excluded by the user (comma list)
+  std::string only;      ///< --only: the stages to run (comma list; env always runs)
 };
+
+/// The stages --skip/--only exclude, validated (UsageError for an unknown stage or both given).
+[[nodiscard]] std::vector<std::string> excluded_stages(const std::string& skip, const std::string& only);
+/// Why --save refuses this report ("" when it may be saved): an incomplete run or errors
+/// always, warnings without allow_warnings.
+[[nodiscard]] std::string save_refusal(const report::Report& r, int exit_code, bool allow_warnings);
 
 /// What the plan depends on: facts known on rank 0 once every rank reported (env stage).
 struct SweepFacts {
+  std::vector<std::string> excluded;  ///< stages the user excluded (--skip/--only)
   int nranks = 1;
   int nnodes = 1;
   int min_gpus = 0;       ///< fewest visible GPUs on any rank
@@ -38,6 +48,9 @@ struct SweepStage {
   double budget_s = 0;    ///< the time the plan gives it
   std::string what;       ///< what it will measure, one line
   std::string skip_note;  ///< why it does not run
+  /// Why it does not run, as a class: "not_applicable" (no GPU, no NCCL), "excluded" (--skip),
+  /// "too_few_ranks", "deadline", "failure". Empty when it runs.
+  std::string skip_cause = "";
 };
 
 /// The plan: the stages and the parameters their budgets were computed from. Rank 0 makes

@@ -84,6 +84,8 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
     r.started_unix = started_unix_;
     r.duration_s = elapsed_s();
   }
+  if (r.checks.empty()) r.checks = report::derived_outcomes(r);
+  report::apply_outcomes(r);
   int code = report::exit_code(r, fail_on());
   if (is_root()) {
     // Files first: when the launcher is ending the job, SIGKILL follows SIGTERM within a second,
@@ -93,6 +95,7 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
     if (opts.format == "json") {
       out << report::report_to_json(r, code).dump(2) << '\n';
     } else {
+      report::render_incomplete_header(r, style(), out);
       if (body) body(out);
       report::render_findings_text(r, code, style(), out);
     }

@@ -2,7 +2,14 @@
 #pragma once
 /// NCCL's bandwidth model for AllReduce (graph/tuning.cc @2.28.9; nccl-internals.md §6.2-6.3):
 /// what NCCL itself predicts for a graph, converted to the busbw nccl-tests would print.
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+
+namespace ncd::topo {
+struct System;
+}
 
 namespace ncd::nccl {
 
@@ -46,5 +53,32 @@ struct TuningResult {
 
 /// compCapIdx: Volta 0 (<80), Ampere 1, Hopper 2 (≥90), Blackwell 3 (≥100).
 [[nodiscard]] int comp_cap_index(int sm);
+
+/// The graph NCCL's search would settle on for one node's GPUs and NICs (nccl-internals
+/// §4.2-4.4, replayed on the capacities only: speeds from NCCL's arrays, channels as many as
+/// the tightest GPU link or the NICs carry, then pass 2's channel doubling).
+struct EstimatedGraph {
+  TuningInput input;      ///< ready for model_allreduce
+  std::string path;       ///< "NVL", "PIX", "SYS", ... of the intra-node hops
+  std::string describe;   ///< "12 ch x 30 GB/s (NVL), 8 GPUs x 1 node"
+};
+/// Empty (and `why` set) when the model has no answer: a GPU of unknown compute capability,
+/// one GPU on one node, or links of unknown bandwidth. `node` needs compute_paths.
+[[nodiscard]] std::optional<EstimatedGraph> estimate_graph(const topo::System& node, int nodes, std::string* why);
+
+/// What NCCL's model gives as nccl-tests busbw for one row.
+struct BusbwExpectation {
+  double busbw_gbps = 0;
+  std::string protocol;  ///< the protocol the model picks at this size (LL, LL128, Simple)
+  std::string basis;     ///< "NCCL 2.28 model: 12 ch x 30 GB/s (NVL), 8 GPUs x 1 node, Simple"
+};
+/// THE expected busbw of `op` (allreduce, allgather, reducescatter, broadcast, reduce) with
+/// `algo` (ring, tree, native = NCCL's best of the two) at `bytes` on the job of `nodes`
+/// copies of `node`: NCCL's tuning model (model_allreduce, the one `rings` uses), protocol
+/// chosen by the model's time (latency + size / bandwidth) as NCCL does. Empty with `why`
+/// when the model has no answer (unknown GPU, an op or algorithm it does not model).
+[[nodiscard]] std::optional<BusbwExpectation> expected_busbw(const topo::System& node, int nodes, std::string_view op,
+                                                             std::string_view algo, std::uint64_t bytes,
+                                                             std::string* why);
 
 }  // namespace ncd::nccl

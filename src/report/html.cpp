@@ -14,6 +14,7 @@
 #include "core/units.hpp"
 #include "ncd/config.hpp"
 #include "report/escape.hpp"
+#include "report/text.hpp"
 
 namespace ncd::report {
 namespace {
@@ -51,6 +52,7 @@ table{border-collapse:collapse;font-size:13px;margin:6px 0}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left}
 th{background:var(--bg)}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
+.unmeasured{color:var(--muted);font-style:italic;background:repeating-linear-gradient(45deg,transparent,transparent 4px,var(--bg) 4px,var(--bg) 8px)}
 .scroll{overflow-x:auto;border:1px solid var(--line);border-radius:6px;padding:6px;background:#fff}
 svg text{font-family:system-ui,"DejaVu Sans",sans-serif}
 .legend span{display:inline-block;margin-right:14px;font-size:12px}
@@ -1086,27 +1088,35 @@ std::string render_html(const Report& r, int code) {
           expected = std::max(expected, *f.expected);
           label = "expected (topology)";
         }
-      if (r.sections.is_object() && r.sections.contains("bench") && r.sections["bench"].is_object()) {
-        const json& b = r.sections["bench"];
-        if (b.contains("expected_busbw_gbps") && b["expected_busbw_gbps"].is_number() && expected <= 0) {
-          expected = b["expected_busbw_gbps"].get<double>();
-          label = "expected (topology)";
-        }
+      // The model's expectation the rows carry (ring, the largest size): what bench.busbw_low used.
+      if (expected <= 0) {
+        std::uint64_t biggest = 0;
+        for (const auto& c : r.collectives)
+          if (c.op == op && c.algo == "ring" && c.expected_busbw_gbps && c.bytes >= biggest) {
+            biggest = c.bytes;
+            expected = *c.expected_busbw_gbps;
+            label = "expected (NCCL model)";
+          }
       }
       h += render_chart(op, build_series(r.collectives, op), build_series(base_rows, op), expected, label);
     }
     h += "</div>\n";
     // The large-message rows a health verdict rests on.
     h += "<details><summary>all collective measurements</summary>\n<table><tr><th>op</th><th>algo</th><th>backend</th>"
-         "<th>type</th><th>size</th><th>ranks</th><th>time (us)</th><th>algbw</th><th>busbw</th><th>spread</th><th>#wrong</th></tr>\n";
+         "<th>type</th><th>size</th><th>ranks</th><th>time (us)</th><th>algbw</th><th>busbw</th><th>expected</th>"
+         "<th>spread</th><th>#wrong</th></tr>\n";
     for (const auto& c : r.collectives) {
       if (checks::is_copy_row(c)) continue;
       h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
                        "<td class=\"n\">{:.1f}</td><td class=\"n\">{:.3g}</td><td class=\"n\">{:.3g}</td>"
-                       "<td class=\"n\">{:.0f}%</td><td class=\"n\">{}</td></tr>\n",
+                       "{}<td class=\"n\">{:.0f}%</td>{}</tr>\n",
                        esc(c.op), esc(c.algo), esc(c.backend), esc(c.dtype), format_size(c.bytes), c.nranks,
-                       c.time_us, c.algbw_gbps, c.busbw_gbps, c.spread * 100,
-                       c.wrong < 0 ? std::string("n/a") : std::to_string(c.wrong));
+                       c.time_us, c.algbw_gbps, c.busbw_gbps,
+                       c.expected_busbw_gbps ? fmt::format("<td class=\"n\">{:.3g}</td>", *c.expected_busbw_gbps)
+                                             : std::string("<td class=\"unmeasured\">no model</td>"),
+                       c.spread * 100,
+                       c.wrong < 0 ? std::string("<td class=\"unmeasured\">not checked</td>")
+                                   : fmt::format("<td class=\"n\">{}</td>", c.wrong));
     }
     h += "</table></details>\n";
   }
@@ -1123,9 +1133,22 @@ std::string render_html(const Report& r, int code) {
                        "<td class=\"n\">{}</td><td>{}</td></tr>\n",
                        esc(c.host), esc(c.op), esc(c.algo), format_size(c.bytes),
                        low ? " style=\"color:var(--err);font-weight:700\"" : "", got,
-                       m.expected_gbps > 0 ? g3(m.expected_gbps) : "", esc(m.expected_from));
+                       m.expected_gbps > 0 ? g3(m.expected_gbps) : std::string("<span class=\"unmeasured\">unknown</span>"),
+                       esc(m.expected_from));
     }
     h += "</table>\n";
+  }
+  if (!r.checks.empty()) {
+    // What was looked at: every check of the run, evaluated or not, with the reason.
+    h += "<h2 id=\"checks\">Checks</h2>\n<p>" + esc(checks_line(r)) +
+         "</p>\n<details><summary>every check</summary>\n<table><tr><th>check</th><th>status</th><th>subjects</th>"
+         "<th>reason</th></tr>\n";
+    for (const auto& c : r.checks)
+      h += fmt::format("<tr><td>{}</td><td{}>{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n", esc(c.id),
+                       c.status == CheckStatus::kEvaluated ? "" : " class=\"unmeasured\"", to_string(c.status),
+                       c.status == CheckStatus::kEvaluated ? std::to_string(c.subjects) : std::string("-"),
+                       esc(c.reason));
+    h += "</table></details>\n";
   }
   if (!r.hosts.empty()) {
     h += "<h2>Hosts</h2>\n<table><tr><th>host</th><th>ranks</th><th>fingerprint</th></tr>\n";

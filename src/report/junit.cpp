@@ -105,8 +105,30 @@ std::string render_junit(const Report& r, int code) {
   std::map<std::string, std::vector<std::string>> ids_by_domain;
   std::set<std::string> domains = domains_run(r);
   auto skipped = domains_skipped(r);
-  for (const CheckInfo* c : Catalogue::instance().all())
-    if (domains.count(c->domain) || skipped.count(c->domain)) ids_by_domain[c->domain].push_back(c->id);
+  // With recorded outcomes, exactly the checks of this run; otherwise (an old report) the
+  // catalogue ids of the domains that ran.
+  std::map<std::string, const CheckOutcome*> outcome_of;
+  for (const auto& c : r.checks) outcome_of[c.id] = &c;
+  if (!r.checks.empty()) {
+    for (const auto& c : r.checks) {
+      const CheckInfo* info = Catalogue::instance().find(c.id);
+      ids_by_domain[info ? info->domain : "other"].push_back(c.id);
+    }
+    for (const auto& f : r.findings)  // a finding is always a testcase, recorded or not
+      if (const CheckInfo* info = Catalogue::instance().find(f.id); info && !outcome_of.count(f.id)) {
+        auto& v = ids_by_domain[info->domain];
+        if (std::find(v.begin(), v.end(), f.id) == v.end()) v.push_back(f.id);
+      }
+  } else {
+    for (const CheckInfo* c : Catalogue::instance().all())
+      if (domains.count(c->domain) || skipped.count(c->domain)) ids_by_domain[c->domain].push_back(c->id);
+  }
+  // Each suite's own time: its stage's elapsed time (sweep), else the run's.
+  std::map<std::string, double> stage_time;
+  if (r.sections.is_object() && r.sections.contains("stages") && r.sections["stages"].is_array())
+    for (const auto& st : r.sections["stages"])
+      if (st.is_object() && st.contains("elapsed_s") && st["elapsed_s"].is_number())
+        stage_time[st.value("name", "")] = st["elapsed_s"].get<double>();
   for (const auto& f : r.findings)
     if (!Catalogue::instance().find(f.id)) {
       auto& v = ids_by_domain["other"];
@@ -134,8 +156,15 @@ std::string render_junit(const Report& r, int code) {
         set_attr(tc, "time", "0");
         ++tests;
         auto it = by_case.find({id, host});
+        auto oc = outcome_of.find(id);
+        if (it == by_case.end() && oc != outcome_of.end() && oc->second->status != CheckStatus::kEvaluated) {
+          std::string why = std::string(to_string(oc->second->status)) + ": " + oc->second->reason;
+          set_attr(tc.append_child("skipped"), "message", why);
+          ++skipped_n;
+          continue;
+        }
         if (it == by_case.end()) {
-          if (skip_it != skipped.end()) {
+          if (oc == outcome_of.end() && skip_it != skipped.end()) {
             set_attr(tc.append_child("skipped"), "message", skip_it->second);
             ++skipped_n;
           }
@@ -169,7 +198,9 @@ std::string render_junit(const Report& r, int code) {
     set_attr(suite, "failures", std::to_string(failures));
     set_attr(suite, "errors", "0");
     set_attr(suite, "skipped", std::to_string(skipped_n));
-    set_attr(suite, "time", fmt::format("{:.3f}", r.duration_s));
+    const auto st_it = stage_time.find(domain);
+    set_attr(suite, "time", fmt::format("{:.3f}", st_it != stage_time.end() ? st_it->second
+                                                   : stage_time.empty() ? r.duration_s : 0.0));
     set_attr(suite, "timestamp", iso8601(r.started_unix));
     total_tests += tests;
     total_failures += failures;
@@ -188,6 +219,7 @@ std::string render_junit(const Report& r, int code) {
              r.incomplete_reason.empty() ? "the run could not complete" : r.incomplete_reason);
     set_attr(suite, "tests", "1");
     set_attr(suite, "failures", "0");
+    set_attr(suite, "time", fmt::format("{:.3f}", r.duration_s));
     set_attr(suite, "errors", "1");
     set_attr(suite, "skipped", "0");
     errors = 1;

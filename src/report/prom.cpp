@@ -80,16 +80,21 @@ std::string render_prometheus(const Report& r, int code) {
   Family ranks_f("nccl_doctor_ranks", "Ranks in the last run.");
   Family findings("nccl_doctor_findings", "Findings of the last run by severity.");
   Family by_id("nccl_doctor_findings_by_id",
-               "Findings of the last run by catalogue id (0 for ids that were not raised).");
+               "Findings of the last run by catalogue id (0: evaluated and none found; no sample: not evaluated).");
+  Family evaluated("nccl_doctor_check_evaluated",
+                   "1 when the check was evaluated in the last run, 0 when it was not applicable, excluded or could "
+                   "not run (see the status label).");
   Family by_host("nccl_doctor_host_findings", "Findings of the last run by host and severity.");
   Family busbw("nccl_doctor_busbw_gbps", "Collective bus bandwidth in GB/s (nccl-tests busbw).");
   Family algbw("nccl_doctor_algbw_gbps", "Collective algorithm bandwidth in GB/s (bytes / time).");
   Family spread("nccl_doctor_busbw_spread_ratio",
                 "Per-iteration time spread (p90-p10)/median of a collective measurement.");
   Family wrong("nccl_doctor_collective_wrong_elements",
-               "Elements with wrong results in a collective's data check (-1: not checked).");
+               "Elements with wrong results in a collective's data check (no sample: not checked).");
+  Family expected_f("nccl_doctor_expected_busbw_gbps",
+                    "NCCL's model of a collective's busbw for this topology in GB/s (no sample: no model).");
   Family copy("nccl_doctor_copy_gbps", "GPU copy bandwidth in GB/s (host<->device, device<->device).");
-  Family link("nccl_doctor_link_gbps", "Point-to-point bandwidth of a directed link in GB/s (0: no answer).");
+  Family link("nccl_doctor_link_gbps", "Point-to-point bandwidth of a directed link in GB/s (no sample: no answer).");
   Family link_ok("nccl_doctor_link_ok", "1 when the link's measurement finished within its deadline.");
   Family link_lat("nccl_doctor_link_latency_seconds", "Small-message one-way latency of a directed link.");
 
@@ -118,14 +123,22 @@ std::string render_prometheus(const Report& r, int code) {
     by_id.add({{"id", k.first}, {"severity", k.second}}, n);
     raised.insert(k.first);
   }
-  for (const CheckInfo* c : Catalogue::instance().all())
-    if (!raised.count(c->id)) by_id.add({{"id", c->id}, {"severity", std::string(to_string(c->severity))}}, 0);
+  // 0 only for checks that looked and found nothing: a check that did not run has no sample.
+  // Reports without outcomes (read back from v1) say nothing about unraised ids.
+  for (const auto& c : r.checks) {
+    const CheckInfo* info = Catalogue::instance().find(c.id);
+    evaluated.add({{"id", c.id}, {"status", std::string(to_string(c.status))}},
+                  c.status == CheckStatus::kEvaluated ? 1 : 0);
+    if (c.status == CheckStatus::kEvaluated && !raised.count(c.id) && info)
+      by_id.add({{"id", c.id}, {"severity", std::string(to_string(info->severity))}}, 0);
+  }
   for (const auto& h : r.hosts)
     for (Severity s : {Severity::kError, Severity::kWarn, Severity::kInfo})
       host_counts.emplace(std::make_pair(h.name, std::string(to_string(s))), 0);
   for (const auto& [k, n] : host_counts) by_host.add({{"host", k.first}, {"severity", k.second}}, n);
 
   for (const auto& m : checks::copy_measurements(r))
+    if (m.row.busbw_gbps > 0 || m.row.algbw_gbps > 0)  // a copy that did not run has no sample
     copy.add({{"host", m.row.host}, {"op", m.row.op}, {"algo", m.row.algo}, {"bytes", std::to_string(m.row.bytes)}},
              m.row.busbw_gbps > 0 ? m.row.busbw_gbps : m.row.algbw_gbps);
   for (const auto& c : r.collectives) {
@@ -136,19 +149,20 @@ std::string render_prometheus(const Report& r, int code) {
     busbw.add(l, c.busbw_gbps);
     algbw.add(l, c.algbw_gbps);
     spread.add(l, c.spread);
-    wrong.add(l, static_cast<double>(c.wrong));
+    if (c.wrong >= 0) wrong.add(l, static_cast<double>(c.wrong));
+    if (c.expected_busbw_gbps) expected_f.add(l, *c.expected_busbw_gbps);
   }
   for (const auto& k : r.links) {
     Labels l = {{"src", k.src_host}, {"dst", k.dst_host}, {"src_rank", std::to_string(k.src_rank)},
                 {"dst_rank", std::to_string(k.dst_rank)}, {"class", k.cls}};
-    link.add(l, k.ok ? k.gbps : 0.0);
+    if (k.ok) link.add(l, k.gbps);
     link_ok.add(l, k.ok ? 1 : 0);
     if (k.ok && k.latency_us > 0) link_lat.add(l, k.latency_us * 1e-6);
   }
 
   std::string out;
   for (const Family* f : {&info, &last_run, &duration, &exit_f, &incomplete, &hosts_f, &ranks_f,
-                          &findings, &by_id, &by_host, &busbw, &algbw, &spread, &wrong, &copy,
+                          &findings, &by_id, &evaluated, &by_host, &busbw, &algbw, &expected_f, &spread, &wrong, &copy,
                           &link, &link_ok, &link_lat})
     f->render(out);
   return out;

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "report/report.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "ncd/config.hpp"
 
 namespace ncd::report {
@@ -12,8 +18,84 @@ int exit_code(const Report& r, FailOn fail_on) {
   int code = 0;
   if (worst == static_cast<int>(Severity::kError)) code = 2;
   else if (worst == static_cast<int>(Severity::kWarn)) code = fail_on == FailOn::kWarn ? 1 : 0;
-  if (r.incomplete && worst < static_cast<int>(Severity::kWarn)) return 3;
+  if (r.incomplete) return worst == static_cast<int>(Severity::kError) ? 2 : 3;
   return code;
+}
+
+std::vector<std::string> unmeasured_stages(const Report& r) {
+  std::vector<std::string> out;
+  if (!r.sections.is_object() || !r.sections.contains("stages") || !r.sections["stages"].is_array()) return out;
+  for (const auto& st : r.sections["stages"])
+    if (st.is_object() && st.value("status", "") == "skipped")
+      out.push_back(st.value("name", "") + " (" + st.value("reason", st.value("note", "")) + ")");
+  return out;
+}
+
+std::vector<CheckOutcome> derived_outcomes(const Report& r) {
+  if (r.command != "topo") return {};
+  RunFacts f;
+  f.domains["topo"] = {};
+  bool known = false, nvml_missing = false;
+  for (const auto& h : r.hosts) {
+    f.ranks += static_cast<int>(h.ranks.size());
+    if (!h.topology.is_object()) continue;
+    known = true;
+    if (h.topology.contains("gpus") && h.topology["gpus"].is_array()) f.gpus += static_cast<int>(h.topology["gpus"].size());
+    if (h.topology.contains("nics") && h.topology["nics"].is_array()) f.nics += static_cast<int>(h.topology["nics"].size());
+    // Live NVLink state comes from NVML on this machine; a file or a sysfs fixture never had it.
+    if (h.topology.value("source", "") == "live" && h.topology.contains("notes") && h.topology["notes"].is_array())
+      for (const auto& n : h.topology["notes"])
+        if (n.is_string() && n.get<std::string>().rfind("NVML:", 0) == 0) nvml_missing = true;
+  }
+  if (!known) return {};
+  f.hosts = static_cast<int>(std::max<std::size_t>(1, r.hosts.size()));
+  if (f.gpus == 0) f.missing[need::kGpu] = {"no GPU", true};
+  if (f.nics == 0) f.missing[need::kNic] = {"no NIC", true};
+  if (r.hosts.size() < 2) f.missing[need::kMultiNode] = {"one node", true};
+  if (f.gpus > 0 && nvml_missing) f.missing[need::kNvml] = {"NVML unavailable", false};
+  for (const auto& x : r.findings) f.raised.insert(x.id);
+  return record_outcomes(f);
+}
+
+void apply_outcomes(Report& r) {
+  std::vector<std::string> why;
+  auto stages = unmeasured_stages(r);
+  if (!stages.empty()) why.push_back("not measured: " + join(stages, "; "));
+  std::map<std::string, std::vector<std::string>> cnr;  // reason -> ids
+  for (const auto& c : r.checks)
+    if (c.status == CheckStatus::kCouldNotRun) cnr[c.reason].push_back(c.id);
+  std::vector<std::string> parts;
+  for (const auto& [reason, ids] : cnr) {
+    // Checks of a skipped stage are already named by the stage.
+    bool by_stage = false;
+    for (const auto& st : stages)
+      if (st.find(reason) != std::string::npos) by_stage = true;
+    if (by_stage) continue;
+    parts.push_back(fmt::format("{} ({})", ids.size() <= 3 ? join(ids, ", ") : fmt::format("{} checks", ids.size()),
+                                reason));
+  }
+  if (!parts.empty()) why.push_back("could not run: " + join(parts, "; "));
+  if (why.empty()) return;
+  // How to get it measured, from the reasons.
+  auto hint = [&r](const std::string& line) {
+    if (std::find(r.to_measure.begin(), r.to_measure.end(), line) == r.to_measure.end()) r.to_measure.push_back(line);
+  };
+  for (const auto& part : why) {
+    if (part.find("one rank") != std::string::npos || part.find("too few ranks") != std::string::npos)
+      hint("run under mpirun or srun with 2 or more ranks (e.g. mpirun -np 2 nccl-doctor ...)");
+    if (part.find("deadline") != std::string::npos || part.find("--timeout") != std::string::npos)
+      hint("raise --timeout (the stages did not fit in the deadline)");
+    if (part.find("NVML") != std::string::npos) hint("install the NVIDIA driver's NVML (libnvidia-ml.so.1)");
+    if (part.find("did not report") != std::string::npos || part.find("did not finish") != std::string::npos ||
+        part.find("did not meet") != std::string::npos)
+      hint("find the ranks that did not answer (bench.timeout and notes above) and run again");
+    if (part.find("no bandwidth model") != std::string::npos || part.find("no model") != std::string::npos)
+      hint("pass --expected-busbw GB/s for this GPU (NCCL's model does not know it)");
+  }
+  r.incomplete = true;
+  const std::string text = join(why, "; ");
+  if (r.incomplete_reason.empty()) r.incomplete_reason = text;
+  else if (r.incomplete_reason.find(text) == std::string::npos) r.incomplete_reason += "; " + text;
 }
 
 void to_json(nlohmann::json& j, const CollectiveResult& c) {
@@ -32,9 +114,12 @@ void to_json(nlohmann::json& j, const CollectiveResult& c) {
                      {"iters", c.iters},
                      {"algbw_gbps", c.algbw_gbps},
                      {"busbw_gbps", c.busbw_gbps},
-                     {"wrong", c.wrong},
                      {"nranks", c.nranks}};
+  // Not checked is null, never 0 ("checked, correct").
+  j["wrong"] = c.wrong >= 0 ? nlohmann::json(c.wrong) : nlohmann::json(nullptr);
   if (!c.host.empty()) j["host"] = c.host;
+  j["expected_busbw_gbps"] = c.expected_busbw_gbps ? nlohmann::json(*c.expected_busbw_gbps) : nlohmann::json(nullptr);
+  if (!c.expected_from.empty()) j["expected_from"] = c.expected_from;
 }
 
 void from_json(const nlohmann::json& j, CollectiveResult& c) {
@@ -53,7 +138,11 @@ void from_json(const nlohmann::json& j, CollectiveResult& c) {
   c.iters = j.value("iters", 0);
   c.algbw_gbps = j.value("algbw_gbps", 0.0);
   c.busbw_gbps = j.value("busbw_gbps", 0.0);
-  c.wrong = j.value("wrong", std::int64_t{0});
+  // Absent or null: not checked (-1). A reader must not turn "unknown" into "correct".
+  c.wrong = j.contains("wrong") && j["wrong"].is_number_integer() ? j["wrong"].get<std::int64_t>() : -1;
+  if (j.contains("expected_busbw_gbps") && j["expected_busbw_gbps"].is_number())
+    c.expected_busbw_gbps = j["expected_busbw_gbps"].get<double>();
+  c.expected_from = j.value("expected_from", "");
   c.nranks = j.value("nranks", 0);
   c.host = j.value("host", "");
 }
@@ -99,6 +188,13 @@ nlohmann::json report_to_json(const Report& r, int code) {
   j["sections"] = r.sections;
   j["findings"] = r.findings;
   j["notes"] = r.notes;
+  nlohmann::json checks = nlohmann::json::array();
+  for (const auto& c : r.checks)
+    checks.push_back({{"id", c.id}, {"status", to_string(c.status)}, {"subjects", c.subjects},
+                      {"reason", c.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.reason)}});
+  j["checks"] = checks;
+  j["stages"] = r.sections.is_object() && r.sections.contains("stages") ? r.sections["stages"]
+                                                                        : nlohmann::json::array();
   int counts[3] = {0, 0, 0};
   for (const auto& f : r.findings) ++counts[static_cast<int>(f.severity)];
   j["summary"] = {{"info", counts[0]},
@@ -107,6 +203,15 @@ nlohmann::json report_to_json(const Report& r, int code) {
                   {"exit_code", code},
                   {"incomplete", r.incomplete}};
   if (r.incomplete) j["summary"]["incomplete_reason"] = r.incomplete_reason;
+  if (!r.to_measure.empty()) j["summary"]["to_measure"] = r.to_measure;
+  int evaluated = 0, not_applicable = 0, could_not_run = 0;
+  for (const auto& c : r.checks) {
+    if (c.status == CheckStatus::kEvaluated) ++evaluated;
+    else if (c.status == CheckStatus::kCouldNotRun) ++could_not_run;
+    else ++not_applicable;
+  }
+  j["summary"]["checks"] = {{"evaluated", evaluated}, {"not_applicable", not_applicable},
+                            {"could_not_run", could_not_run}};
   return j;
 }
 
@@ -120,7 +225,7 @@ Report report_from_json(const std::string& text, const std::string& source) {
   if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string())
     throw InputError(source, std::string("not an nccl-doctor report (no \"schema\": \"") +
                                  kSchema + "\")");
-  if (j["schema"].get<std::string>() != kSchema)
+  if (j["schema"].get<std::string>() != kSchema && j["schema"].get<std::string>() != kSchemaV1)
     throw InputError(source, "unsupported report schema '" + j["schema"].get<std::string>() +
                                  "' (expected " + kSchema + ")");
   Report r;
@@ -150,7 +255,17 @@ Report report_from_json(const std::string& text, const std::string& source) {
     if (j.contains("summary") && j["summary"].is_object()) {
       r.incomplete = j["summary"].value("incomplete", false);
       r.incomplete_reason = j["summary"].value("incomplete_reason", "");
+      r.to_measure = j["summary"].value("to_measure", std::vector<std::string>{});
     }
+    if (j.contains("checks") && j["checks"].is_array())
+      for (const auto& c : j["checks"]) {
+        CheckOutcome o;
+        o.id = c.at("id").get<std::string>();
+        o.status = parse_check_status(c.at("status").get<std::string>());
+        o.subjects = c.value("subjects", 0);
+        if (c.contains("reason") && c["reason"].is_string()) o.reason = c["reason"].get<std::string>();
+        r.checks.push_back(std::move(o));
+      }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(source, std::string("malformed report: ") + e.what());
   } catch (const UsageError& e) {

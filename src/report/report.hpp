@@ -3,16 +3,20 @@
 /// The report model: what one run of a command found and measured. Renderers (text, JSON,
 /// Prometheus, JUnit, HTML) read it; `diff` and `--baseline` read it back from JSON.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/catalogue.hpp"
 #include "core/finding.hpp"
 
 namespace ncd::report {
 
-inline constexpr const char* kSchema = "nccl-doctor/report/v1";
+inline constexpr const char* kSchema = "nccl-doctor/report/v2";
+/// Older schema still read back (baselines saved before checks[] and stages existed).
+inline constexpr const char* kSchemaV1 = "nccl-doctor/report/v1";
 
 /// One collective measurement (a row of nccl-tests output), ARCHITECTURE §7.
 struct CollectiveResult {
@@ -31,9 +35,12 @@ struct CollectiveResult {
   int iters = 0;
   double algbw_gbps = 0;
   double busbw_gbps = 0;
-  std::int64_t wrong = 0;  ///< -1 when not checked
+  std::int64_t wrong = -1;  ///< -1 when not checked (JSON null); 0 checked and correct
   int nranks = 0;
   std::string host;        ///< set when the measurement belongs to one host (GPU copies)
+  /// What NCCL's model gives for this row (GB/s busbw); absent when there is no model for it.
+  std::optional<double> expected_busbw_gbps;
+  std::string expected_from;  ///< where the expectation comes from ("NCCL 2.28 model: ...")
 };
 
 /// One directed link measurement between two ranks (ARCHITECTURE §7).
@@ -72,13 +79,26 @@ struct Report {
   std::vector<std::string> notes;  ///< plain remarks: skipped stages, "no GPU", ...
   bool incomplete = false;         ///< the command could not finish (exit 3 without a finding)
   std::string incomplete_reason;
+  /// Per check of this command: evaluated / not applicable / could not run (ARCHITECTURE §2).
+  /// Empty: the command did not record outcomes (an old report read back).
+  std::vector<CheckOutcome> checks;
+  /// What to do to measure what was not measured ("run under mpirun or srun ..."), one line each.
+  std::vector<std::string> to_measure;
 };
+
+/// Marks the report incomplete when a check could not run or a planned stage was skipped
+/// (sections.stages status "skipped"), naming them in incomplete_reason. Idempotent.
+void apply_outcomes(Report& r);
+/// Outcomes of a command that did not record its own, from what its report holds (`topo`:
+/// the hosts' topologies say whether there were GPUs, NICs, NVML). Empty for other commands.
+[[nodiscard]] std::vector<CheckOutcome> derived_outcomes(const Report& r);
+/// "bench (one rank ...), links (...)": the planned stages that did not run.
+[[nodiscard]] std::vector<std::string> unmeasured_stages(const Report& r);
 
 enum class FailOn { kWarn, kError };
 
 /// 0 healthy, 1 warnings, 2 errors, 3 could not complete (ARCHITECTURE §7). With
-/// FailOn::kError warnings map to 0. An incomplete run whose findings already explain it
-/// (a warn or error) exits by its findings.
+/// FailOn::kError warnings map to 0. An incomplete run exits 3 unless it found an error (2).
 [[nodiscard]] int exit_code(const Report& r, FailOn fail_on);
 
 void to_json(nlohmann::json& j, const CollectiveResult& c);
@@ -86,7 +106,7 @@ void from_json(const nlohmann::json& j, CollectiveResult& c);
 void to_json(nlohmann::json& j, const LinkResult& l);
 void from_json(const nlohmann::json& j, LinkResult& l);
 
-/// The whole report as JSON (schema nccl-doctor/report/v1), with summary.exit_code.
+/// The whole report as JSON (schema nccl-doctor/report/v2), with summary.exit_code.
 [[nodiscard]] nlohmann::json report_to_json(const Report& r, int exit_code);
 /// Reads a report written by report_to_json. Throws InputError naming `source` when the text
 /// is not JSON or not of this schema.

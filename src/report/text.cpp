@@ -3,6 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
+#include "core/text.hpp"
+
 namespace ncd::report {
 namespace {
 
@@ -21,6 +25,47 @@ std::string_view severity_color(Severity sev) {
 }
 
 }  // namespace
+
+void render_incomplete_header(const Report& r, const TextStyle& style, std::ostream& out) {
+  if (!r.incomplete) return;
+  out << paint(style, "1;31", "INCOMPLETE") << ": "
+      << (r.incomplete_reason.empty() ? std::string("the run could not complete") : r.incomplete_reason) << '\n';
+  for (const auto& t : r.to_measure) out << "  to measure it: " << t << '\n';
+}
+
+std::string checks_line(const Report& r) {
+  if (r.checks.empty()) return "";
+  int evaluated = 0;
+  std::map<std::string, int> na;                       // reason -> count
+  std::map<std::string, std::vector<std::string>> cnr;  // reason -> ids
+  int na_total = 0, cnr_total = 0;
+  for (const auto& c : r.checks) {
+    if (c.status == CheckStatus::kEvaluated) ++evaluated;
+    else if (c.status == CheckStatus::kCouldNotRun) {
+      cnr[c.reason].push_back(c.id);
+      ++cnr_total;
+    } else {
+      ++na[c.status == CheckStatus::kExcluded ? "excluded: " + c.reason : c.reason];
+      ++na_total;
+    }
+  }
+  std::string line = fmt::format("checked {} check(s) on {} node(s)", evaluated, std::max<std::size_t>(1, r.hosts.size()));
+  if (na_total) {
+    std::vector<std::string> parts;
+    for (const auto& [reason, n] : na) parts.push_back(fmt::format("{}: {}", reason, n));
+    line += fmt::format("; not applicable {} ({})", na_total, join(parts, "; "));
+  }
+  if (cnr_total) {
+    std::vector<std::string> parts;
+    for (const auto& [reason, ids] : cnr)
+      parts.push_back(fmt::format("{} ({})", ids.size() <= 4 ? join(ids, ", ") : fmt::format("{} checks", ids.size()),
+                                  reason));
+    line += fmt::format("; could not run: {}", join(parts, "; "));
+  } else {
+    line += "; could not run: none";
+  }
+  return line;
+}
 
 void render_findings_text(const Report& r, int code, const TextStyle& style, std::ostream& out) {
   if (style.verbosity >= 0) {
@@ -56,6 +101,7 @@ void render_findings_text(const Report& r, int code, const TextStyle& style, std
     case 2: verdict = paint(style, "1;31", "ERRORS"); break;
     default: verdict = paint(style, "1;31", "INCOMPLETE"); break;
   }
+  if (std::string cl = checks_line(r); !cl.empty()) out << '\n' << cl;
   out << fmt::format("\n{}: {} error(s), {} warning(s), {} info; exit {}", verdict, counts[2],
                      counts[1], counts[0], code);
   if (r.incomplete && !r.incomplete_reason.empty()) out << " (" << r.incomplete_reason << ")";

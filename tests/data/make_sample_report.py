@@ -46,19 +46,19 @@ def host_topo(host, degraded=False):
 
 hosts = [f"node{i}" for i in range(4)]
 report = {
-    "schema": "nccl-doctor/report/v1",
+    "schema": "nccl-doctor/report/v2",
     "tool": {"name": "nccl-doctor", "version": "0.1.0", "features": {"nccl": True, "nccl_build_version": "2.28.9"}},
     "command": "sweep", "args": ["--quick"], "started": 1795880000.0, "duration_s": 48.2,
     "hosts": [{"name": h, "ranks": [i], "fingerprint": ("b7e1d2c3a4f50617" if h != "node1" else "9f00aa11bb22cc33"),
                "topology": host_topo(h, degraded=(h == "node1"))} for i, h in enumerate(hosts)],
     "measurements": {"collectives": [], "links": []},
     "sections": {"stages": [
-        {"name": "env", "status": "ran", "budget_s": 5, "elapsed_s": 0.4},
-        {"name": "topo", "status": "ran", "budget_s": 10, "elapsed_s": 2.1},
-        {"name": "bench", "status": "ran", "budget_s": 25, "elapsed_s": 21.0},
-        {"name": "links", "status": "ran", "budget_s": 15, "elapsed_s": 12.5},
-        {"name": "rings", "status": "skipped", "budget_s": 0, "note": "no GPU on node3"}]},
-    "findings": [], "notes": ["rings: skipped on node3 (no GPU)"],
+        {"name": "env", "status": "ran", "budget_s": 5, "elapsed_s": 0.4, "cause": None, "reason": None, "note": ""},
+        {"name": "topo", "status": "ran", "budget_s": 10, "elapsed_s": 2.1, "cause": None, "reason": None, "note": ""},
+        {"name": "rings", "status": "ran", "budget_s": 10, "elapsed_s": 6.3, "cause": None, "reason": None, "note": ""},
+        {"name": "bench", "status": "ran", "budget_s": 25, "elapsed_s": 21.0, "cause": None, "reason": None, "note": ""},
+        {"name": "links", "status": "ran", "budget_s": 15, "elapsed_s": 12.5, "cause": None, "reason": None, "note": ""}]},
+    "findings": [], "notes": ["topo: node0, node1, node2, node3: NVML 550.90.07"],
 }
 colls = report["measurements"]["collectives"]
 for algo, peak in (("ring", 360.0), ("tree", 300.0), ("native", 365.0)):
@@ -74,7 +74,7 @@ for h in hosts:
     for kind, bw in (("h2d", 53.1), ("d2h", 52.4), ("d2d", 368.0 if h != "node1" else 301.0)):
         colls.append({"op": kind, "algo": "", "backend": "cuda", "dtype": "", "redop": "none", "root": -1,
                       "bytes": 1 << 28, "count": 1 << 28, "time_us": 0, "time_min_us": 0, "time_max_us": 0,
-                      "spread": 0.01, "iters": 10, "algbw_gbps": bw, "busbw_gbps": bw, "wrong": -1,
+                      "spread": 0.01, "iters": 10, "algbw_gbps": bw, "busbw_gbps": bw, "wrong": None,
                       "nranks": 1, "host": h})
 links = report["measurements"]["links"]
 for i, a in enumerate(hosts):
@@ -111,8 +111,32 @@ F.append({"id": "bench.busbw_low", "severity": "warn", "host": "", "subject": "a
           "message": "allreduce tree busbw at 64M is 78% of what the topology should give <& \"quoted\"> \u001b[31m",
           "evidence": ["64M: 281 GB/s measured, 360 GB/s expected (NVLS off, 4x NDR per GPU)"], "expected": 360.0,
           "measured": 281.0, "unit": "GB/s", "hint": "Check NCCL_ALGO and the NVLink state of every GPU."})
+# What each check of the sweep looked at (v2): 4 nodes with 8 GPUs and 8 NICs each, 4 ranks.
+SUBJECTS = {"gpu": 32, "nic": 32, "rank": 4, "host": 4}
+CHECKS = {
+    "bench.algo_gap": "rank", "bench.busbw_low": "rank", "bench.data_corrupt": "rank", "bench.timeout": "rank",
+    "bench.unstable": "rank", "env.gpu_count_mismatch": "gpu", "env.mismatch": "rank", "env.risky": "host",
+    "version.mismatch": "rank", "link.asymmetric": "rank", "link.latency_high": "rank", "link.slow": "rank",
+    "link.unresponsive": "rank", "node.slow": "rank", "ring.channels_low": "gpu", "ring.crosses_socket": "gpu",
+    "ring.inconsistent": "gpu", "ring.net_socket": "gpu", "ring.nic_far": "gpu", "ring.path_degraded": "gpu",
+    "bind.none": "host", "bind.rank_far_from_gpu": "gpu", "gdr.unavailable": "gpu", "gpu.count_mismatch": "gpu",
+    "gpu.nic_far": "gpu", "iommu.translation_enabled": "host", "nic.mtu_mismatch": "nic", "nic.port_down": "nic",
+    "nic.rate_low": "nic", "numa.affinity_invalid": "host", "nvlink.count_mismatch": "gpu", "nvlink.down": "gpu",
+    "nvlink.target_suspect": "gpu", "pcie.acs_enabled": "host", "pcie.link_degraded": "host",
+    "pcie.speed_misread": "host", "topo.differs": "host"}
+report["checks"] = [{"id": i, "status": "evaluated", "subjects": SUBJECTS[k], "reason": None}
+                    for i, k in sorted(CHECKS.items())]
+report["stages"] = report["sections"]["stages"]
+for c in colls:
+    if c["op"] == "allreduce" and c["algo"] in ("ring", "tree"):
+        peak = 360.0 if c["algo"] == "ring" else 360.0 * 0.92 * 31 / 32
+        c["expected_busbw_gbps"] = round(peak * c["bytes"] / (c["bytes"] + (4 << 20)), 2)
+        c["expected_from"] = "NCCL 2.28 model: 12 ch x 30 GB/s (NVL), 8 GPU(s) x 4 node(s), " + c["algo"] + " Simple"
+    elif c["op"] == "allreduce":
+        c["expected_busbw_gbps"] = None
 counts = {"info": 0, "warn": 0, "error": 0}
 for f in F:
     counts[f["severity"]] += 1
-report["summary"] = {**counts, "exit_code": 2, "incomplete": False}
+report["summary"] = {**counts, "exit_code": 2, "incomplete": False,
+                     "checks": {"evaluated": len(CHECKS), "not_applicable": 0, "could_not_run": 0}}
 print(json.dumps(report, indent=1))

@@ -14,7 +14,7 @@ launch="${mpiexec[*]} -n 2"
 
 for i in 1 2 3; do
   extra=()
-  [[ $i -eq 1 ]] && extra=(--save-golden)
+  [[ $i -eq 1 ]] && extra=(--save-golden --golden-allow-warnings)
   "$script" --bin "$bin" --launcher "$launch" --out "$tmp/out" --textfile-dir "$tmp/textfile" --keep 2 \
     "${extra[@]}" -- --quick > "$tmp/run$i.txt" 2>&1
   rc=$?
@@ -39,4 +39,12 @@ rc=$?
 [[ $rc -eq 3 ]] || { echo "broken baseline: exit $rc"; cat "$tmp/fail.txt"; exit 1; }
 grep -qx "nccl_doctor_exit_code 3" "$tmp/textfile/nccl_doctor.prom" || { echo "textfile not updated after a failed run"; cat "$tmp/textfile/nccl_doctor.prom"; exit 1; }
 python3 "$check" --prom "$tmp/textfile/nccl_doctor.prom" || exit 1
+# An incomplete run (one rank: bench and links not measured) never becomes the golden report.
+cp "$tmp/out/golden.json" "$tmp/golden.before"
+"$script" --bin "$bin" --launcher "${mpiexec[*]} -n 1" --out "$tmp/out" --textfile-dir "$tmp/textfile" \
+  --save-golden --golden-allow-warnings -- --quick > "$tmp/one.txt" 2>&1
+rc=$?
+[[ $rc -eq 3 || $rc -eq 2 ]] || { echo "one-rank nightly run: exit $rc, expected 3 (incomplete) or 2"; cat "$tmp/one.txt"; exit 1; }
+cmp -s "$tmp/golden.before" "$tmp/out/golden.json" || { echo "an incomplete run replaced the golden report"; exit 1; }
+grep -q "not saved as the golden baseline" "$tmp/one.txt" || { echo "no word on the refused golden"; cat "$tmp/one.txt"; exit 1; }
 echo "ok: nightly sweep kept 2 of 3 reports, textfile valid, golden baseline used, failure visible"

@@ -12,12 +12,14 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 start=$(date +%s%N)
 timeout 150 "${mpiexec[@]}" -n 4 "$bin" sweep --quick -v --json "$tmp/r.json" --prom "$tmp/r.prom" \
-  --junit "$tmp/r.xml" --html "$tmp/r.html" --save "$tmp/saved.json" > "$tmp/out.txt" 2>&1
+  --junit "$tmp/r.xml" --html "$tmp/r.html" --save "$tmp/saved.json" --save-allow-warnings > "$tmp/out.txt" 2>&1
 rc=$?
 took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 took=$(printf "%d.%03d" $((took_ms / 1000)) $((took_ms % 1000)))
 echo "sweep --quick: exit $rc in ${took} s"
-[[ $rc -le 2 ]] || { echo "exit $rc, expected 0, 1 or 2"; cat "$tmp/out.txt"; exit 1; }
+# Four host ranks: the host backend is measured, NCCL's rings are not applicable (no GPU):
+# a complete verdict, 0 or 1.
+[[ $rc -le 1 ]] || { echo "exit $rc, expected 0 or 1"; cat "$tmp/out.txt"; exit 1; }
 (( took_ms < 120000 )) || { echo "took ${took} s, the budget is 2 minutes"; cat "$tmp/out.txt"; exit 1; }
 grep -q "# sweep plan (--quick)" "$tmp/out.txt" || { echo "-v did not show the plan"; cat "$tmp/out.txt"; exit 1; }
 python3 "$check" --exit-code "$rc" --json "$tmp/r.json" --prom "$tmp/r.prom" --junit "$tmp/r.xml" \
@@ -33,9 +35,16 @@ stages = {s["name"]: s for s in r["sections"]["stages"]}
 assert stages["env"]["status"] == "ran", stages
 assert stages["bench"]["status"] == "ran", stages
 for s in stages.values():
-    assert s["status"] in ("ran", "skipped"), s
-    if s["status"] == "skipped":
-        assert s["note"], f"stage {s['name']} skipped without a note"
+    assert s["status"] in ("ran", "not_applicable"), s
+    if s["status"] != "ran":
+        assert s["reason"], f"stage {s['name']} {s['status']} without a reason"
+assert r["summary"]["incomplete"] is False, r["summary"]
+checks = {c["id"]: c for c in r["checks"]}
+assert checks["link.slow"]["status"] == "evaluated" and checks["link.slow"]["subjects"] == 4, checks["link.slow"]
+assert checks["bench.unstable"]["status"] == "evaluated", checks["bench.unstable"]
+for cid, c in checks.items():
+    if cid.startswith("ring."):
+        assert c["status"] == "not_applicable", c
 rows = [c for c in r["measurements"]["collectives"] if c["op"] == "allreduce"]
 assert {c["algo"] for c in rows} == {"ring", "tree", "native"}, rows
 assert all(c["wrong"] == 0 and c["busbw_gbps"] > 0 and c["nranks"] == 4 for c in rows), rows

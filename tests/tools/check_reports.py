@@ -18,11 +18,30 @@ def fail(msg):
 
 def check_json(path, code):
     r = json.load(open(path))
-    if r.get("schema") != "nccl-doctor/report/v1":
+    if r.get("schema") != "nccl-doctor/report/v2":
         fail(f"{path}: schema {r.get('schema')!r}")
-    for k in ("tool", "command", "started", "duration_s", "hosts", "measurements", "findings", "summary"):
+    for k in ("tool", "command", "started", "duration_s", "hosts", "measurements", "findings", "summary",
+              "checks", "stages"):
         if k not in r:
             fail(f"{path}: no {k}")
+    for c in r["checks"]:
+        if set(c) != {"id", "status", "subjects", "reason"}:
+            fail(f"{path}: check outcome with fields {sorted(c)}")
+        if c["status"] not in ("evaluated", "not_applicable", "could_not_run", "excluded"):
+            fail(f"{path}: check {c['id']} status {c['status']!r}")
+        if c["status"] == "evaluated" and (c["subjects"] < 1 or c["reason"] is not None):
+            fail(f"{path}: evaluated check {c['id']} with {c['subjects']} subjects, reason {c['reason']!r}")
+        if c["status"] != "evaluated" and not c["reason"]:
+            fail(f"{path}: check {c['id']} {c['status']} without a reason")
+    if any(c["status"] == "could_not_run" for c in r["checks"]) and not r["summary"]["incomplete"]:
+        fail(f"{path}: a check could not run but summary.incomplete is false")
+    for st in r["stages"]:
+        if st["status"] not in ("ran", "not_applicable", "skipped", "excluded"):
+            fail(f"{path}: stage {st['name']} status {st['status']!r}")
+        if st["status"] == "skipped" and not r["summary"]["incomplete"]:
+            fail(f"{path}: stage {st['name']} skipped but summary.incomplete is false")
+    if r["summary"]["incomplete"] and r["summary"]["exit_code"] not in (2, 3):
+        fail(f"{path}: incomplete but exit {r['summary']['exit_code']}")
     for f in r["findings"]:
         for k in ("id", "severity", "host", "subject", "message", "evidence", "expected", "measured", "hint"):
             if k not in f:
@@ -138,6 +157,17 @@ def check_junit(path, r):
             fail(f"{path}: {len(bad)} warn/error findings but no failure")
         if not bad and failures:
             fail(f"{path}: failures without warn/error findings")
+        # A passing testcase is a check that was evaluated; everything else is <skipped>.
+        status = {c["id"]: c["status"] for c in r.get("checks", [])}
+        for suite in root.findall("testsuite"):
+            for case in suite.findall("testcase"):
+                if case.find("failure") is not None or case.find("skipped") is not None or case.find("error") is not None:
+                    continue
+                cid = case.get("name")
+                if status and cid != "completed" and status.get(cid) != "evaluated":
+                    fail(f"{path}: {cid} passes but the check was {status.get(cid, 'not recorded')}")
+            if suite.get("time") is None:
+                fail(f"{path}: suite {suite.get('name')} without time")
     return tests, failures
 
 
@@ -175,6 +205,17 @@ def main():
             fail(f"{a.prom}: exit code differs from the JSON")
         if r is not None and "nccl_doctor_findings" not in fams:
             fail(f"{a.prom}: no nccl_doctor_findings")
+        if r is not None:
+            status = {c["id"]: c["status"] for c in r.get("checks", [])}
+            raised = {f["id"] for f in r["findings"]}
+            for labels, value in fams.get("nccl_doctor_findings_by_id", []):
+                if value == 0 and status.get(labels["id"]) != "evaluated" and labels["id"] not in raised:
+                    fail(f"{a.prom}: findings_by_id 0 for {labels['id']}, which was {status.get(labels['id'])}")
+            if status and "nccl_doctor_check_evaluated" not in fams:
+                fail(f"{a.prom}: no nccl_doctor_check_evaluated")
+            for labels, value in fams.get("nccl_doctor_collective_wrong_elements", []) + fams.get("nccl_doctor_link_gbps", []):
+                if value < 0:
+                    fail(f"{a.prom}: a sentinel value {value} ({labels})")
         out.append(f"prom ok ({sum(len(v) for v in fams.values())} samples)")
     if a.junit:
         t, f = check_junit(a.junit, r)

@@ -64,6 +64,10 @@ TEST(Report, ExitCodes) {
   report::Report inc;
   inc.incomplete = true;
   EXPECT_EQ(report::exit_code(inc, report::FailOn::kWarn), 3);
+  // Warnings do not make an incomplete run complete: still 3; only errors say more (2).
+  inc.findings.push_back(make_finding("env.risky", "h", "s", "m"));
+  EXPECT_EQ(report::exit_code(inc, report::FailOn::kWarn), 3);
+  EXPECT_EQ(report::exit_code(inc, report::FailOn::kError), 3);
   inc.findings.push_back(make_finding("bench.timeout", "h", "s", "m"));
   EXPECT_EQ(report::exit_code(inc, report::FailOn::kWarn), 2);
 }

@@ -179,11 +179,16 @@ TEST(Prometheus, SampleReportIsValidExposition) {
   EXPECT_TRUE(found);
   EXPECT_EQ(fam["nccl_doctor_link_gbps"].size(), 12u);
   EXPECT_EQ(fam["nccl_doctor_copy_gbps"].size(), 12u);
-  // Every catalogue id is present (0 when not raised), so an alert can tell 0 from absent.
+  // Every evaluated check is present (0 when not raised), so an alert can tell 0 from absent;
+  // a check that did not look has no sample, and each check has an "evaluated" series.
   std::set<std::string> ids;
   for (const auto& s : fam["nccl_doctor_findings_by_id"]) ids.insert(s.labels.at("id"));
-  for (const CheckInfo* c : Catalogue::instance().all()) EXPECT_TRUE(ids.count(c->id)) << c->id;
-  EXPECT_TRUE(ids.count("nvlink.down"));  // raised, though not in this build's catalogue
+  ASSERT_FALSE(r.checks.empty());
+  for (const auto& c : r.checks) EXPECT_TRUE(ids.count(c.id)) << c.id;
+  EXPECT_FALSE(ids.count("shm.too_small")) << "a log check the sweep never evaluated";
+  EXPECT_TRUE(ids.count("nvlink.down"));  // raised
+  EXPECT_EQ(fam["nccl_doctor_check_evaluated"].size(), r.checks.size());
+  for (const auto& s : fam["nccl_doctor_check_evaluated"]) EXPECT_EQ(s.value, 1) << s.labels.at("id");
 }
 
 TEST(Prometheus, EscapesLabelValuesAndDeduplicates) {
