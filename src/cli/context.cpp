@@ -143,6 +143,7 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
     r.duration_s = elapsed_s();
   }
   std::string prom_path = opts.prom_path;
+  bool interrupted = false;
   if (dist::termination_requested() && is_root()) {
     int size = comm_ ? comm_->size() : 1;
     std::vector<int> alive = size > 1 ? comm_->alive_after_interrupt(0.3) : std::vector<int>{0};
@@ -163,6 +164,7 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
                                            elapsed_s(), size));
       r.findings.insert(r.findings.begin(), std::move(f));
       r.incomplete = true;
+      interrupted = true;
       r.incomplete_reason = r.incomplete_reason.empty()
                                 ? std::string("interrupted by a signal")
                                 : "interrupted by a signal (" + r.incomplete_reason + ")";
@@ -179,6 +181,10 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
     }
   }
   int code = report::exit_code(r, fail_on());
+  // Interrupted with every rank alive: INCOMPLETE (3), whatever partial measurements suggest
+  // (an interrupted timing loop is no evidence of a warning); an error found before the
+  // interrupt (corrupt data, a dead rank) still exits 2.
+  if (interrupted && code != 2) code = 3;
   if (is_root()) {
     // Files first: when the launcher is ending the job, SIGKILL follows SIGTERM within a second,
     // and the report files are what scrapers and scripts read.

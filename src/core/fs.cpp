@@ -164,11 +164,21 @@ int open_input(const std::string& path) {
 }
 
 std::size_t read_input(int fd, char* buf, std::size_t n, const std::string& path) {
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   for (;;) {
     double left = input_time_left();
     if (left <= 0)
       throw InputError(path, "still not read to its end when the --timeout deadline passed "
                              "(a FIFO without a writer, a terminal or an endless device?)");
+    if (!regular) {
+      // A FIFO that never had a writer reads as end of file at once; poll tells "no writer
+      // yet" (nothing) from "the writer is gone" (POLLHUP).
+      pollfd p{fd, POLLIN, 0};
+      int ms = std::isinf(left) ? 1000 : static_cast<int>(std::min(1000.0, std::ceil(left * 1000)));
+      int ready = ::poll(&p, 1, ms);
+      if (ready == 0 || (ready < 0 && errno == EINTR)) continue;
+    }
     ssize_t got = ::read(fd, buf, n);
     if (got >= 0) return static_cast<std::size_t>(got);
     if (errno == EINTR) continue;

@@ -25,16 +25,18 @@ chmod +x "$tmp/wrap.sh"
 
 # ---- Ctrl-C mid-sweep
 echo "old metrics from the last complete run" > "$tmp/r.prom"
-timeout 120 "${mpiexec[@]}" -n 4 "$tmp/wrap.sh" "$tmp" "$bin" sweep --timeout 90 --json "$tmp/r.json" \
-  --prom "$tmp/r.prom" > "$tmp/sweep.out" 2>&1 &
+# Mid-sweep, for sure: rank 2 pauses (NCD_TEST_FAULT hang: a sleep the signal ends) before its
+# 2nd timed bench loop, so the others are waiting for it when Ctrl-C comes; its stderr line
+# says when. No rank is dead: none may be blamed.
+timeout 120 "${mpiexec[@]}" -n 4 -x NCD_TEST_FAULT=2:bench@2:hang "$tmp/wrap.sh" "$tmp" "$bin" sweep \
+  --timeout 90 --json "$tmp/r.json" --prom "$tmp/r.prom" > "$tmp/sweep.out" 2>&1 &
 job=$!
-# Mid-sweep: the ranks are up (MPI started) and measuring. The sweep without --quick takes far
-# longer than this on the test machine.
-for _ in $(seq 100); do
-  [[ -n $(pgrep -f "nccl-doctor sweep --timeout 90" | head -1) ]] && break
+for _ in $(seq 900); do
+  grep -q "ncd-test-fault: rank 2" "$tmp/sweep.out" && break
   sleep 0.1
 done
-sleep 6
+grep -q "ncd-test-fault: rank 2" "$tmp/sweep.out" || { echo "FAIL: the sweep never reached its 2nd bench loop"; fail=1; }
+sleep 1
 mpiexec_pid=$(pgrep -P $job -x "$(basename "${mpiexec[0]}")" | head -1)
 [[ -n $mpiexec_pid ]] || mpiexec_pid=$job
 t_int=$(date +%s.%N)
