@@ -11,8 +11,9 @@
 namespace ncd {
 
 /// Size caps of the offline reads, proportionate to what they parse. The yardstick is the JSON
-/// report of a 4,096-rank sweep (512 hosts with their topologies, every link and collective
-/// row): about 150 MB; the cap leaves room for seven times that.
+/// report of a 4,096-rank sweep: 512 hosts' topologies (an 8-GPU p4d host is 50 KB), every
+/// rank's environment and the ring links: about 50 MB. The cap leaves twenty times that (a
+/// --full pairwise sweep of that size would not finish within any deadline).
 inline constexpr std::size_t kMaxReportBytes = std::size_t{1} << 30;
 /// Default cap of read_file (topology models, XML dumps): 256 MiB.
 inline constexpr std::size_t kMaxInputBytes = std::size_t{256} << 20;
