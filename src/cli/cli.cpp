@@ -298,6 +298,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         {"--json", g.json_path}, {"--prom", g.prom_path}, {"--junit", g.junit_path}, {"--html", g.html_path}};
     for (const auto& [sub, path] : cmd_outputs)
       if (sub->parsed()) outputs.emplace_back("--save", *path);
+    if (g.format == "json") outputs.emplace_back("--format json", "-");  // the report on stdout
     report::check_output_paths(outputs, launcher_rank() <= 0);
   } catch (const Error& e) {
     err << "nccl-doctor: " << one_line(e.what()) << '\n';
