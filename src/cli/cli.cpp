@@ -21,8 +21,11 @@
 #include "cli/cmd_sweep.hpp"
 #include "cli/context.hpp"
 #include "core/error.hpp"
+#include "core/finding.hpp"
+#include "core/fs.hpp"
 #include "core/text.hpp"
 #include "dist/mpi_comm.hpp"
+#include "report/writers.hpp"
 
 namespace ncd::cli {
 namespace {
@@ -91,6 +94,34 @@ std::string suggestion(const CLI::App& app, const std::vector<std::string>& args
   return "";
 }
 
+/// The command line as far as it changes what the ranks do together: everything but output
+/// paths, verbosity and colour (rank 0 alone writes and prints).
+std::string job_signature(const std::vector<std::string>& args) {
+  static const std::vector<std::string> kWithValue = {"--json", "--prom", "--junit", "--html",
+                                                      "--save", "--format", "--color"};
+  static const std::vector<std::string> kAlone = {"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"};
+  std::string sig;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string name = a.substr(0, a.find('='));
+    if (std::find(kWithValue.begin(), kWithValue.end(), name) != kWithValue.end()) {
+      if (name == a) ++i;  // "--json F": skip F too
+      continue;
+    }
+    if (std::find(kAlone.begin(), kAlone.end(), a) != kAlone.end()) continue;
+    if (!sig.empty()) sig += ' ';
+    sig += a;
+  }
+  return sig;
+}
+
+/// This process's rank under a launcher, from the environment (before MPI exists); -1 if none.
+int launcher_rank() {
+  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* s = std::getenv(v)) return std::atoi(s);
+  return -1;
+}
+
 std::string one_line(std::string s) {
   std::replace(s.begin(), s.end(), '\n', ' ');
   return std::string(trim(s));
@@ -110,6 +141,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
   bool quiet = false;
   add_global_options(app, g, verbose, quiet);
   Action action;
+  std::vector<std::pair<CLI::App*, const std::string*>> cmd_outputs;  // --save of topo, sweep
 
   add_command(app, action, "env", "Versions and NCCL settings of every rank, compared",
               std::make_shared<EnvOptions>(), &run_env);
@@ -128,6 +160,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->type_name("DIR");
     sub->add_option("--load", o->load, "Analyse a topology written by --save")->type_name("FILE");
     sub->add_option("--save", o->save, "Write the topology model (JSON) to FILE")->type_name("FILE");
+    cmd_outputs.push_back({sub, &o->save});
   }
   {
     auto o = std::make_shared<BenchOptions>();
@@ -186,6 +219,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->type_name("STAGES");
     sub->add_option("--only", o->only, "Run only these stages, comma-separated (env always runs)")
         ->type_name("STAGES");
+    cmd_outputs.push_back({sub, &o->save});
   }
   {
     auto o = std::make_shared<DiffOptions>();
@@ -271,8 +305,26 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     return 3;
   }
   g.verbosity = quiet ? -1 : verbose;
+  // Every output path is checked before any measurement: a typo must not waste a sweep. Two
+  // outputs on one file would overwrite each other. Ranks other than 0 only check the second
+  // (their file systems may differ; rank 0 alone writes).
+  try {
+    std::vector<std::pair<std::string, std::string>> outputs = {
+        {"--json", g.json_path}, {"--prom", g.prom_path}, {"--junit", g.junit_path}, {"--html", g.html_path}};
+    for (const auto& [sub, path] : cmd_outputs)
+      if (sub->parsed()) outputs.emplace_back("--save", *path);
+    if (g.format == "json") outputs.emplace_back("--format json", "-");  // the report on stdout
+    report::check_output_paths(outputs, launcher_rank() <= 0);
+  } catch (const Error& e) {
+    err << "nccl-doctor: " << one_line(e.what()) << '\n';
+    return 3;
+  }
   if (parse_only) return 0;
 
+  std::string command_name;
+  for (const CLI::App* sub : app.get_subcommands()) command_name = sub->get_name();
+  dist::set_job_signature(job_signature(args));
+  set_input_timeout(g.timeout_s);
   Context ctx(g, out, err);
   auto fail = [&](const std::string& msg) {
     std::string where;
@@ -296,13 +348,32 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
       if (mpi.rank() != 0) {
         // Linger: Open MPI's daemon stops waiting (and sends SIGKILL) as soon as the other
         // ranks are gone, which would cut rank 0 off in the middle of writing its report.
-        for (int i = 0; i < 100; ++i) ::usleep(100000);
+        for (int i = 0; i < 100; ++i) {
+          dist::announce_alive_if_interrupted();
+          ::usleep(100000);
+        }
         std::_Exit(code);
       }
       if (dist::termination_requested()) std::_Exit(code);
       mpi.abort_job(code);
     }
     return code;
+  } catch (const RanksDisagree& e) {
+    // Every rank knows (the start-up exchange is an allgather): one report, exit 3 everywhere.
+    report::Report r;
+    r.command = command_name;
+    r.args = args;
+    Finding f = make_finding("run.ranks_disagree", ctx.comm().host(), "the whole job",
+                             std::string("the ranks were started with different commands or options: ") + e.what());
+    f.hint = "start every rank with the same command line";
+    r.findings.push_back(std::move(f));
+    r.incomplete = true;
+    r.incomplete_reason = "ranks started with different commands or options";
+    try {
+      return ctx.finish(r, nullptr);
+    } catch (const Error& e2) {
+      return fail(e2.what());
+    }
   } catch (const Error& e) {
     return fail(e.what());
   } catch (const std::exception& e) {

@@ -308,8 +308,9 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
       const int code = report::exit_code(stuck, ctx.fail_on());
       report::render_findings_text(stuck, code, ctx.style(), ctx.out);
       ctx.out.flush();
-      report::write_report_files(stuck, code, ctx.opts.json_path, ctx.opts.prom_path, ctx.opts.junit_path,
-                                 ctx.opts.html_path);
+      for (const auto& e : report::write_report_files(stuck, code, ctx.opts.json_path, ctx.opts.prom_path,
+                                                      ctx.opts.junit_path, ctx.opts.html_path))
+        ctx.err << "nccl-doctor: " << e << '\n';
     };
     outcome = collectives::run_host_bench(plan, mpi, ctx.deadline(), progress, on_stuck);
   } else {

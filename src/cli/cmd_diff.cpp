@@ -11,12 +11,15 @@
 #include "checks/baseline.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
+#include "report/escape.hpp"
 
 namespace ncd::cli {
 namespace {
 
 report::Report load(const std::string& path) {
-  return report::report_from_json(read_file(path, std::size_t{1} << 31), path);
+  // Streamed, capped and within the --timeout deadline (a FIFO or /dev/zero ends, a 500 MB
+  // report costs a small multiple of itself).
+  return report::read_report(path);
 }
 
 std::string when(double unix_s) {
@@ -116,8 +119,9 @@ int run_diff(const DiffOptions& opts, Context& ctx) {
 
   return ctx.finish(r, [&](std::ostream& out) {
     out << fmt::format("# nccl-doctor diff\n#   old: {} ({}, {})\n#   new: {} ({}, {})\n",
-                       opts.old_path, old_r.command, when(old_r.started_unix), opts.new_path,
-                       new_r.command, when(new_r.started_unix));
+                       report::terminal_text(opts.old_path), report::terminal_text(old_r.command),
+                       when(old_r.started_unix), report::terminal_text(opts.new_path),
+                       report::terminal_text(new_r.command), when(new_r.started_unix));
     if (cmp.changes.empty()) {
       out << "no changes\n";
       return;
@@ -128,7 +132,8 @@ int run_diff(const DiffOptions& opts, Context& ctx) {
         if (c.worse != worse) continue;
         if (!header) out << (worse ? "\nWorse:\n" : "\nOther changes:\n");
         header = true;
-        out << fmt::format("  {:<9} {}: {}\n", kind_name(c.kind), c.subject, c.text);
+        out << fmt::format("  {:<9} {}: {}\n", kind_name(c.kind), report::terminal_text(c.subject),
+                           report::terminal_text(c.text));
       }
     }
   });
@@ -137,8 +142,9 @@ int run_diff(const DiffOptions& opts, Context& ctx) {
 int run_show(const ShowOptions& opts, Context& ctx) {
   report::Report r = load(opts.path);
   return ctx.finish(r, [&](std::ostream& out) {
-    out << fmt::format("# nccl-doctor {} report from {} ({}, {:.1f} s, {} host(s))\n", r.command,
-                       opts.path, when(r.started_unix), r.duration_s, r.hosts.size());
+    out << fmt::format("# nccl-doctor {} report from {} ({}, {:.1f} s, {} host(s))\n",
+                       report::terminal_text(r.command), report::terminal_text(opts.path),
+                       when(r.started_unix), r.duration_s, r.hosts.size());
   });
 }
 

@@ -672,7 +672,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
   std::string status = "ok";
   if (ctx.is_root() && !o.baseline.empty()) {
     try {
-      baseline = report::report_from_json(read_file(o.baseline, std::size_t{1} << 31), o.baseline);
+      baseline = report::read_report(o.baseline);
     } catch (const Error& e) {
       status = e.what();
     }

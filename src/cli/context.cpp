@@ -7,12 +7,66 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "core/catalogue.hpp"
 #include "core/fs.hpp"
+#include "core/text.hpp"
 #include "dist/mpi_comm.hpp"
+#include "report/escape.hpp"
 #include "report/writers.hpp"
 
 namespace ncd::cli {
 namespace {
+NCD_REGISTER_CHECK({"run.interrupted", Severity::kInfo, "dist",
+                    "The run was interrupted by a signal before it finished",
+                    "SIGINT or SIGTERM reached the tool (Ctrl-C on mpirun, scancel, a job "
+                    "script's timeout, or the launcher ending the job) while every rank was "
+                    "still alive. What was measured is reported; nothing is blamed on ranks "
+                    "that were only waiting. The verdict is INCOMPLETE (exit 3).",
+                    "Under a launcher every rank tells rank 0 it is alive when the signal comes; "
+                    "rank 0 waits up to 0.3 s for all of them. When all answer, the interrupt is "
+                    "the cause and timeouts it provoked are dropped; a rank that does not answer "
+                    "died first, and the job's teardown is reported as bench.timeout naming it.",
+                    "Rerun when the job can finish. If nobody interrupted it, look for what sent "
+                    "the signal (the batch system's time limit, an OOM killer on the launcher)."});
+
+NCD_REGISTER_CHECK({"run.ranks_disagree", Severity::kInfo, "dist",
+                    "Ranks were started with different commands or options",
+                    "The ranks of one job were asked to do different things (an MPMD launch "
+                    "such as 'sweep : env', or different --timeout or sizes on different nodes): "
+                    "they would wait for each other until a deadline, so nothing is measured. "
+                    "The verdict is INCOMPLETE (exit 3).",
+                    "At start-up every rank sends rank 0 a fingerprint of its command and the "
+                    "options that change what is measured (not output paths or verbosity); "
+                    "ranks whose fingerprints differ are named with what each runs.",
+                    "Start every rank with the same command line (one mpirun command, the same "
+                    "script on every node)."});
+
+void escape_for_terminal(report::Report& r) {
+  auto esc = [](std::string& s) {
+    if (std::any_of(s.begin(), s.end(), [](char c) {
+          auto u = static_cast<unsigned char>(c);
+          return u < 0x20 || u >= 0x7f;
+        }))
+      s = report::terminal_text(s);
+  };
+  for (auto& f : r.findings) {
+    esc(f.id);
+    esc(f.host);
+    esc(f.subject);
+    esc(f.message);
+    esc(f.unit);
+    esc(f.hint);
+    for (auto& e : f.evidence) esc(e);
+  }
+  for (auto& n : r.notes) esc(n);
+  esc(r.incomplete_reason);
+}
+
 double mono_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -40,13 +94,17 @@ dist::Comm& Context::comm() {
       comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
     else
       comm_ = std::make_unique<dist::SingleComm>();
+    if (!comm_->disagreement().empty()) throw RanksDisagree(comm_->disagreement());
   }
   return *comm_;
 }
 
 dist::MpiComm& Context::mpi() {
   if (comm_ && !comm_->is_mpi()) comm_.reset();
-  if (!comm_) comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
+  if (!comm_) {
+    comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
+    if (!comm_->disagreement().empty()) throw RanksDisagree(comm_->disagreement());
+  }
   return static_cast<dist::MpiComm&>(*comm_);
 }
 
@@ -84,28 +142,90 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
     r.started_unix = started_unix_;
     r.duration_s = elapsed_s();
   }
+  std::string prom_path = opts.prom_path;
+  bool interrupted = false;
+  if (dist::termination_requested() && is_root()) {
+    int size = comm_ ? comm_->size() : 1;
+    std::vector<int> alive = size > 1 ? comm_->alive_after_interrupt(0.3) : std::vector<int>{0};
+    std::vector<int> dead;
+    for (int rank = 0; rank < size; ++rank)
+      if (!std::binary_search(alive.begin(), alive.end(), rank)) dead.push_back(rank);
+    if (dead.empty()) {
+      // Every rank was alive: the signal is the cause. Timeouts it provoked only name ranks
+      // that were waiting for it.
+      std::erase_if(r.findings, [](const Finding& f) {
+        return f.id == "bench.timeout" || f.id == "link.unresponsive";
+      });
+      Finding f = make_finding("run.interrupted", comm_ ? comm_->host() : dist::local_hostname(),
+                               "the whole job",
+                               fmt::format("interrupted by a signal (SIGINT or SIGTERM, from the user or the "
+                                           "launcher) after {:.1f} s; all {} rank(s) were alive; the "
+                                           "results are incomplete",
+                                           elapsed_s(), size));
+      r.findings.insert(r.findings.begin(), std::move(f));
+      r.incomplete = true;
+      interrupted = true;
+      r.incomplete_reason = r.incomplete_reason.empty()
+                                ? std::string("interrupted by a signal")
+                                : "interrupted by a signal (" + r.incomplete_reason + ")";
+      // A Prometheus textfile keeps the last complete run's metrics: a Ctrl-C says nothing
+      // about the cluster (node_exporter's node_textfile_mtime_seconds shows its age).
+      struct stat st {};
+      if (!prom_path.empty() && ::stat(prom_path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        r.notes.push_back("interrupted: " + prom_path + " was left as the previous run wrote it");
+        prom_path.clear();
+      }
+    } else {
+      r.notes.push_back("the launcher ended the job after rank(s) " + format_ranges(dead) +
+                        " stopped answering");
+    }
+  }
   if (r.checks.empty()) r.checks = report::derived_outcomes(r);
   report::apply_outcomes(r);
   int code = report::exit_code(r, fail_on());
+  // Interrupted with every rank alive: INCOMPLETE (3), whatever partial measurements suggest
+  // (an interrupted timing loop is no evidence of a warning); an error found before the
+  // interrupt (corrupt data, a dead rank) still exits 2.
+  if (interrupted && code != 2) code = 3;
   if (is_root()) {
     // Files first: when the launcher is ending the job, SIGKILL follows SIGTERM within a second,
     // and the report files are what scrapers and scripts read.
-    report::write_report_files(r, code, opts.json_path, opts.prom_path, opts.junit_path,
-                               opts.html_path);
+    // A file that cannot be written does not stop the others nor the verdict on stdout; the
+    // exit status is then 3 (after the text, so the verdict is still shown).
+    std::vector<std::string> failed = report::write_report_files(
+        r, code, opts.json_path, prom_path, opts.junit_path, opts.html_path);
     if (opts.format == "json") {
       out << report::report_to_json(r, code).dump(2) << '\n';
     } else {
       report::render_incomplete_header(r, style(), out);
       if (body) body(out);
+      // The files are written: what reaches a terminal has its control characters shown, not
+      // obeyed (a report or log line can hold any escape sequence).
+      escape_for_terminal(r);
       report::render_findings_text(r, code, style(), out);
     }
     out.flush();
+    bool stdout_named = std::any_of(failed.begin(), failed.end(), [](const std::string& f) {
+      return f.rfind("cannot write standard output", 0) == 0;
+    });
+    if (!out) {
+      out.clear();
+      if (!stdout_named) failed.emplace_back("cannot write standard output: write failed (disk full, closed or broken pipe)");
+    }
+    for (const auto& f : failed) err << "nccl-doctor: " << f << '\n';
+    if (!failed.empty()) {
+      err.flush();
+      output_failed_ = true;
+    }
   }
   // Every rank returns rank 0's code, so the launcher's exit status is the verdict.
   if (comm_ && comm_->size() > 1 && !comm_->broken()) {
     std::string blob = std::to_string(code);
     if (comm_->broadcast(blob, dist::Deadline::after(30))) code = std::atoi(blob.c_str());
   }
+  // A report file or stdout that could not be written: the run did not deliver (rank 0 only;
+  // the others exit with the verdict that the written files carry).
+  if (output_failed_) code = 3;
   return code;
 }
 

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 
+#include "core/error.hpp"
 #include "dist/comm.hpp"
 #include "report/report.hpp"
 #include "report/text.hpp"
@@ -28,6 +29,13 @@ struct GlobalOptions {
   double timeout_s = 300;        ///< deadline of the whole command's distributed steps
   int verbosity = 0;             ///< -1 quiet, 0 normal, >0 verbose
   std::string color = "auto";    ///< auto | always | never
+};
+
+/// Thrown by Context::comm()/mpi() on every rank when the ranks were started with different
+/// commands or options (dist::Comm::disagreement()); the CLI reports run.ranks_disagree.
+class RanksDisagree : public Error {
+ public:
+  using Error::Error;
 };
 
 class Context {
@@ -70,6 +78,7 @@ class Context {
   double started_unix_ = 0;
   double started_mono_ = 0;
   bool progress_shown_ = false;
+  bool output_failed_ = false;  ///< a report file or stdout could not be written (exit 3)
 };
 
 }  // namespace ncd::cli

@@ -12,9 +12,26 @@ namespace ncd::dist {
 namespace {
 volatile std::sig_atomic_t g_terminate = 0;
 extern "C" void on_terminate(int) { g_terminate = 1; }
+
+std::string& signature_store() {
+  static std::string s;
+  return s;
+}
+void (*g_announcer)() = nullptr;
+bool g_announced = false;
 }  // namespace
 
 bool termination_requested() { return g_terminate != 0; }
+
+void set_job_signature(std::string signature) { signature_store() = std::move(signature); }
+const std::string& job_signature() { return signature_store(); }
+void set_alive_announcer(void (*announce)()) { g_announcer = announce; }
+
+void announce_alive_if_interrupted() {
+  if (g_announced || !termination_requested() || !g_announcer) return;
+  g_announced = true;
+  g_announcer();
+}
 
 void install_termination_handler() {
   struct sigaction sa {};
@@ -29,6 +46,7 @@ void install_termination_handler() {
 }
 
 void poll_pause() {
+  announce_alive_if_interrupted();
   timespec ts{0, 200000};  // 200 us
   nanosleep(&ts, nullptr);
 }

@@ -50,11 +50,28 @@ class Comm {
   /// abort_job() after the report is written, not with a collective finalize.
   [[nodiscard]] bool broken() const { return broken_; }
   void mark_broken() { broken_ = true; }
+  /// After an interrupt (termination_requested()), on rank 0: the ranks that announced that
+  /// they were still alive when the signal came, waiting at most `max_wait_s` for all of them.
+  /// A rank missing here died (or is stopped); the others were merely interrupted.
+  [[nodiscard]] virtual std::vector<int> alive_after_interrupt(double /*max_wait_s*/) { return {}; }
+  /// Non-empty when the ranks were started with different commands or options (MPMD launch,
+  /// different scripts): one line naming the groups of ranks and what each runs.
+  [[nodiscard]] const std::string& disagreement() const { return disagreement_; }
 
  protected:
   NodeMap nodes_;
   bool broken_ = false;
+  std::string disagreement_;
 };
+
+/// What this process was asked to do (command and options that change measurements, not the
+/// output paths), compared across ranks at start-up. Set by the CLI before the job starts.
+void set_job_signature(std::string signature);
+[[nodiscard]] const std::string& job_signature();
+/// Called from sleeping polls once termination_requested(): tells rank 0 this rank is alive
+/// (set by MpiComm; idempotent).
+void announce_alive_if_interrupted();
+void set_alive_announcer(void (*announce)());
 
 /// A one-rank job: the tool run without a launcher.
 class SingleComm final : public Comm {

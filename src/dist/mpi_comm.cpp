@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <utility>
 
@@ -14,7 +15,55 @@
 namespace ncd::dist {
 namespace {
 constexpr int kHostLen = 256;
+constexpr int kSigLen = 768;  // 8 bytes of hash, then the signature's text (cut)
+constexpr int kSlot = kHostLen + kSigLen;
 constexpr int kTagBase = 17000;
+constexpr int kAliveTag = 16999;  // "I was interrupted, and alive": rank -> 0
+
+MPI_Comm g_alive_comm = MPI_COMM_NULL;
+int g_alive_rank = 0;
+
+void send_alive() {
+  if (g_alive_comm == MPI_COMM_NULL || g_alive_rank == 0) return;
+  static int payload = 1;
+  static MPI_Request req = MPI_REQUEST_NULL;  // never waited for: the job is ending
+  MPI_Isend(&payload, 1, MPI_INT, 0, kAliveTag, g_alive_comm, &req);
+}
+
+std::uint64_t fnv1a(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/// One line naming the groups of ranks that run different things, or "" when all agree.
+std::string describe_disagreement(const std::vector<std::uint64_t>& hashes,
+                                  const std::vector<std::string>& texts) {
+  std::vector<std::uint64_t> order;
+  std::vector<std::vector<int>> groups;
+  for (std::size_t r = 0; r < hashes.size(); ++r) {
+    std::size_t g = 0;
+    while (g < order.size() && order[g] != hashes[r]) ++g;
+    if (g == order.size()) {
+      order.push_back(hashes[r]);
+      groups.emplace_back();
+    }
+    groups[g].push_back(static_cast<int>(r));
+  }
+  if (groups.size() <= 1) return "";
+  std::string out;
+  for (std::size_t g = 0; g < groups.size() && g < 8; ++g) {
+    if (!out.empty()) out += "; ";
+    const std::string& t = texts[static_cast<std::size_t>(groups[g].front())];
+    out += (groups[g].size() == 1 ? "rank " : "ranks ") + format_ranges(groups[g]) + " run '" +
+           (t.empty() ? std::string("(no command)") : t) + "'";
+  }
+  if (groups.size() > 8) out += "; and " + std::to_string(groups.size() - 8) + " more group(s)";
+  return out;
+}
 }  // namespace
 
 bool launched_by_mpi_launcher() {
@@ -58,26 +107,79 @@ MpiComm::MpiComm(const Deadline& deadline) {
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
 
+  g_alive_comm = comm_;
+  g_alive_rank = rank_;
+  set_alive_announcer(&send_alive);
+
+  // Start-up exchange: every rank's host, and what it was asked to run (command and options),
+  // so ranks started with different commands or options are named at once instead of waiting
+  // for each other until a deadline.
   std::string me = local_hostname();
-  std::vector<char> mine(kHostLen, 0), all(static_cast<std::size_t>(kHostLen) * size_, 0);
+  const std::string& sig = job_signature();
+  std::uint64_t hash = fnv1a(sig);
+  std::vector<char> mine(kSlot, 0), all(static_cast<std::size_t>(kSlot) * size_, 0);
   std::memcpy(mine.data(), me.data(), std::min<std::size_t>(me.size(), kHostLen - 1));
+  std::memcpy(mine.data() + kHostLen, &hash, sizeof hash);
+  std::memcpy(mine.data() + kHostLen + sizeof hash, sig.data(),
+              std::min<std::size_t>(sig.size(), kSigLen - sizeof hash - 1));
   std::vector<MPI_Request> req(1);
-  MPI_Iallgather(mine.data(), kHostLen, MPI_CHAR, all.data(), kHostLen, MPI_CHAR, comm_, req.data());
+  MPI_Iallgather(mine.data(), kSlot, MPI_CHAR, all.data(), kSlot, MPI_CHAR, comm_, req.data());
   if (!wait_all(req, deadline).empty()) {
     mark_broken();
     throw Error("MPI start-up: not every rank answered the host exchange within the deadline");
   }
-  std::vector<std::string> hosts;
-  for (int r = 0; r < size_; ++r) hosts.emplace_back(all.data() + static_cast<std::size_t>(r) * kHostLen);
+  std::vector<std::string> hosts, texts;
+  std::vector<std::uint64_t> hashes;
+  for (int r = 0; r < size_; ++r) {
+    const char* slot = all.data() + static_cast<std::size_t>(r) * kSlot;
+    hosts.emplace_back(slot, strnlen(slot, kHostLen));
+    std::uint64_t h = 0;
+    std::memcpy(&h, slot + kHostLen, sizeof h);
+    hashes.push_back(h);
+    const char* t = slot + kHostLen + sizeof h;
+    texts.emplace_back(t, strnlen(t, kSigLen - sizeof h));
+  }
   nodes_ = NodeMap::from_hosts(std::move(hosts));
+  disagreement_ = describe_disagreement(hashes, texts);
 }
 
 MpiComm::~MpiComm() {
+  if (g_alive_comm == comm_) g_alive_comm = MPI_COMM_NULL;
   if (broken()) return;  // peers may be stuck: a collective finalize could hang
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
+}
+
+std::vector<int> MpiComm::alive_after_interrupt(double max_wait_s) {
+  static std::vector<char> seen;  // announcements already received (this may be called twice)
+  if (rank_ != 0) return {};
+  seen.resize(static_cast<std::size_t>(size_), 0);
+  Deadline until = Deadline::after(max_wait_s);
+  auto count = [&] {
+    int n = 0;
+    for (int r = 1; r < size_; ++r) n += seen[static_cast<std::size_t>(r)];
+    return n;
+  };
+  // Deadline::expired() is true once interrupted: time this wait by the clock alone.
+  while (count() < size_ - 1 && until.remaining_s() > 0) {
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(MPI_ANY_SOURCE, kAliveTag, comm_, &flag, &st);
+    if (!flag) {
+      timespec ts{0, 1000000};
+      nanosleep(&ts, nullptr);
+      continue;
+    }
+    int payload = 0;
+    MPI_Recv(&payload, 1, MPI_INT, st.MPI_SOURCE, kAliveTag, comm_, MPI_STATUS_IGNORE);
+    if (st.MPI_SOURCE > 0 && st.MPI_SOURCE < size_) seen[static_cast<std::size_t>(st.MPI_SOURCE)] = 1;
+  }
+  std::vector<int> alive{0};
+  for (int r = 1; r < size_; ++r)
+    if (seen[static_cast<std::size_t>(r)]) alive.push_back(r);
+  return alive;
 }
 
 void MpiComm::abort_job(int code) { MPI_Abort(MPI_COMM_WORLD, code); std::_Exit(code); }

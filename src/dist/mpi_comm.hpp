@@ -28,6 +28,7 @@ class MpiComm final : public Comm {
                                                  const Deadline& deadline) override;
   bool broadcast(std::string& blob, const Deadline& deadline) override;
   bool barrier(const Deadline& deadline) override;
+  std::vector<int> alive_after_interrupt(double max_wait_s) override;
   /// Ends the whole job at once (after a timeout, when peers may be stuck).
   [[noreturn]] void abort_job(int code);
 

@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "nccl/log_analyzer.hpp"
 #include "nccl/log_line.hpp"
 
@@ -1324,6 +1325,30 @@ void LogIngest::State::on_tests(const LogLine& l, std::string_view rec) {
   }
 }
 
+/// "UTF-16LE", "UTF-32BE", ... when the first bytes are a byte-order mark or the NUL pattern of
+/// ASCII text in a wide encoding; "" otherwise.
+static std::string_view wide_encoding(const char* data, std::size_t n) {
+  auto u = [&](std::size_t i) { return i < n ? static_cast<unsigned char>(data[i]) : 0x100u; };
+  if (u(0) == 0xff && u(1) == 0xfe && u(2) == 0 && u(3) == 0) return "UTF-32LE";
+  if (u(0) == 0 && u(1) == 0 && u(2) == 0xfe && u(3) == 0xff) return "UTF-32BE";
+  if (u(0) == 0xff && u(1) == 0xfe) return "UTF-16LE";
+  if (u(0) == 0xfe && u(1) == 0xff) return "UTF-16BE";
+  // No mark: count NULs by position modulo 4 over the first characters.
+  std::size_t probe = std::min<std::size_t>(n, 4096) & ~std::size_t{3};
+  if (probe < 8) return "";
+  std::size_t zero[4] = {0, 0, 0, 0};
+  for (std::size_t i = 0; i < probe; ++i)
+    if (data[i] == 0) ++zero[i % 4];
+  std::size_t q = probe / 4;
+  auto most = [&](std::size_t k) { return zero[k] * 10 >= q * 9; };
+  auto few = [&](std::size_t k) { return zero[k] * 10 <= q; };
+  if (few(0) && most(1) && most(2) && most(3)) return "UTF-32LE";
+  if (most(0) && most(1) && most(2) && few(3)) return "UTF-32BE";
+  if (few(0) && most(1) && few(2) && most(3)) return "UTF-16LE";
+  if (most(0) && few(1) && most(2) && few(3)) return "UTF-16BE";
+  return "";
+}
+
 void LogIngest::State::consume_buffer(const char* data, std::size_t n, std::string& carry, bool& skipping,
                                       bool& first, const std::string& name) {
   if (first && n > 0) {
@@ -1336,7 +1361,13 @@ void LogIngest::State::consume_buffer(const char* data, std::size_t n, std::stri
       if (c == 0) ++nul;
       else if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != 0x1b && c != '\f' && c != '\b') ++bad;
     }
-    if (nul > 0 || bad * 20 > probe) throw InputError(name, "binary data, not a text log");
+    if (nul > 0 || bad * 20 > probe) {
+      std::string_view enc = wide_encoding(data, probe);
+      if (!enc.empty())
+        throw InputError(name, std::string(enc) + " text, not UTF-8: convert it first (iconv -f " +
+                                   std::string(enc) + " -t UTF-8)");
+      throw InputError(name, "binary data, not a text log");
+    }
   }
   const char* p = data;
   const char* end = data + n;
@@ -1390,14 +1421,11 @@ void LogIngest::State::read_fd_plain(int fd, const std::string& name) {
   bool skipping = false, first = true;
   std::uint64_t total = 0;
   for (;;) {
-    ssize_t got = ::read(fd, buf.data(), buf.size());
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      throw InputError(name, std::string("read failed: ") + std::strerror(errno));
-    }
+    // Waits for a FIFO or device at most until the --timeout deadline.
+    std::size_t got = read_input(fd, buf.data(), buf.size(), name);
     if (got == 0) break;
     total += static_cast<std::uint64_t>(got);
-    consume_buffer(buf.data(), static_cast<std::size_t>(got), carry, skipping, first, name);
+    consume_buffer(buf.data(), got, carry, skipping, first, name);
   }
   if (total == 0) throw InputError(name, "empty file");
   finish_file(carry, skipping);
@@ -1410,12 +1438,25 @@ void LogIngest::State::read_gz(gzFile gz, const std::string& name) {
   std::uint64_t total = 0;
   for (;;) {
     int got = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
-    if (got < 0) {
-      int err = 0;
+    if (got <= 0) {
+      // zlib checks the trailer (CRC-32 and length) at the end of each member: a stream cut
+      // short ends with Z_BUF_ERROR, a corrupt one with Z_DATA_ERROR. Either way the lines
+      // decoded before are analysed and the damage is reported, never read as a short log.
+      int err = Z_OK;
       const char* msg = gzerror(gz, &err);
-      throw InputError(name, std::string("gzip data is corrupt: ") + (msg ? msg : "?"));
+      std::string what;
+      if (err == Z_BUF_ERROR)
+        what = "gzip stream truncated: it ends before its trailer (CRC and length) after " +
+               std::to_string(total) + " decompressed byte(s); only the lines before the cut were read";
+      else if (got < 0 || (err != Z_OK && err != Z_STREAM_END))
+        what = std::string("gzip data is corrupt (") + (msg && *msg ? msg : "unknown error") + ") after " +
+               std::to_string(total) + " decompressed byte(s); only the lines before it were read";
+      if (!what.empty()) {
+        if (total == 0) throw InputError(name, what.substr(0, what.find(" after ")));
+        log.damaged_inputs.push_back(name + ": " + what);
+      }
+      break;
     }
-    if (got == 0) break;
     total += static_cast<std::uint64_t>(got);
     consume_buffer(buf.data(), static_cast<std::size_t>(got), carry, skipping, first, name);
   }
@@ -1447,12 +1488,14 @@ void LogIngest::add_file(const std::string& path) {
     gzclose(gz);
     return;
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(path, std::strerror(errno));
-  struct stat sb {};
-  if (::fstat(fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
-    ::close(fd);
-    throw InputError(path, S_ISDIR(sb.st_mode) ? "is a directory, not a log file" : "cannot stat");
+  // Non-blocking open: a FIFO without a writer is then read with the --timeout deadline.
+  int fd = -1;
+  try {
+    fd = open_input(path);
+  } catch (const InputError& e) {
+    struct stat sb {};
+    if (::stat(path.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode)) throw InputError(path, "is a directory, not a log file");
+    throw;
   }
   unsigned char magic[2] = {0, 0};
   ssize_t got = ::pread(fd, magic, 2, 0);

@@ -290,6 +290,9 @@ struct RunLog {
   long truncated_lines = 0;        ///< lines longer than the reader's limit (cut)
   long split_records = 0;          ///< physical lines that held two records
   long dropped_events = 0;         ///< events counted but not stored (bound reached)
+  /// Inputs read only in part: "FILE: gzip stream truncated after N bytes ..." (the lines
+  /// before the cut are analysed).
+  std::vector<std::string> damaged_inputs;
 
   /// Distinct named hosts (ignores lines without a host).
   [[nodiscard]] std::vector<std::string> host_names() const;

@@ -5,6 +5,23 @@
 
 namespace ncd::report {
 
+std::string terminal_text(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return clean_text(out);
+}
+
 std::string clean_text(std::string_view s) {
   static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
   std::string out;

@@ -2,11 +2,16 @@
 #include "report/report.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <istream>
 #include <map>
+#include <memory>
+#include <streambuf>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/text.hpp"
 #include "ncd/config.hpp"
 
@@ -215,41 +220,44 @@ nlohmann::json report_to_json(const Report& r, int code) {
   return j;
 }
 
-Report report_from_json(const std::string& text, const std::string& source) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
-    throw InputError(source, std::string("not valid JSON: ") + e.what());
-  }
+namespace {
+
+void check_schema(const nlohmann::json& j, const std::string& source) {
   if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string())
     throw InputError(source, std::string("not an nccl-doctor report (no \"schema\": \"") +
                                  kSchema + "\")");
   if (j["schema"].get<std::string>() != kSchema && j["schema"].get<std::string>() != kSchemaV1)
     throw InputError(source, "unsupported report schema '" + j["schema"].get<std::string>() +
                                  "' (expected " + kSchema + ")");
-  Report r;
+}
+
+HostEntry host_from_json(const nlohmann::json& h) {
+  HostEntry e;
+  e.name = h.value("name", "");
+  e.ranks = h.value("ranks", std::vector<int>{});
+  e.fingerprint = h.value("fingerprint", "");
+  if (h.contains("topology")) e.topology = h["topology"];
+  return e;
+}
+
+/// Fills `r` from the parsed tree, appending to rows already read as a stream.
+void fill_report(const nlohmann::json& j, Report& r, const std::string& source) {
   try {
     r.command = j.value("command", "");
     r.started_unix = j.value("started", 0.0);
     r.duration_s = j.value("duration_s", 0.0);
-    if (j.contains("hosts") && j["hosts"].is_array()) {
-      for (const auto& h : j["hosts"]) {
-        HostEntry e;
-        e.name = h.value("name", "");
-        e.ranks = h.value("ranks", std::vector<int>{});
-        e.fingerprint = h.value("fingerprint", "");
-        if (h.contains("topology")) e.topology = h["topology"];
-        r.hosts.push_back(std::move(e));
-      }
-    }
+    if (j.contains("hosts") && j["hosts"].is_array())
+      for (const auto& h : j["hosts"]) r.hosts.push_back(host_from_json(h));
     if (j.contains("measurements") && j["measurements"].is_object()) {
       const auto& m = j["measurements"];
-      if (m.contains("collectives")) r.collectives = m["collectives"].get<std::vector<CollectiveResult>>();
-      if (m.contains("links")) r.links = m["links"].get<std::vector<LinkResult>>();
+      if (m.contains("collectives"))
+        for (auto& c : m["collectives"].get<std::vector<CollectiveResult>>()) r.collectives.push_back(std::move(c));
+      if (m.contains("links"))
+        for (auto& l : m["links"].get<std::vector<LinkResult>>()) r.links.push_back(std::move(l));
     }
     if (j.contains("sections") && j["sections"].is_object()) r.sections = j["sections"];
-    if (j.contains("findings")) r.findings = j["findings"].get<std::vector<Finding>>();
+    if (j.contains("findings"))
+      for (auto& f : j["findings"].get<std::vector<Finding>>()) r.findings.push_back(std::move(f));
     r.notes = j.value("notes", std::vector<std::string>{});
     r.args = j.value("args", std::vector<std::string>{});
     if (j.contains("summary") && j["summary"].is_object()) {
@@ -271,6 +279,119 @@ Report report_from_json(const std::string& text, const std::string& source) {
   } catch (const UsageError& e) {
     throw InputError(source, std::string("malformed report: ") + e.what());
   }
+}
+
+/// A read-only stream over a file descriptor that stops at `cap` bytes and at the input
+/// deadline (read_input), throwing InputError naming the file.
+class CappedFdBuf final : public std::streambuf {
+ public:
+  CappedFdBuf(int fd, std::string path, std::size_t cap) : fd_(fd), path_(std::move(path)), cap_(cap) {}
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    std::size_t n = read_input(fd_, buf_, sizeof buf_, path_);
+    if (n == 0) return traits_type::eof();
+    total_ += n;
+    if (total_ > cap_)
+      throw InputError(path_, "larger than " + std::to_string(cap_) +
+                                  " bytes, more than any report (the yardstick: a 4,096-rank sweep)");
+    setg(buf_, buf_, buf_ + n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+  std::size_t cap_;
+  std::size_t total_ = 0;
+  char buf_[1 << 16];
+};
+
+}  // namespace
+
+Report report_from_json(const std::string& text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
+    throw InputError(source, std::string("not valid JSON: ") + e.what());
+  }
+  check_schema(j, source);
+  Report r;
+  fill_report(j, r, source);
+  return r;
+}
+
+Report read_report(const std::string& path) {
+  int fd = open_input(path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  auto buf = std::make_unique<CappedFdBuf>(fd, path, kMaxReportBytes);
+  std::istream in(buf.get());
+  Report r;
+  // The rows (collectives, links, findings, hosts) are converted as soon as each one is
+  // parsed and dropped from the tree: a JSON tree costs about 8x its text.
+  std::vector<std::string> stack;  // key of each open container ("#" inside an array)
+  std::string last_key;
+  using Event = nlohmann::json::parse_event_t;
+  auto cb = [&](int /*depth*/, Event ev, nlohmann::json& parsed) -> bool {
+    switch (ev) {
+      case Event::key:
+        last_key = parsed.is_string() ? parsed.get<std::string>() : std::string();
+        return true;
+      case Event::object_start:
+      case Event::array_start: {
+        bool in_array = !stack.empty() && stack.back() == "[";
+        stack.push_back(in_array ? "#" : last_key);
+        stack.push_back(ev == Event::array_start ? "[" : "{");
+        last_key.clear();
+        return true;
+      }
+      case Event::object_end:
+      case Event::array_end: {
+        // stack holds pairs (key, kind): root at 0-1, then one pair per level; a row of
+        // "findings" is at 4-5 (n == 6), one of "measurements"."links" at 6-7 (n == 8).
+        bool row = false;
+        if (ev == Event::object_end && stack.size() >= 6 && stack[stack.size() - 2] == "#") {
+          const std::size_t n = stack.size();
+          try {
+            if (n == 8 && stack[2] == "measurements" && stack[4] == "collectives") {
+              r.collectives.push_back(parsed.get<CollectiveResult>());
+              row = true;
+            } else if (n == 8 && stack[2] == "measurements" && stack[4] == "links") {
+              r.links.push_back(parsed.get<LinkResult>());
+              row = true;
+            } else if (n == 6 && stack[2] == "findings") {
+              r.findings.push_back(parsed.get<Finding>());
+              row = true;
+            } else if (n == 6 && stack[2] == "hosts") {
+              r.hosts.push_back(host_from_json(parsed));
+              row = true;
+            }
+          } catch (const nlohmann::json::exception& e) {
+            throw InputError(path, std::string("malformed report: ") + e.what());
+          } catch (const UsageError& e) {
+            throw InputError(path, std::string("malformed report: ") + e.what());
+          }
+        }
+        stack.resize(stack.size() >= 2 ? stack.size() - 2 : 0);
+        return !row;
+      }
+      default:
+        return true;
+    }
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in, cb);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path, std::string("not valid JSON: ") + e.what());
+  }
+  check_schema(j, path);
+  fill_report(j, r, path);
   return r;
 }
 

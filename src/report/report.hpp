@@ -111,5 +111,10 @@ void from_json(const nlohmann::json& j, LinkResult& l);
 /// Reads a report written by report_to_json. Throws InputError naming `source` when the text
 /// is not JSON or not of this schema.
 [[nodiscard]] Report report_from_json(const std::string& text, const std::string& source);
+/// Reads a report file (or FIFO, device) as a stream, within the input deadline and at most
+/// kMaxReportBytes: the rows of measurements, findings and hosts become typed records as they
+/// are parsed, so memory stays a small multiple of the file (not the 8x of a JSON tree).
+/// Throws InputError naming `path`.
+[[nodiscard]] Report read_report(const std::string& path);
 
 }  // namespace ncd::report

@@ -87,5 +87,92 @@ for b in empty junk.bin longline.txt adir missing.log deep.xml unreadable.xml; d
   f=$tmp/$b
   run_case "$b log" "$f" log "$f"
 done
+# ---- issue 20: reports that cannot destroy, lie or hang (only files of the repository)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+healthy_log=$repo/tests/data/logs/cases/healthy-a3mega-2node-h100-nccltests.log
+check() {  # check <label> <condition-status> [detail]
+  cases=$((cases + 1))
+  if [[ $2 -ne 0 ]]; then echo "FAIL [$1] ${3:-}"; fail=$((fail + 1)); fi
+}
+"$bin" log "$healthy_log" --json "$tmp/r.json" >/dev/null 2>&1
+[[ -s $tmp/r.json ]]; check "a report to show" $?
+
+# `--json - > /dev/full`: the write to stdout fails, exit 3, one line naming stdout.
+"$bin" show "$tmp/r.json" --json - --format text >/dev/full 2>"$tmp/err"; rc=$?
+[[ $rc -eq 3 ]] && grep -q "standard output" "$tmp/err"; check "--json - >/dev/full" $? "exit $rc: $(head -c 300 "$tmp/err")"
+# A closed stdout is not success either.
+"$bin" explain bench.timeout >&- 2>"$tmp/err"; rc=$?
+[[ $rc -eq 3 ]]; check "explain >&-" $? "exit $rc"
+# One failing format stops neither the others nor the verdict on stdout.
+"$bin" show "$tmp/r.json" --json /dev/full --prom "$tmp/ok.prom" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[[ $rc -eq 3 && -s $tmp/ok.prom && $(grep -c . "$tmp/err") -eq 1 ]] && grep -q "/dev/full" "$tmp/err" && grep -qi "verdict\|healthy\|problem" "$tmp/out"
+check "one failing format" $? "exit $rc: $(head -c 300 "$tmp/err")"
+# Two outputs on one path: usage error before any work.
+"$bin" show "$tmp/r.json" --json "$tmp/same" --html "$tmp/./same" >/dev/null 2>"$tmp/err"; rc=$?
+[[ $rc -eq 3 && ! -e $tmp/same && $(grep -c . "$tmp/err") -eq 1 ]]; check "two outputs one path" $? "exit $rc: $(cat "$tmp/err")"
+# An output path that cannot be written is refused before measuring (bench would measure).
+start=$(date +%s%N)
+"$bin" bench --backend mpi --json "$tmp/no-such-dir/r.json" >/dev/null 2>"$tmp/err"; rc=$?
+[[ $rc -eq 3 && $(grep -c . "$tmp/err") -eq 1 ]] && grep -q "no-such-dir" "$tmp/err"; check "bad output path up front" $? "exit $rc: $(cat "$tmp/err")"
+# A device node stays a device node (mknod needs root: skipped without it).
+if mknod "$tmp/null" c 1 3 2>/dev/null; then
+  "$bin" show "$tmp/r.json" --json "$tmp/null" --prom "$tmp/null2" >/dev/null 2>&1
+  [[ -c $tmp/null ]]; check "device node survives" $? "$(ls -l "$tmp/null")"
+else
+  echo "skip: device node case (mknod not permitted)"
+fi
+# A truncated .gz log is reported as truncated, never exit 0.
+{ for i in $(seq 40); do cat "$healthy_log"; done; } | gzip -c > "$tmp/whole.log.gz"
+head -c $(( $(stat -c %s "$tmp/whole.log.gz") / 2 )) "$tmp/whole.log.gz" > "$tmp/cut.log.gz"
+"$bin" log "$tmp/cut.log.gz" --json "$tmp/cut.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[[ $rc -ne 0 ]] && grep -q "truncated" "$tmp/out" && grep -q '"log.input_damaged"' "$tmp/cut.json"
+check "truncated .gz" $? "exit $rc: $(head -c 400 "$tmp/out")"
+"$bin" log "$tmp/whole.log.gz" >/dev/null 2>&1; rc=$?
+[[ $rc -eq 0 ]]; check "whole .gz still healthy" $? "exit $rc"
+# A FIFO without a writer ends by the --timeout deadline, exit 3, one line naming it.
+mkfifo "$tmp/fifo"
+start=$(date +%s%N)
+timeout 60 "$bin" log --timeout 2 "$tmp/fifo" >/dev/null 2>"$tmp/err"; rc=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+[[ $rc -eq 3 && $took -ge 1900 && $(grep -c . "$tmp/err") -eq 1 ]] && grep -q "$tmp/fifo" "$tmp/err"
+check "log on a FIFO without writer" $? "exit $rc after $took ms: $(cat "$tmp/err")"
+echo "log on a FIFO without writer: exit $rc after $took ms (deadline 2 s)"
+# show on /dev/zero: exit 3 within 2 s (it fails on the first byte, not after a gigabyte).
+start=$(date +%s%N)
+timeout 60 "$bin" show /dev/zero >/dev/null 2>"$tmp/err"; rc=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+[[ $rc -eq 3 && $took -lt 2000 ]]; check "show /dev/zero" $? "exit $rc after $took ms"
+echo "show /dev/zero: exit $rc after $took ms"
+# UTF-16 is named as such, not "binary data".
+iconv -f UTF-8 -t UTF-16 "$healthy_log" > "$tmp/utf16.log"
+"$bin" log "$tmp/utf16.log" >/dev/null 2>"$tmp/err"; rc=$?
+[[ $rc -eq 3 ]] && grep -q "UTF-16" "$tmp/err"; check "UTF-16 log" $? "exit $rc: $(cat "$tmp/err")"
+# Terminal escapes inside a report are shown, not obeyed.
+python3 - "$tmp/r.json" "$tmp/esc.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["findings"].append({"id": "env.risky", "severity": "warn", "host": "h\x1b]0;owned\x07",
+                      "subject": "s\x1b[2J", "message": "m\x1b[31mred\r", "evidence": ["e\x9b1m"], "hint": "x"})
+json.dump(r, open(sys.argv[2], "w"))
+PY
+"$bin" show "$tmp/esc.json" --color never >"$tmp/out" 2>&1
+! grep -q $'\x1b' "$tmp/out" && grep -q 'x1b\[31mred' "$tmp/out"; check "escapes in show" $? "$(head -c 300 "$tmp/out" | od -c | head -5)"
+# show's memory is a small multiple of the report (issue: 8.5x): a 60 MB report of links.
+python3 - "$tmp/r.json" "$tmp/big.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+links = [{"src_host": "node%04d" % (i % 512), "dst_host": "node%04d" % ((i * 7 + 1) % 512), "src_rank": i % 4096,
+          "dst_rank": (i * 7 + 1) % 4096, "bytes": 8388608, "gbps": 11.5 + (i % 100) / 100.0, "latency_us": 3.25,
+          "class": "net", "ok": True} for i in range(300000)]
+r["measurements"]["links"] = links
+with open(sys.argv[2], "w") as f:
+    json.dump(r, f, indent=2)
+PY
+size=$(stat -c %s "$tmp/big.json")
+/usr/bin/time -v "$bin" show "$tmp/big.json" >/dev/null 2>"$tmp/time"; rc=$?
+rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$tmp/time")
+echo "show on a $((size / 1000000)) MB report: exit $rc, peak RSS $((rss_kb / 1024)) MiB ($(awk -v r="$rss_kb" -v s="$size" 'BEGIN{printf "%.2f", r*1024/s}')x the file)"
+[[ $rc -le 2 && -n $rss_kb && $(( rss_kb * 1024 )) -lt $(( size * 2 )) ]]; check "show memory" $? "rss ${rss_kb} kB for $size bytes"
+
 echo "bad input: $((cases - fail)) passed, $fail failed"
 [[ $fail -eq 0 ]]

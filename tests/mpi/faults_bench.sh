@@ -52,7 +52,7 @@ run_case() {  # run_case NAME FAULT EXPECT_ID EXPECT_SUBJECT_REGEX -- nccl-docto
   touch "$stop"; wait $scraper; local src=$?
   if [[ $rc -eq 124 ]]; then echo "FAIL $name: the job hung (killed by timeout 90)"; tail -20 "$out"; fail=1; return; fi
   if [[ $src -ne 0 ]]; then echo "FAIL $name: $(cat "$tmp/$name.scrape")"; fail=1; fi
-  if ls "$tmp"/"$name".json.tmp.* >/dev/null 2>&1; then echo "FAIL $name: temporary report file left behind"; fail=1; fi
+  if ls "$tmp"/"$name".json.tmp.* "$tmp"/."$name".json.tmp.* >/dev/null 2>&1; then echo "FAIL $name: temporary report file left behind"; fail=1; fi
   python3 - "$json" "$out" "$start" "$end" "$deadline" "$margin" "$name" "$want_id" "$want_subject" "$rc" <<'PY' || { fail=1; tail -20 "$out"; }
 import json, os, re, sys
 path, out, start, end, deadline, margin, name, want_id, want_subject, rc = sys.argv[1:]
