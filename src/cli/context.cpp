@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/launcher.hpp"
 #include "core/fs.hpp"
 #include "dist/mpi_comm.hpp"
 #include "report/writers.hpp"
@@ -40,13 +41,17 @@ dist::Comm& Context::comm() {
       comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
     else
       comm_ = std::make_unique<dist::SingleComm>();
+    check_launch(comm_->size());  // srun without PMI: N one-rank jobs, each thinking it is alone
   }
   return *comm_;
 }
 
 dist::MpiComm& Context::mpi() {
   if (comm_ && !comm_->is_mpi()) comm_.reset();
-  if (!comm_) comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
+  if (!comm_) {
+    comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
+    check_launch(comm_->size());
+  }
   return static_cast<dist::MpiComm&>(*comm_);
 }
 
