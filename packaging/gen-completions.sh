@@ -14,13 +14,14 @@ top=$("$bin" --help)
 mapfile -t cmds < <(awk '/^Subcommands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{on=0}' <<< "$top")
 [[ ${#cmds[@]} -gt 0 ]] || { echo "gen-completions: no commands in '$bin --help'" >&2; exit 1; }
 global=$(awk '/^Subcommands:/{exit} {print}' <<< "$top" | opts_of)
+alt=$(IFS='|'; echo "${cmds[*]}")
 
 {
   echo "# bash completion for nccl-doctor (generated from its --help by packaging/gen-completions.sh)"
   echo "_nccl_doctor() {"
   echo "  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} cmd= w"
   echo "  for w in \"\${COMP_WORDS[@]:1:COMP_CWORD-1}\"; do"
-  echo "    case \$w in ${cmds[*]// /|}) cmd=\$w; break ;; esac"
+  echo "    case \$w in $alt) cmd=\$w; break ;; esac"
   echo "  done"
   echo "  case \$prev in"
   echo "    --json|--prom|--junit|--html|--save|--load|--baseline|--hwloc-xml|--nccl-topo|--topo-xml|--graph-xml|--log)"
@@ -58,7 +59,7 @@ global=$(awk '/^Subcommands:/{exit} {print}' <<< "$top" | opts_of)
   "$bin" --help | awk '/^Subcommands:/{on=1; next} on && /^  [a-z]/{n=$1; $1=""; sub(/^ +/, ""); gsub(/'"'"'/, ""); gsub(/:/, " -"); printf "    '"'"'%s:%s'"'"'\n", n, $0} on && /^$/{on=0}'
   echo "  )"
   echo "  global=($global)"
-  echo "  local cmd=\${words[(r)(${cmds[*]// /|})]}"
+  echo "  local cmd=\${words[(r)($alt)]}"
   echo "  case \$cmd in"
   for c in "${cmds[@]}"; do
     echo "    $c) opts=($("$bin" "$c" --help | awk '/^Global options/{exit} {print}' | opts_of)) ;;"

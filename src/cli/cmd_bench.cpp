@@ -41,6 +41,15 @@ std::string row_text(const report::CollectiveResult& r) {
                      r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), r.spread * 100);
 }
 
+std::string group_header(const report::CollectiveResult& r) {
+  return fmt::format("#\n# {} {} ({}), out-of-place\n", r.op, r.algo,
+                     r.backend == "nccl" ? (r.algo == "native" ? "NCCL's own choice" : "NCCL_ALGO forced")
+                                         : (r.algo == "native" ? "the MPI library's collective"
+                                                               : "ours, over MPI point-to-point")) +
+         "#         size         count      type   redop    root       time    algbw    busbw  #wrong  spread\n"
+         "#          (B)    (elements)                                 (us)   (GB/s)   (GB/s)             (%)\n";
+}
+
 void print_rows(std::ostream& out, const std::vector<report::CollectiveResult>& rows) {
   std::string current;
   for (const auto& r : rows) {
@@ -51,15 +60,6 @@ void print_rows(std::ostream& out, const std::vector<report::CollectiveResult>& 
     }
     out << row_text(r) << '\n';
   }
-}
-
-std::string group_header(const report::CollectiveResult& r) {
-  return fmt::format("#\n# {} {} ({}), out-of-place\n", r.op, r.algo,
-                     r.backend == "nccl" ? (r.algo == "native" ? "NCCL's own choice" : "NCCL_ALGO forced")
-                                         : (r.algo == "native" ? "the MPI library's collective"
-                                                               : "ours, over MPI point-to-point")) +
-         "#         size         count      type   redop    root       time    algbw    busbw  #wrong  spread\n"
-         "#          (B)    (elements)                                 (us)   (GB/s)   (GB/s)             (%)\n";
 }
 
 /// nccl-tests' closing lines: "# Out of bounds values : 0 OK" and "# Avg bus bandwidth : X"
