@@ -157,7 +157,7 @@ std::string global_options_text(const CLI::App& app) {
     if (o->get_type_size() != 0 && !o->get_type_name().empty()) name += " " + o->get_type_name();
     std::string line = "  " + name;
     line += std::string(line.size() < 26 ? 26 - line.size() : 1, ' ') + o->get_description();
-    if (!o->get_default_str().empty()) line += " (default: " + o->get_default_str() + ")";
+    if (o->get_type_size() != 0 && !o->get_default_str().empty()) line += " (default: " + o->get_default_str() + ")";
     text += line + "\n";
   }
   return text;

@@ -31,7 +31,8 @@ grep -q '^# nccl-doctor sweep' "$out" || { echo "FAIL: no report text"; cat "$ou
 python3 - "$out" "$tmp/r.json" <<'PY' || exit 1
 import json, re, sys
 lines = open(sys.argv[1]).read().splitlines()
-stages = [s for s in json.load(open(sys.argv[2]))["sections"]["stages"]]
+r = json.load(open(sys.argv[2]))
+stages = r["stages"] if isinstance(r.get("stages"), list) else r["sections"]["stages"]
 pat = re.compile(r"^nccl-doctor: (\d\d:\d\d:\d\d)Z t=([0-9.]+)s sweep \[(\d+)(?:/\d+)?\] (\w+): (started|done|skipped)(.*)$")
 events = []
 for l in lines:
