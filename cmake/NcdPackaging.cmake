@@ -3,6 +3,8 @@
 # completion generated from the binary's own help at build time; `cpack -G DEB`: a Debian
 # package whose dependencies are Debian packages (dpkg-shlibdeps over the built binary).
 include(GNUInstallDirs)
+# share/doc/nccl-doctor (GNUInstallDirs would use the CMake project name, nccl_doctor).
+set(NCD_DOCDIR ${CMAKE_INSTALL_DATADIR}/doc/nccl-doctor)
 
 set(NCD_GEN_DIR ${CMAKE_BINARY_DIR}/packaging)
 add_custom_command(
@@ -19,11 +21,11 @@ add_custom_target(ncd_docs ALL DEPENDS ${NCD_GEN_DIR}/nccl-doctor.1 ${NCD_GEN_DI
 install(TARGETS nccl-doctor RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(PROGRAMS scripts/nightly-sweep scripts/slurm-preflight.sbatch scripts/ncd-bounded
         DESTINATION ${CMAKE_INSTALL_DATADIR}/nccl-doctor/scripts)
-install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR} FILES_MATCHING PATTERN "*.md"
+install(FILES README.md DESTINATION ${NCD_DOCDIR})
+install(DIRECTORY docs/ DESTINATION ${NCD_DOCDIR} FILES_MATCHING PATTERN "*.md"
         PATTERN "developing.md" EXCLUDE)
-install(FILES packaging/Dockerfile DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-install(FILES packaging/k8s/mpijob.yaml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(FILES packaging/Dockerfile DESTINATION ${NCD_DOCDIR}/examples)
+install(FILES packaging/k8s/mpijob.yaml DESTINATION ${NCD_DOCDIR}/examples)
 install(FILES ${NCD_GEN_DIR}/nccl-doctor.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${NCD_GEN_DIR}/nccl-doctor.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME nccl-doctor)
@@ -36,6 +38,7 @@ set(CPACK_PACKAGE_CONTACT "nccl-doctor maintainers <nccl-doctor@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "GPU cluster fabric health check (NCCL, PCIe, NVLink, RDMA)")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_STRIP_FILES ON)  # no debug info in the package (RelWithDebInfo builds)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://example.invalid/nccl-doctor")
 # The launcher (mpirun) and lstopo are what operators use beside it; not needed for offline use.

@@ -184,7 +184,6 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
   CLI::App app{"nccl-doctor: is this GPU cluster's fabric healthy, and if not, what is wrong?",
                "nccl-doctor"};
   app.fallthrough();  // global options are accepted after the command name too
-  app.option_defaults()->always_capture_default();  // every help line shows its default
   app.set_version_flag("--version", std::string("nccl-doctor ") + NCD_VERSION, "Print the version and exit");
   app.require_subcommand(0, 1);
   GlobalOptions g;
@@ -326,6 +325,13 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
   }
 
   {
+    // Every option with a value shows its default in the help (flags have none to show).
+    auto capture = [](CLI::App& a) {
+      for (CLI::Option* o : a.get_options())
+        if (o->get_type_size() != 0 && o->get_default_str().empty()) o->capture_default_str();
+    };
+    capture(app);
+    for (CLI::App* sub : app.get_subcommands({})) capture(*sub);
     const std::string globals = global_options_text(app);
     for (CLI::App* sub : app.get_subcommands({})) sub->footer("\n" + globals + "\n" + examples_text(sub->get_name()));
     app.footer("\nRun `nccl-doctor COMMAND --help` for a command's options and examples.\n");

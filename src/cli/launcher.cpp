@@ -80,8 +80,14 @@ std::string launch_mismatch(const LaunchEnv& e, int mpi_size) {
                 "rebuild nccl-doctor against the site's MPI (docs/install.md)";
 }
 
+namespace {
+// Read when the program starts: an MPI singleton init exports PMIx/Open MPI variables of its
+// own, which would hide what the launcher set.
+const LaunchEnv kLaunchAtStart = detect_launch();
+}  // namespace
+
 void check_launch(int mpi_size) {
-  const std::string msg = launch_mismatch(detect_launch(), mpi_size);
+  const std::string msg = launch_mismatch(kLaunchAtStart, mpi_size);
   if (!msg.empty()) throw UsageError(msg);
 }
 

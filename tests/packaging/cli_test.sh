@@ -5,7 +5,7 @@
 # help shows its defaults, the global options and two examples.
 #   cli_test.sh BIN SOURCE_DIR
 set -u
-bin=$1
+bin=$(readlink -f "$1")
 src=$(cd "$2" && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }

@@ -7,7 +7,7 @@
 # nccl-doctor package is installed; the package is removed again afterwards.
 #   deb_test.sh BUILD_DIR
 set -u
-build=$1
+build=$(readlink -f "$1")
 command -v dpkg-deb >/dev/null && command -v cpack >/dev/null || { echo "SKIP: no dpkg-deb/cpack"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -21,7 +21,7 @@ info=$(dpkg-deb --info "$deb")
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 for pkg in libhwloc15 libopenmpi3 libfmt9 libpugixml1v5 zlib1g libc6 libstdc++6; do
-  [[ $depends =~ (^|[ ,])$pkg([ ,(]|$) ]] || fail "Depends lacks $pkg"
+  tr ',|' '\n\n' <<< "$depends" | sed 's/^ *//; s/ .*//' | grep -qxF "$pkg" || fail "Depends lacks $pkg"
 done
 # NCCL and CUDA are not Debian packages: never a hard dependency (a Recommends at most).
 [[ $depends != *nccl* && $depends != *cuda* ]] || fail "Depends names NCCL/CUDA, which are not Debian packages"

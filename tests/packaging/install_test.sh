@@ -5,7 +5,7 @@
 # option of the binary, the operator scripts and documents are installed.
 #   install_test.sh BUILD_DIR
 set -u
-build=$1
+build=$(readlink -f "$1")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -48,8 +48,8 @@ bash -n "$bash_c" || fail "bash completion does not parse"
 # The bash completion completes: commands, then a command's options.
 out=$(bash -c "source '$bash_c'; COMP_WORDS=(nccl-doctor sw); COMP_CWORD=1; _nccl_doctor; echo \${COMPREPLY[*]}")
 [[ $out == sweep ]] || fail "bash completion of 'sw' gave '$out'"
-out=$(bash -c "source '$bash_c'; COMP_WORDS=(nccl-doctor sweep --qu); COMP_CWORD=2; _nccl_doctor; echo \${COMPREPLY[*]}")
-[[ $out == --quick ]] || fail "bash completion of 'sweep --qu' gave '$out'"
+out=$(bash -c "source '$bash_c'; COMP_WORDS=(nccl-doctor sweep --quic); COMP_CWORD=2; _nccl_doctor; echo \${COMPREPLY[*]}")
+[[ $out == --quick ]] || fail "bash completion of 'sweep --quic' gave '$out'"
 if command -v zsh >/dev/null; then zsh -n "$zsh_c" || fail "zsh completion does not parse"; fi
 echo "ok: completion: ${#cmds[@]} commands, ${#global[@]} global options, $n command options in each file"
 
