@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <map>
 
 #include "cli/cmd_bench.hpp"
 #include "cli/cmd_diff.hpp"
@@ -26,6 +27,7 @@
 #include "core/text.hpp"
 #include "dist/mpi_comm.hpp"
 #include "report/writers.hpp"
+#include "ncd/config.hpp"
 
 namespace ncd::cli {
 namespace {
@@ -42,6 +44,36 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
   return sub;
 }
 
+/// "--timeout 0: must be a positive number of seconds, e.g. 60" instead of CLI11's range with
+/// the largest double in it.
+CLI::Validator positive(const std::string& what, const std::string& example) {
+  return CLI::Validator(
+      [what, example](std::string& v) -> std::string {
+        double x = 0;
+        try {
+          std::size_t used = 0;
+          x = std::stod(v, &used);
+          if (used != v.size()) x = 0;
+        } catch (const std::exception&) {
+          x = 0;
+        }
+        if (x > 0 && x < 1e9) return "";
+        return "'" + v + "' is not a positive " + what + " (e.g. " + example + ")";
+      },
+      "", "POSITIVE");
+}
+
+/// A value from a fixed list; the error lists the valid ones ("did you mean" only for one of them).
+CLI::Validator one_of(std::vector<std::string> values) {
+  return CLI::Validator(
+      [values](std::string& v) -> std::string {
+        if (std::find(values.begin(), values.end(), v) != values.end()) return "";
+        std::string near = closest_match(v, values);
+        return "'" + v + "' is not one of " + join(values, ", ") + (near.empty() ? "" : " (did you mean '" + near + "'?)");
+      },
+      "{" + join(values, ",") + "}", "ONE_OF");
+}
+
 void add_global_options(CLI::App& app, GlobalOptions& g, int& verbose, bool& quiet) {
   app.add_option("--json", g.json_path, "Write the JSON report to FILE (- for stdout)")->type_name("FILE");
   app.add_option("--prom", g.prom_path,
@@ -51,14 +83,15 @@ void add_global_options(CLI::App& app, GlobalOptions& g, int& verbose, bool& qui
       ->type_name("FILE");
   app.add_option("--html", g.html_path, "Write a self-contained HTML report to FILE")->type_name("FILE");
   app.add_option("--format", g.format, "What to print on stdout")
-      ->check(CLI::IsMember({"text", "json"}));
+      ->check(one_of({"text", "json"}));
   app.add_option("--fail-on", g.fail_on, "Lowest severity that fails the exit code")
-      ->check(CLI::IsMember({"warn", "error"}));
+      ->check(one_of({"warn", "error"}));
   app.add_option("--timeout", g.timeout_s, "Deadline in seconds for every distributed step")
-      ->check(CLI::PositiveNumber);
+      ->check(positive("number of seconds", "--timeout 60"))
+      ->type_name("SECONDS");
   app.add_flag("-v,--verbose", verbose, "More detail (repeat for more)");
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors");
-  app.add_option("--color", g.color, "Colour in text output")->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--color", g.color, "Colour in text output")->check(one_of({"auto", "always", "never"}));
 }
 
 std::vector<std::string> option_names(const CLI::App* app) {
@@ -83,6 +116,9 @@ std::string suggestion(const CLI::App& app, const std::vector<std::string>& args
   for (const CLI::App* s : app.get_subcommands({})) commands.push_back(s->get_name());
   for (const auto& a : args) {
     std::string word = a.substr(0, a.find('='));
+    if (std::find(flags.begin(), flags.end(), word) != flags.end() ||
+        std::find(commands.begin(), commands.end(), word) != commands.end())
+      continue;  // a real name: nothing to suggest for it
     if (word.rfind("-", 0) == 0) {
       std::string near = closest_match(word, flags);
       if (!near.empty()) return " (did you mean '" + near + "'?)";
@@ -120,6 +156,48 @@ int launcher_rank() {
   for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
     if (const char* s = std::getenv(v)) return std::atoi(s);
   return -1;
+/// Two examples per command, shown at the end of its help (and in the man page).
+const std::map<std::string, std::vector<std::string>>& examples() {
+  static const std::map<std::string, std::vector<std::string>> k = {
+      {"env", {"mpirun -N 1 nccl-doctor env", "nccl-doctor env --json - | python3 -m json.tool"}},
+      {"topo", {"nccl-doctor topo", "nccl-doctor topo --hwloc-xml node.xml --save node-topo.json"}},
+      {"bench",
+       {"mpirun -np 8 nccl-doctor bench -b 8 -e 128M -f 2", "nccl-doctor bench --backend mpi --op allreduce,allgather"}},
+      {"version", {"nccl-doctor version", "nccl-doctor version --format json"}},
+      {"log", {"nccl-doctor log job-1234/*.log", "zcat run.log.gz | nccl-doctor log -"}},
+      {"sweep",
+       {"mpirun -N 1 nccl-doctor sweep --quick",
+        "nccl-doctor sweep --baseline golden.json --prom nccl.prom --html report.html"}},
+      {"diff", {"nccl-doctor diff golden.json today.json", "nccl-doctor diff golden.json today.json --fail-on error"}},
+      {"show", {"nccl-doctor show report.json", "nccl-doctor show report.json --html report.html"}},
+      {"explain", {"nccl-doctor explain", "nccl-doctor explain pcie.link_degraded"}},
+      {"links", {"mpirun -N 1 nccl-doctor links", "mpirun -N 1 nccl-doctor links --mode bisect --expect net=12.5"}},
+      {"rings", {"mpirun -np 8 nccl-doctor rings", "nccl-doctor rings --topo-xml topo.xml --graph-xml graph.xml"}},
+  };
+  return k;
+}
+
+/// The global options as help lines (a command's help shows them too: they work after it).
+std::string global_options_text(const CLI::App& app) {
+  std::string text = "Global options (before or after the command):\n";
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_name() == "--help" || o->get_name() == "-h,--help" || o->get_group().empty()) continue;
+    std::string name = o->get_name(false, true);
+    if (o->get_type_size() != 0 && !o->get_type_name().empty()) name += " " + o->get_type_name();
+    std::string line = "  " + name;
+    line += std::string(line.size() < 26 ? 26 - line.size() : 1, ' ') + o->get_description();
+    if (o->get_type_size() != 0 && !o->get_default_str().empty()) line += " (default: " + o->get_default_str() + ")";
+    text += line + "\n";
+  }
+  return text;
+}
+
+std::string examples_text(const std::string& command) {
+  auto it = examples().find(command);
+  if (it == examples().end()) return "";
+  std::string text = "Examples:\n";
+  for (const auto& e : it->second) text += "  " + e + "\n";
+  return text;
 }
 
 std::string one_line(std::string s) {
@@ -135,6 +213,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
   CLI::App app{"nccl-doctor: is this GPU cluster's fabric healthy, and if not, what is wrong?",
                "nccl-doctor"};
   app.fallthrough();  // global options are accepted after the command name too
+  app.set_version_flag("--version", std::string("nccl-doctor ") + NCD_VERSION, "Print the version and exit");
   app.require_subcommand(0, 1);
   GlobalOptions g;
   int verbose = 0;
@@ -168,7 +247,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
                                 "Collective bandwidth: ring vs tree vs native, data-checked (nccl-tests flags)", o,
                                 &run_bench);
     sub->add_option("--backend", o->backend, "auto (NCCL on GPUs, else MPI), nccl, or mpi (host memory)")
-        ->check(CLI::IsMember({"auto", "nccl", "mpi"}));
+        ->check(one_of({"auto", "nccl", "mpi"}));
     sub->add_option("--algo", o->algos, "Algorithms, comma-separated: ring,tree,native (GPUs also nvls,collnet)");
     sub->add_option("--op", o->ops,
                     "Collectives, comma-separated: allreduce,allgather,reducescatter,broadcast,reduce,alltoall,sendrecv");
@@ -182,6 +261,12 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     sub->add_option("-d,--datatype", o->dtype, "int8, int32, int64, float32, float64, float16, bfloat16");
     sub->add_option("-o,--redop", o->redop, "sum, prod, min, max, avg");
     sub->add_option("-r,--root", o->root, "Root rank of broadcast and reduce");
+    sub->add_option("-g,--ngpus", o->ngpus, "GPUs per thread (nccl-tests); 1 only: nccl-doctor runs one rank per GPU");
+    sub->add_option("-t,--nthreads", o->nthreads, "Threads per process (nccl-tests); 1 only: one rank per GPU");
+    sub->add_option("-a,--average", o->average,
+                    "nccl-tests' time across ranks (0-3); accepted, no-op: times are always the slowest rank's (3)");
+    sub->add_option("-G,--cudagraph", o->graph_iters,
+                    "CUDA graph launches (nccl-tests); accepted, no-op: neither backend captures graphs");
     sub->add_option("--expected-busbw", o->expected_busbw,
                     "Large-message busbw (GB/s) this topology should give, for bench.busbw_low");
     sub->add_flag("--copy", o->copies, "Also measure copy bandwidth per GPU (H2D, D2H, D2D; nccl backend)");
@@ -254,10 +339,10 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
                                 "Pairwise link sweep: which link or which node is slow", o, &run_links);
     sub->add_option("--size", o->size, "Bandwidth message size (K/M/G suffixes)")->capture_default_str();
     sub->add_option("--mode", o->mode, "pairwise: every pair; ring: ring neighbours only; bisect: group testing")->capture_default_str()
-        ->check(CLI::IsMember({"pairwise", "ring", "bisect"}));
+        ->check(one_of({"pairwise", "ring", "bisect"}));
     // Link sweeps run over MPI point-to-point on host memory only (no NCCL send/recv backend).
     sub->add_option("--backend", o->backend, "auto and mpi: host memory over MPI point-to-point")->capture_default_str()
-        ->check(CLI::IsMember({"auto", "mpi"}));
+        ->check(one_of({"auto", "mpi"}));
     sub->add_option("-n,--iters", o->iters, "Timed transfers per direction")->capture_default_str()->check(CLI::Range(1, 10000));
     sub->add_option("-w,--warmup", o->warmup, "Untimed transfers per direction first")->capture_default_str()->check(CLI::Range(0, 1000));
     sub->add_option("--repeat", o->repeat, "Sweeps of the whole schedule, within --timeout")->capture_default_str()
@@ -266,7 +351,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->capture_default_str()->check(CLI::Range(1, 100));
     sub->add_flag("!--no-topo", o->topo, "Do not probe the NICs for the bandwidth links should give");
     sub->add_option("--round-timeout", o->round_timeout, "Deadline of one round in seconds (default: split from --timeout)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive("number of seconds", "--round-timeout 10"));
     sub->add_option("--expect", o->expect, "Expected bandwidth per link class in GB/s, e.g. net=12.5,shm=20")
         ->type_name("CLASS=GBPS,...");
     sub->add_flag("!--no-confirm", o->confirm, "Do not measure suspect pairs a second time before blaming them");
@@ -283,7 +368,20 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
         ->expected(1, -1);
     sub->add_option("--nodes", o->nodes, "Nodes of the job for NCCL's model (offline; default: from --log, "
                                          "else 2 when the graph has NICs)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive("number of nodes", "--nodes 2"));
+  }
+
+  {
+    // Every option with a value shows its default in the help (flags have none to show).
+    auto capture = [](CLI::App& a) {
+      for (CLI::Option* o : a.get_options())
+        if (o->get_type_size() != 0 && o->get_default_str().empty()) o->capture_default_str();
+    };
+    capture(app);
+    for (CLI::App* sub : app.get_subcommands({})) capture(*sub);
+    const std::string globals = global_options_text(app);
+    for (CLI::App* sub : app.get_subcommands({})) sub->footer("\n" + globals + "\n" + examples_text(sub->get_name()));
+    app.footer("\nRun `nccl-doctor COMMAND --help` for a command's options and examples.\n");
   }
 
   try {
@@ -295,6 +393,13 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
   } catch (const CLI::CallForAllHelp& e) {
     app.exit(e, out, err);
     return 0;
+  } catch (const CLI::CallForVersion& e) {
+    out << e.what() << '\n';
+    return 0;
+  } catch (const CLI::ValidationError& e) {
+    // The validators list the valid values themselves; a flag's own name is no suggestion.
+    err << "nccl-doctor: " << one_line(e.what()) << '\n';
+    return 3;
   } catch (const CLI::ParseError& e) {
     err << "nccl-doctor: " << one_line(e.what()) << suggestion(app, args) << '\n';
     return 3;

@@ -44,21 +44,40 @@ std::string row_text(const report::CollectiveResult& r) {
                      r.expected_busbw_gbps ? fmt::format("{:.2f}", *r.expected_busbw_gbps) : std::string("N/A"));
 }
 
+std::string group_header(const report::CollectiveResult& r) {
+  return fmt::format("#\n# {} {} ({}), out-of-place\n", r.op, r.algo,
+                     r.backend == "nccl" ? (r.algo == "native" ? "NCCL's own choice" : "NCCL_ALGO forced")
+                                         : (r.algo == "native" ? "the MPI library's collective"
+                                                               : "ours, over MPI point-to-point")) +
+         "#         size         count      type   redop    root       time    algbw    busbw  #wrong  spread   model\n"
+         "#          (B)    (elements)                                 (us)   (GB/s)   (GB/s)             (%)  (GB/s)\n";
+}
+
 void print_rows(std::ostream& out, const std::vector<report::CollectiveResult>& rows) {
   std::string current;
   for (const auto& r : rows) {
     std::string key = r.op + " " + r.algo;
     if (key != current) {
       current = key;
-      out << fmt::format("#\n# {} {} ({})\n", r.op, r.algo,
-                         r.backend == "nccl" ? (r.algo == "native" ? "NCCL's own choice" : "NCCL_ALGO forced")
-                                             : (r.algo == "native" ? "the MPI library's collective"
-                                                                   : "ours, over MPI point-to-point"));
-      out << "#         size         count      type   redop    root       time    algbw    busbw  #wrong  spread   model\n";
-      out << "#          (B)    (elements)                                 (us)   (GB/s)   (GB/s)             (%)  (GB/s)\n";
+      out << group_header(r);
     }
     out << row_text(r) << '\n';
   }
+}
+
+/// nccl-tests' closing lines: "# Out of bounds values : 0 OK" and "# Avg bus bandwidth : X"
+/// (the mean busbw over every row, as nccl-tests computes it; health decisions use the
+/// large-message lines instead).
+void print_avg_lines(std::ostream& out, const std::vector<report::CollectiveResult>& rows) {
+  if (rows.empty()) return;
+  double sum = 0;
+  std::int64_t wrong = 0;
+  for (const auto& r : rows) {
+    sum += r.busbw_gbps;
+    if (r.wrong > 0) wrong += r.wrong;
+  }
+  out << fmt::format("# Out of bounds values : {} {}\n", wrong, wrong ? "FAILED" : "OK");
+  out << fmt::format("# Avg bus bandwidth    : {:.4f} \n", sum / static_cast<double>(rows.size()));
 }
 
 /// "# large messages: allreduce ring 1.02 GB/s at 16M (0.97x native)".
@@ -112,6 +131,16 @@ collectives::BenchPlan make_bench_plan(const BenchOptions& o) {
   if (o.warmup < 0) throw UsageError(fmt::format("-w {}: must not be negative", o.warmup));
   if (o.check < 0) throw UsageError(fmt::format("-c {}: must not be negative", o.check));
   if (o.root < 0) throw UsageError(fmt::format("-r {}: must not be negative", o.root));
+  // nccl-tests drives several GPUs per process (-g, -t); nccl-doctor runs one rank per GPU.
+  if (o.ngpus != 1)
+    throw UsageError(fmt::format("-g {}: nccl-doctor drives one GPU per rank; start {} times as many ranks instead "
+                                 "(e.g. mpirun -np <GPUs in the job>)", o.ngpus, o.ngpus));
+  if (o.nthreads != 1)
+    throw UsageError(fmt::format("-t {}: nccl-doctor uses one thread per rank; start {} times as many ranks instead",
+                                 o.nthreads, o.nthreads));
+  if (o.average < 0 || o.average > 3)
+    throw UsageError(fmt::format("-a {}: expected 0 (rank 0), 1 (mean), 2 (min) or 3 (max)", o.average));
+  if (o.graph_iters < 0) throw UsageError(fmt::format("-G {}: must not be negative", o.graph_iters));
   p.iters = o.iters;
   p.warmup = o.warmup;
   p.check = o.check;
@@ -201,6 +230,19 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
   r.command = "bench";
   checks::BenchThresholds th;
   auto progress = [&ctx](const std::string& step) { ctx.progress("bench: " + step); };
+  // Rows on stderr as they are measured (rank 0), terminal or not: a launcher's log shows the
+  // run advancing; the complete table follows on stdout at the end.
+  std::string live_key;
+  plan.on_row = [&ctx, &live_key](const report::CollectiveResult& row) {
+    if (ctx.opts.verbosity < 0) return;
+    ctx.end_progress();
+    const std::string key = row.op + " " + row.algo;
+    if (key != live_key) {
+      live_key = key;
+      ctx.err << group_header(row);
+    }
+    ctx.err << row_text(row) << std::endl;
+  };
   dist::Comm* comm = nullptr;
   // Rank 0: the report from what was measured (also used by the watchdog when stuck).
   auto fill = [&](report::Report& r, checks::BenchEvidence& ev, const collectives::BenchOutcome& outcome) {
@@ -369,8 +411,13 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
                        "(slowest rank), spread = (p90-p10)/median\n",
                        collectives::to_string(plan.dtype), collectives::to_string(plan.redop), plan.root, plan.iters,
                        plan.warmup, plan.check);
+    out << fmt::format("# in-place: not measured (out-of-place only); -g 1 -t 1: one rank per GPU; times are the "
+                       "slowest rank's{}; -G {}: {}\n",
+                       opts.average != 3 ? fmt::format(" (-a {} is not used)", opts.average) : "", opts.graph_iters,
+                       opts.graph_iters > 0 ? "ignored, no CUDA graphs are captured" : "no CUDA graphs, as asked");
     print_rows(out, ev.rows);
     out << "#\n";
+    print_avg_lines(out, ev.rows);
     print_verdict_lines(out, ev);
   });
   // A rank that never answered may be stuck in MPI: end the whole job now that the report is out.

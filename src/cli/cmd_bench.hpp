@@ -26,6 +26,10 @@ struct BenchOptions {
   double expected_busbw = 0;          ///< GB/s the topology should give (GPU busbw_low)
   bool copies = false;                ///< --copy: copy-engine bandwidth per GPU (nccl backend)
   std::string copy_bytes = "256M";
+  int ngpus = 1;                      ///< -g: GPUs per thread (nccl-tests); one rank per GPU here: 1 only
+  int nthreads = 1;                   ///< -t: threads per process (nccl-tests); 1 only
+  int average = 3;                    ///< -a: nccl-tests' 0 rank 0, 1 mean, 2 min, 3 max; accepted, times are always the slowest rank's (3)
+  int graph_iters = 0;                ///< -G: CUDA graph launches (nccl-tests); not used by either backend
   std::string slice_bytes;            ///< hidden: slice size of our pipelined algorithms
   bool self_test = false;             ///< hidden: the exhaustive correctness matrix
 };

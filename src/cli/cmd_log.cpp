@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -90,8 +91,19 @@ HostRow host_row(const nccl::RunLog& log, const nccl::HostInfo& h) {
 
 }  // namespace
 
-int run_log(const LogOptions& opts, Context& ctx) {
-  if (opts.files.empty()) throw UsageError("log: give one or more log files, or - for standard input");
+int run_log(const LogOptions& opts_in, Context& ctx) {
+  if (opts_in.files.empty()) throw UsageError("log: give one or more log files, or - for standard input");
+  // Evidence names files as the user would type them: an absolute path below the working
+  // directory becomes relative to it (job-1234/rank0.log:17, not /home/.../job-1234/rank0.log:17).
+  LogOptions opts = opts_in;
+  std::error_code ec;
+  const std::filesystem::path cwd = std::filesystem::current_path(ec);
+  for (auto& f : opts.files) {
+    const std::filesystem::path p(f);
+    if (ec || f == "-" || !p.is_absolute()) continue;
+    const std::filesystem::path rel = p.lexically_normal().lexically_relative(cwd);
+    if (!rel.empty() && *rel.begin() != "..") f = rel.string();
+  }
   nccl::RunLog model;
   nccl::Diagnosis d = nccl::analyze_files(opts.files, &model);
 

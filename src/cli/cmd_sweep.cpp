@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <fmt/format.h>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -212,6 +213,27 @@ struct Sweep {
     else
       ctx.progress(fmt::format("sweep [{}/{}] {}: {} | {:.0f} s elapsed, about {:.0f} s to go", stage_index,
                                plan.stages.size(), stage, step, ctx.elapsed_s() - started, left));
+  }
+  /// One line on stderr (rank 0, terminal or not, silent with -q) as a stage starts, ends or is
+  /// skipped, so a launcher's log grows stage by stage: UTC time, elapsed since the start.
+  void stage_line(const std::string& stage, const std::string& what) {
+    if (!ctx.is_root() || ctx.opts.verbosity < 0) return;
+    ctx.end_progress();
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char clock[16];
+    std::strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+    const std::string of = plan.stages.size() > 1 ? fmt::format("/{}", plan.stages.size()) : "";
+    ctx.err << fmt::format("nccl-doctor: {}Z t={:.1f}s sweep [{}{}] {}: {}", clock, ctx.elapsed_s() - started,
+                           stage_index, of, stage, what)
+            << std::endl;
+  }
+  /// "done in 3.1 s of its 5 s budget", or the overrun.
+  void stage_done(const std::string& stage, double took, double budget) {
+    stage_line(stage, took > budget ? fmt::format("done in {:.1f} s, OVER its {:.0f} s budget by {:.1f} s", took,
+                                                  budget, took - budget)
+                                    : fmt::format("done in {:.1f} s of its {:.0f} s budget", took, budget));
   }
 };
 
@@ -698,9 +720,11 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
   s.stage_index = 1;
   s.plan.stages.push_back({"env", true, 2, "", ""});
   s.progress("env", "gathering versions and settings");
+  s.stage_line("env", "started, budget 2 s");
   double t0 = ctx.elapsed_s();
   EnvResult env = stage_env(s, s.stage_deadline(2));
   double env_took = ctx.elapsed_s() - t0;
+  s.stage_done("env", env_took, 2);
 
   std::string plan_blob;
   if (ctx.is_root()) {
@@ -807,11 +831,13 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
       rec["note"] = go;
       // Planned skips are in the stage list; unplanned ones (time, failures) are news.
       if (ctx.is_root() && st.run) r.notes.push_back(st.name + ": skipped: " + go);
+      s.stage_line(st.name, "skipped: " + go);
       s.stages.push_back(rec);
       continue;
     }
     s.stage_started = ctx.elapsed_s();
     s.progress(st.name, "starting");
+    s.stage_line(st.name, fmt::format("started, budget {:.0f} s", st.budget_s));
     double t = ctx.elapsed_s();
     const dist::Deadline sd = s.stage_deadline(st.budget_s);
     if (st.name == "topo") stage_topo(s, sd);
@@ -822,6 +848,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
     rec["cause"] = nullptr;
     rec["reason"] = nullptr;
     rec["elapsed_s"] = ctx.elapsed_s() - t;
+    s.stage_done(st.name, ctx.elapsed_s() - t, st.budget_s);
     rec["note"] = s.summary.count(st.name) ? s.summary[st.name] : "";
     s.stages.push_back(rec);
   }

@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/context.hpp"
 
+#include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <fmt/format.h>
-
+#include "cli/launcher.hpp"
 #include "core/catalogue.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
@@ -94,6 +93,7 @@ dist::Comm& Context::comm() {
       comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
     else
       comm_ = std::make_unique<dist::SingleComm>();
+    check_launch(comm_->size());  // srun without PMI: N one-rank jobs, each thinking it is alone
     if (!comm_->disagreement().empty()) throw RanksDisagree(comm_->disagreement());
   }
   return *comm_;
@@ -103,6 +103,7 @@ dist::MpiComm& Context::mpi() {
   if (comm_ && !comm_->is_mpi()) comm_.reset();
   if (!comm_) {
     comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
+    check_launch(comm_->size());
     if (!comm_->disagreement().empty()) throw RanksDisagree(comm_->disagreement());
   }
   return static_cast<dist::MpiComm&>(*comm_);

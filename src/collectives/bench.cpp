@@ -321,6 +321,7 @@ BenchOutcome run_host_bench(const BenchPlan& plan, dist::MpiComm& comm, const di
           continue;  // the next sync tells everyone to stop
         }
         std::lock_guard<std::mutex> l(out_mutex);
+        if (plan.on_row) plan.on_row(pr.row);
         out.points.push_back(std::move(pr));
       }
     }

@@ -30,6 +30,8 @@ struct BenchPlan {
   int check = 1;  ///< verified iterations after the timed ones (0: no data check)
   HostTuning tuning;
   std::uint32_t seed = 0x5eed;
+  /// Rank 0: called with each row as soon as it is measured (live nccl-tests-style output).
+  std::function<void(const report::CollectiveResult&)> on_row;
 };
 
 /// One measured point with its per-rank detail (rank 0).

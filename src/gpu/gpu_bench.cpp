@@ -697,6 +697,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
           out.failed_step = step;
           continue;
         }
+        if (plan.on_row) plan.on_row(pr.row);
         out.points.push_back(std::move(pr));
       }
     }
