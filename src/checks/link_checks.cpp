@@ -395,6 +395,17 @@ void judge_bandwidth(const std::string& cls, ClassData& cd, const LinkCheckOptio
     if (dd.size() >= 2) noise_repeat = std::max(noise_repeat, 1.4826 * median_of(dd));
   }
   summary.noise_repeat = noise_repeat;
+  double sigma_all = 0;
+  {
+    std::vector<double> all;
+    for (const auto& p : ps)
+      for (double g : {p.agg->gbps_ab(), p.agg->gbps_ba()})
+        if (g > 0) all.push_back(std::log(g));
+    const double m = median_of(all);
+    std::vector<double> dev;
+    for (double v : all) dev.push_back(std::fabs(v - m));
+    sigma_all = 1.4826 * median_of(dev);
+  }
 
   if (ps.empty()) return;
   if (n == 2) {
@@ -516,8 +527,11 @@ void judge_bandwidth(const std::string& cls, ClassData& cd, const LinkCheckOptio
     for (double v : hdir) dev.push_back(std::fabs(v - hmed));
     sigma_between = 1.4826 * median_of(dev);
     healthy_values = hdir.size();
-    // Few healthy values say little about the spread: assume at least 5% then.
-    const double few_floor = hdir.size() < 4 ? 0.05 : 0.0;
+    // Few healthy values say little about the spread: then at least 5%, and at least the
+    // spread of every direction of the class (robust: a slow node or link is a minority of
+    // the values or all of them alike, and adds no deviation from the median)
+    // (the latter with 3 endpoints, where one healthy pair is all a triangulation has).
+    const double few_floor = hdir.size() < 6 ? std::max(0.05, n == 3 ? sigma_all : 0.0) : 0.0;
     sigma = std::max({o.sigma_floor, sigma_between, noise_repeat, few_floor});
 
     std::vector<char> new_node(static_cast<std::size_t>(n), 0), new_link(ps.size(), 0);
