@@ -92,8 +92,8 @@ NCD_REGISTER_CHECK({"ring.graph_foreign", Severity::kError, "rings",
                     "its GPUs offer. It was dumped on another machine (or edited): with NCCL_GRAPH_FILE "
                     "NCCL would plan transfers the hardware cannot run.",
                     "The graph's pattern, typeintra and nChannels x speed are checked against the "
-                    "topology's GPUs (compute capability), NVSwitches and NCCL paths (opposite ring "
-                    "directions allowed: up to twice the one-way capacity).",
+                    "topology's GPUs (compute capability), NVSwitches and NCCL paths (ring graphs; "
+                    "opposite ring directions allowed: up to twice the one-way capacity).",
                     "Dump the graph on this machine (NCCL_GRAPH_DUMP_FILE) with its own topology, "
                     "or drop NCCL_GRAPH_FILE and let NCCL search."});
 
@@ -462,7 +462,8 @@ void check_fit(const Ctx& c, const RingGraph& rg) {
   }
   // 3. More than the paths carry: NCCL's search never books a link beyond its bandwidth, and
   // opposite rings use opposite directions, so twice the one-way capacity is the ceiling.
-  if (!g.inter_node() && rg.capacity_gbps > 0 && g.speed_intra > 0 && g.nchannels > 0) {
+  // Rings only: tree channels are booked both ways and duplicated, so their sum is no bound.
+  if (is_ring(g) && !g.inter_node() && rg.capacity_gbps > 0 && g.speed_intra > 0 && g.nchannels > 0) {
     double claimed_bw = g.nchannels * g.speed_intra;
     if (claimed_bw > 2.0 * rg.capacity_gbps * 1.05 + 1.0)
       why.push_back(fmt::format("{} channel(s) x {:g} GB/s = {:g} GB/s, more than twice what the topology's paths "

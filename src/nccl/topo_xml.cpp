@@ -471,6 +471,20 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
         if (c.type() == pugi::node_element) stack.push_back({c, child.numa, child.pci, child.cpu});
     }
   }
+  // NCCL reads an empty link_speed as its dictionary default, Gen3, and width 0 as x16
+  // (topo.cc kvDictPciGen): say what NCCL plans, while the real value stays unknown here.
+  std::vector<std::string> empty_speed;
+  for (const auto& d : s.pci)
+    if (d.speed_text.empty() && d.bus_id.rfind("unknown:", 0) != 0) empty_speed.push_back(d.bus_id);
+  if (!empty_speed.empty())
+    s.notes.push_back(fmt::format("{} PCI element(s) with an empty or missing link_speed ({}{}): NCCL plans them as Gen3 "
+                                  "(its default){}; their real bandwidth is unknown here",
+                                  empty_speed.size(), empty_speed.front(), empty_speed.size() > 1 ? ", ..." : "",
+                                  std::any_of(s.pci.begin(), s.pci.end(), [](const topo::PciDevice& d) {
+                                    return d.speed_text.empty() && d.link.max_width == 0;
+                                  })
+                                      ? " and width 0 as x16 (12 GB/s)"
+                                      : ""));
   std::size_t bare = 0;
   for (const auto& g : s.gpus) bare += g.index < 0 && g.sm == 0;
   s.nvlink_unknown = bare >= 2;
