@@ -62,7 +62,7 @@ TEST(TopoFixtures, NcclFiles) {
     probe::LoadOptions o;
     o.nccl_topo.push_back(fs::path(p).replace_extension(".xml").string());
     return o;
-  }, false, 17);
+  }, false, 18);
 }
 
 TEST(TopoFixtures, PlantedFaults) {
@@ -70,7 +70,7 @@ TEST(TopoFixtures, PlantedFaults) {
     probe::LoadOptions o;
     o.nccl_topo.push_back(fs::path(p).replace_extension(".xml").string());
     return o;
-  }, false, 3);
+  }, false, 4);
 }
 
 TEST(TopoFixtures, HwlocXml) {
@@ -78,7 +78,7 @@ TEST(TopoFixtures, HwlocXml) {
     probe::LoadOptions o;
     o.hwloc_xml = fs::path(p).replace_extension(".xml").string();
     return o;
-  }, false, 3);
+  }, false, 13);
 }
 
 TEST(TopoFixtures, SysfsTrees) {

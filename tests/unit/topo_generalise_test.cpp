@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "checks/ring_checks.hpp"
 #include "checks/topo_checks.hpp"
 #include "nccl/graph_xml.hpp"
@@ -118,7 +120,9 @@ TEST(NvlinkUnknown, HwlocOfAnNvlinkMachineSaysUnknownWithANote) {
   ASSERT_EQ(s.gpus.size(), 4u);
   for (std::size_t a = 0; a < 4; ++a)
     for (std::size_t b = 0; b < 4; ++b)
-      if (a != b) EXPECT_TRUE(s.gpu_path(a, b).nvlink_unknown) << a << "," << b;
+      if (a != b) {
+        EXPECT_TRUE(s.gpu_path(a, b).nvlink_unknown) << a << "," << b;
+      }
   auto j = topo::system_to_json(s);
   EXPECT_EQ(j["paths"]["gpu_gpu"][0][1]["type"], "?");
   EXPECT_TRUE(any_note(checks::topology_notes({s}), "NVLink state unknown"));
@@ -146,9 +150,24 @@ TEST(DuplicateBus, BothDevicesKeptWithANote) {
 }
 
 TEST(NicFarWording, SocketsFromTheTopology) {
-  topo::System s = nccl::load_topo_xml(kTopo + "/planted/oci-h100-nic-moved-socket.xml");
-  for (const auto& f : checks::check_topology({s}))
-    if (f.id == "gpu.nic_far") EXPECT_NE(f.message.find("across CPU nodes 0 and 1"), std::string::npos) << f.message;
+  // An NCCL file does not name packages: the message says so.
+  int n = 0;
+  for (const auto& f : checks::check_topology({nccl::load_topo_xml(kTopo + "/nccl/panlichen-8xRTX3090-plx-1xCX6-fdr.xml")}))
+    if (f.id == "gpu.nic_far") {
+      ++n;
+      EXPECT_NE(f.message.find("across CPU nodes 0 and 1 (the input does not say"), std::string::npos) << f.message;
+    }
+  EXPECT_EQ(n, 4);
+  // hwloc names them: two sockets.
+  topo::System h = probe::hwloc_xml_system(kTopo + "/hwloc/hp-sl390s-3xM2070-v3.xml");
+  topo::compute_paths(h);
+  n = 0;
+  for (const auto& f : checks::check_topology({h}))
+    if (f.id == "gpu.nic_far") {
+      ++n;
+      EXPECT_NE(f.message.find("across sockets"), std::string::npos) << f.message;
+    }
+  EXPECT_EQ(n, 2);
 }
 
 TEST(RingsFit, GraphFromAnotherMachine) {
