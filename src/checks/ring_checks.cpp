@@ -84,6 +84,19 @@ NCD_REGISTER_CHECK({"ring.inconsistent", Severity::kWarn, "rings",
                     "(nccl-doctor env, nccl-doctor topo); make sure the graph and topology files come "
                     "from the same run."});
 
+NCD_REGISTER_CHECK({"ring.graph_foreign", Severity::kError, "rings",
+                    "The graph cannot come from this topology",
+                    "The graph file claims what this machine cannot do: an NVLS graph on GPUs or a "
+                    "system without NVLS (sm90+ with NVSwitch), NVLink intra-node paths between GPUs "
+                    "that have no NVLink, or channels that together carry more than the paths between "
+                    "its GPUs offer. It was dumped on another machine (or edited): with NCCL_GRAPH_FILE "
+                    "NCCL would plan transfers the hardware cannot run.",
+                    "The graph's pattern, typeintra and nChannels x speed are checked against the "
+                    "topology's GPUs (compute capability), NVSwitches and NCCL paths (ring graphs; "
+                    "opposite ring directions allowed: up to twice the one-way capacity).",
+                    "Dump the graph on this machine (NCCL_GRAPH_DUMP_FILE) with its own topology, "
+                    "or drop NCCL_GRAPH_FILE and let NCCL search."});
+
 namespace {
 
 using topo::PathType;
@@ -410,6 +423,59 @@ void fill_capacity(const Ctx& c, RingGraph& rg) {
 }
 
 // ---------------------------------------------------------------- checks
+
+/// What the graph claims against what the topology offers (a graph from another machine).
+void check_fit(const Ctx& c, const RingGraph& rg) {
+  const nccl::Graph& g = rg.graph;
+  if (g.channels.empty() && g.nchannels <= 0) return;
+  std::set<int> devs;
+  for (const auto& ch : g.channels)
+    for (const auto& r : ch.gpus) devs.insert(static_cast<int>(r.local));
+  std::vector<std::size_t> gpus;
+  for (int d : devs)
+    if (auto gi = c.ix.gpu(d)) gpus.push_back(*gi);
+  if (gpus.empty()) return;  // ids do not resolve: check_resolution says so
+  std::vector<std::string> why;
+  // 1. NVLS needs sm90+ GPUs behind NVSwitches (NVLink SHARP).
+  if (g.kind == nccl::GraphKind::kNvls && !g.channels.empty()) {
+    int sm_min = 0;
+    for (auto gi : gpus)
+      if (c.s.gpus[gi].sm > 0) sm_min = sm_min == 0 ? c.s.gpus[gi].sm : std::min(sm_min, c.s.gpus[gi].sm);
+    bool nvs = !c.s.nvswitches.empty();
+    for (auto gi : gpus)
+      for (const auto& l : c.s.gpus[gi].nvlinks) nvs = nvs || l.remote == topo::LinkRemote::kNvSwitch;
+    if (sm_min > 0 && sm_min < 90)
+      why.push_back(fmt::format("an NVLS graph on sm{} GPUs: NVLS needs sm90 or newer", sm_min));
+    else if (!nvs && !c.s.nvlink_unknown)
+      why.push_back("an NVLS graph on a system without NVSwitch");
+  }
+  // 2. NVLink paths inside the node where the topology has none between these GPUs.
+  PathType claimed = topo::parse_path_type(g.type_intra);
+  if ((claimed == PathType::kNVL || claimed == PathType::kNVB) && gpus.size() >= 2 && !c.s.nvlink_unknown) {
+    bool any_nvl = false;
+    for (auto a : gpus)
+      for (auto b : gpus)
+        if (a != b && nvlink_class(c.s.gpu_path(a, b).type)) any_nvl = true;
+    if (!any_nvl)
+      why.push_back(fmt::format("typeintra {} while the topology has no NVLink between GPUs {}", g.type_intra,
+                                format_ranges({devs.begin(), devs.end()})));
+  }
+  // 3. More than the paths carry: NCCL's search never books a link beyond its bandwidth, and
+  // opposite rings use opposite directions, so twice the one-way capacity is the ceiling.
+  // Rings only: tree channels are booked both ways and duplicated, so their sum is no bound.
+  if (is_ring(g) && !g.inter_node() && rg.capacity_gbps > 0 && g.speed_intra > 0 && g.nchannels > 0) {
+    double claimed_bw = g.nchannels * g.speed_intra;
+    if (claimed_bw > 2.0 * rg.capacity_gbps * 1.05 + 1.0)
+      why.push_back(fmt::format("{} channel(s) x {:g} GB/s = {:g} GB/s, more than twice what the topology's paths "
+                                "between these GPUs carry ({})",
+                                g.nchannels, g.speed_intra, claimed_bw, gbps(rg.capacity_gbps)));
+  }
+  if (why.empty()) return;
+  Finding f = make_finding("ring.graph_foreign", c.a.host, graph_name(g),
+                           fmt::format("the {} does not fit this topology: {}", graph_name(g), why.front()));
+  f.evidence = why;
+  c.a.findings.push_back(std::move(f));
+}
 
 void check_resolution(const Ctx& c, const RingGraph& rg) {
   const nccl::Graph& g = rg.graph;
@@ -992,6 +1058,7 @@ RingsAnalysis analyze_rings(const topo::System& system, const nccl::GraphFile& g
     for (std::size_t i = 0; i < g.channels.size(); ++i) rg.channels.push_back(build_channel(c, g, i));
     fill_capacity(c, rg);
     check_resolution(c, rg);
+    check_fit(c, rg);
     const std::size_t before = a.findings.size();
     check_path_degraded(c, rg);
     const bool degraded = a.findings.size() > before;

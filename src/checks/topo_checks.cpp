@@ -305,6 +305,66 @@ void check_links(const System& s, std::vector<Finding>& out) {
   }
 }
 
+/// One GPU or NIC narrower than its identical siblings in the same host (same vendor:device and
+/// link speed): NCCL dumps carry max values only, so a slot or riser that trained (or is wired)
+/// at x8 among x16 siblings shows only this way on a single node.
+void check_sibling_widths(const System& s, std::vector<Finding>& out) {
+  struct Entry {
+    std::string bus;
+    int width;
+    double gts;
+  };
+  std::map<std::string, std::vector<Entry>> groups;
+  auto add = [&](const std::string& bus, const char* role) {
+    const topo::PciDevice* d = s.find_pci(bus);
+    if (!d || !d->link_quirk.empty() || d->vendor == 0) return;
+    int w = d->link.cur_width > 0 ? d->link.cur_width : d->link.max_width;
+    double gts = d->link.max_gts > 0 ? d->link.max_gts : d->link.cur_gts;
+    if (w <= 0) return;
+    groups[fmt::format("{}|{:04x}:{:04x}|{:06x}|{:g}", role, d->vendor, d->device, d->class_code, gts)].push_back({bus, w, gts});
+  };
+  for (const auto& g : s.gpus) add(g.bus_id, "gpu");
+  std::set<std::string> seen;
+  for (const auto& n : s.nics)
+    if (n.own_pci && !n.bus_id.empty() && seen.insert(n.bus_id).second) add(n.bus_id, "nic");
+  std::set<std::string> already;
+  for (const auto& f : out)
+    if (f.id == "pcie.link_degraded" && f.host == s.host) already.insert(f.subject);
+  for (const auto& [key, entries] : groups) {
+    if (entries.size() < 3) continue;
+    std::vector<int> widths;
+    for (const auto& e : entries) widths.push_back(e.width);
+    int ref = reference_value(widths);
+    auto at_ref = std::count(widths.begin(), widths.end(), ref);
+    if (at_ref < 2) continue;
+    for (const auto& e : entries) {
+      if (e.width >= ref) continue;
+      // Only a clear minority is a fault: half the devices at one width is a design.
+      if (std::count(widths.begin(), widths.end(), e.width) * 2 >= static_cast<long>(entries.size())) continue;
+      std::string subj = pci_subject(s, e.bus);
+      if (already.count(subj)) continue;
+      const std::string model = key.substr(key.find('|') + 1, 9);
+      Finding f = make_finding("pcie.link_degraded", s.host, subj,
+                               fmt::format("{} PCIe link is x{} while {} of its {} identical siblings ({}) are x{}: {} "
+                                           "instead of {}",
+                                           subj, e.width, at_ref, entries.size() - 1, model, ref,
+                                           gbps(topo::pcie_bw(e.gts, e.width)), gbps(topo::pcie_bw(e.gts, ref))));
+      f.evidence.push_back(fmt::format("same vendor:device {} and link speed on this host; widths: {}", model,
+                                       join([&] {
+                                         std::vector<std::string> v;
+                                         for (const auto& o : entries) v.push_back(fmt::format("{} x{}", o.bus, o.width));
+                                         return v;
+                                       }(), ", ")));
+      if (topo::pcie_bw(e.gts, ref) > 0) {
+        f.expected = topo::pcie_bw(e.gts, ref);
+        f.measured = topo::pcie_bw(e.gts, e.width);
+        f.unit = "GB/s";
+      }
+      out.push_back(std::move(f));
+    }
+  }
+}
+
 void check_acs_iommu(const System& s, std::vector<Finding>& out) {
   auto rel = relevant_pci(s);
   for (const auto& bus : rel) {
@@ -333,6 +393,17 @@ void check_acs_iommu(const System& s, std::vector<Finding>& out) {
     if (f.evidence.empty()) f.evidence.push_back("iommu mode: " + s.iommu_mode);
     out.push_back(std::move(f));
   }
+}
+
+/// "across sockets" or "across NUMA nodes on one socket" (NPS/SNC), from the packages the
+/// topology gives; NCCL topology files do not name packages.
+std::string cross_cpu_words(const System& s, int numa_a, int numa_b) {
+  const topo::CpuNode* a = s.find_cpu(numa_a);
+  const topo::CpuNode* b = s.find_cpu(numa_b);
+  if (a && b && a->package >= 0 && b->package >= 0)
+    return a->package == b->package ? fmt::format("across NUMA nodes {} and {} on one socket", numa_a, numa_b)
+                                     : fmt::format("across sockets, NUMA {} to {}", numa_a, numa_b);
+  return fmt::format("across CPU nodes {} and {} (the input does not say whether they share a socket)", numa_a, numa_b);
 }
 
 void check_nic_placement(const System& s, std::vector<Finding>& out) {
@@ -368,7 +439,8 @@ void check_nic_placement(const System& s, std::vector<Finding>& out) {
         "gpu.nic_far", s.host, subj,
         fmt::format("{}'s nearest RDMA NIC {} is {} ({}), while {} {}", subj, nic.name,
                     topo::to_string(best[g]),
-                    best[g] == PathType::kSYS ? "across the CPU interconnect" : "through the host bridge",
+                    best[g] == PathType::kSYS ? cross_cpu_words(s, s.gpus[g].numa, s.nics[static_cast<std::size_t>(best_nic[g])].numa)
+                                              : "through the host bridge",
                     good.size() > 4 ? fmt::format("{} other GPUs", good.size()) : join(good, ", "),
                     good.size() == 1 ? (sw ? "has a NIC behind its PCIe switch" : "has one on its own socket")
                                      : (sw ? "have a NIC behind their PCIe switch" : "have one on their own socket")));
@@ -596,9 +668,14 @@ struct PortRef {
   std::size_t host, nic, port;
 };
 
+/// The NIC's own model: its PCI function's vendor:device, never a parent bridge's. Without one
+/// (virtual NICs, NICs under a virtual bridge), the transport and the device-name family.
 std::string nic_model(const System& s, const topo::Nic& n) {
-  const auto* d = n.bus_id.empty() ? nullptr : s.find_pci(n.bus_id);
-  return d && d->vendor ? fmt::format("{:04x}:{:04x}", d->vendor, d->device) : std::string("?");
+  const auto* d = n.bus_id.empty() || !n.own_pci ? nullptr : s.find_pci(n.bus_id);
+  if (d && d->vendor) return fmt::format("{:04x}:{:04x}", d->vendor, d->device);
+  std::string fam = n.ports.empty() ? n.name : n.ports.front().name;
+  auto cut = fam.find_first_of("0123456789_");
+  return fmt::format("?{}:{}", topo::to_string(n.kind), fam.substr(0, cut));
 }
 
 void check_ports(const std::vector<System>& hosts, std::vector<Finding>& out) {
@@ -804,6 +881,7 @@ std::vector<Finding> check_topology(const std::vector<System>& hosts) {
   std::vector<Finding> out;
   for (const auto& s : hosts) {
     check_links(s, out);
+    check_sibling_widths(s, out);
     check_acs_iommu(s, out);
     check_nic_placement(s, out);
     check_nvlinks(s, out);
@@ -839,6 +917,18 @@ std::vector<std::string> topology_notes(const std::vector<System>& hosts) {
       notes.push_back(pre + "NCCL topology files carry max link values only: trained-down links show only "
                             "when hosts are compared");
     for (const auto& n : s.notes) notes.push_back(pre + n);
+    std::size_t unknown_pairs = 0;
+    for (const auto& row : s.paths.gpu_gpu)
+      for (const auto& p : row) unknown_pairs += p.nvlink_unknown;
+    if (unknown_pairs > 0)
+      notes.push_back(pre + fmt::format("NVLink state unknown ({}): {} GPU pair(s) that could be NVLinked show \"?\" "
+                                        "instead of a PCIe/SYS path; run live with NVML or give an NCCL topology dump",
+                                        s.source == "live" ? "no NVML" : "the input has no NVLink data",
+                                        unknown_pairs / 2));
+    for (const auto& n : s.nics)
+      if (n.kind == topo::NicKind::kUnknown)
+        notes.push_back(pre + fmt::format("NIC {}: RDMA or socket transport unknown{}{}; not used by the RDMA checks",
+                                          n.name, n.kind_why.empty() ? "" : " (signals: ", n.kind_why.empty() ? "" : n.kind_why + ")"));
   }
   return notes;
 }

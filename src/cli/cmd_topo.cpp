@@ -26,6 +26,7 @@ namespace {
 std::string cell(const topo::PathInfo& p) {
   if (p.type == topo::PathType::kDIS) return "-";
   if (p.type == topo::PathType::kLOC) return "X";
+  if (p.nvlink_unknown) return "? ?";  // could be NVLinked: the input does not say
   if (p.bw_gbps > 0 && p.bw_gbps < 9.95) return fmt::format("{} {:.1f}", topo::to_string(p.type), p.bw_gbps);
   return p.bw_gbps > 0 ? fmt::format("{} {:.0f}", topo::to_string(p.type), p.bw_gbps)
                        : fmt::format("{} ?", topo::to_string(p.type));
@@ -105,7 +106,8 @@ void render_topology_text(const topo::System& s, std::ostream& out) {
     const auto& g = s.gpus[a];
     std::string cores = g.local_cpus.empty() ? "?" : format_ranges(g.local_cpus);
     int exp = expected_links[g.sm];
-    std::string nvl = exp > 0 ? fmt::format("NVLink {}/{}", g.nvlinks_up(), exp) : "NVLink -";
+    std::string nvl = exp > 0 ? fmt::format("NVLink {}/{}", g.nvlinks_up(), exp)
+                      : s.nvlink_unknown && topo::gpu_could_nvlink(s, g) ? "NVLink ?" : "NVLink -";
     std::string nic = "no NIC";
     int ni = a < s.paths.nearest_nic.size() ? s.paths.nearest_nic[a] : -1;
     if (ni >= 0) {
@@ -123,7 +125,7 @@ void render_topology_text(const topo::System& s, std::ostream& out) {
     std::string where = nic.bus_id.empty() ? "virtual" : nic.bus_id + " " + link_text(s, nic.bus_id);
     if (nic.ports.empty()) {
       out << fmt::format("NIC{} {} {} NUMA {} {} (no port information)\n", n, nic.name, where, nic.numa,
-                         nic.rdma ? "RDMA" : "");
+                         topo::to_string(nic.kind));
       continue;
     }
     for (const auto& p : nic.ports) {
@@ -131,7 +133,7 @@ void render_topology_text(const topo::System& s, std::ostream& out) {
                          or_q(p.state.empty() ? p.operstate : p.state),
                          p.phys_state.empty() ? "" : "/" + p.phys_state,
                          p.rate_gbps > 0 ? fmt::format("{:g} Gb/s", p.rate_gbps) : "?",
-                         p.link_layer.empty() ? (nic.rdma ? "RDMA" : "socket") : p.link_layer,
+                         p.link_layer.empty() ? std::string(topo::to_string(nic.kind)) : p.link_layer,
                          p.mtu > 0 ? std::to_string(p.mtu) : "?", p.netdev.empty() ? "" : " " + p.netdev);
     }
   }

@@ -15,6 +15,7 @@
 #include "core/fs.hpp"
 #include "core/text.hpp"
 #include "core/xml_guard.hpp"
+#include "topo/nic_class.hpp"
 #include "topo/paths.hpp"
 
 namespace ncd::nccl {
@@ -95,11 +96,6 @@ LinkRemote remote_of_class(std::uint32_t tclass) {
   return LinkRemote::kNvSwitch;  // NCCL: anything else joins the single NVS node
 }
 
-bool rdma_name(const std::string& n) {
-  for (const char* p : {"mlx", "rdma", "efa", "roce", "bnxt_re", "irdma", "qib", "hfi", "ib", "ionic", "erdma"})
-    if (n.rfind(p, 0) == 0) return true;
-  return false;
-}
 
 struct Frame {
   pugi::xml_node node;
@@ -326,8 +322,13 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
       std::string bus = attr_text(f.node, "busid");
       bus = bus.empty() ? fmt::format("unknown:{}", unnamed++) : topo::normalize_bus_id(bus);
       if (seen_bus.count(bus)) {
-        s.notes.push_back(fmt::format("duplicate pci busid {} ignored", bus));
-        continue;
+        // Two functions with one bus id (a multi-segment machine exported without PCI domains):
+        // both are kept, the second under a marked id, so that neither the HCA nor the GPU is lost.
+        std::string orig = bus;
+        for (int k = 2; seen_bus.count(bus); ++k) bus = fmt::format("{}#{}", orig, k);
+        s.notes.push_back(fmt::format("two PCI devices share bus id {} (PCI domains missing from the file?): both kept, "
+                                      "the second as {}",
+                                      orig, bus));
       }
       seen_bus.insert(bus);
       topo::PciDevice d;
@@ -371,7 +372,10 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
           n.bus_id = bus;
           n.name = bus;
           n.numa = f.numa;
-          n.rdma = topo::is_rdma_pci(d.class_code, d.vendor, d.device);
+          topo::NicSignals sig;
+          topo::pci_nic_signals(d.class_code, d.vendor, d.device, sig);
+          n.kind = topo::classify_nic(sig, &n.kind_why);
+          n.rdma = n.kind == topo::NicKind::kRdma;
           s.nics.push_back(n);
         }
       } else if (d.kind == PciKind::kNvSwitch) {
@@ -416,14 +420,20 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
       topo::Nic n;
       n.bus_id = f.pci;  // "" when directly under <cpu>: a virtual NIC
       n.numa = f.numa;
-      if (const topo::PciDevice* d = s.find_pci(f.pci))
-        n.rdma = topo::is_rdma_pci(d->class_code, d->vendor, d->device);
+      topo::NicSignals sig;
+      const topo::PciDevice* d = s.find_pci(f.pci);
+      // The <pci> holding the <nic> is the NIC's own function only when its class says so; in
+      // virtualised views NICs hang under a (virtual) bridge, whose ids say nothing of them.
+      std::uint32_t cls = d ? d->class_code >> 8 : 0;
+      n.own_pci = d && ((cls >> 8) == 0x02 || cls == 0x0c06);
+      if (n.own_pci) topo::pci_nic_signals(d->class_code, d->vendor, d->device, sig);
       for (pugi::xml_node c : f.node.children("net")) {
         if (++elements > kMaxElements) throw InputError(source, "too many elements");
         topo::NicPort p;
         p.name = attr_text(c, "name");
         p.net_dev = static_cast<int>(attr_or(c, "dev", -1));
-        p.port = static_cast<int>(attr_or(c, "port", 1));
+        long port = attr_or(c, "port", -1);
+        p.port = port >= 0 ? static_cast<int>(port) : 1;
         long speed = attr_or(c, "speed", 0);
         if (speed > 0) {
           p.rate_gbps = static_cast<double>(speed) / 1000.0;
@@ -431,11 +441,26 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
         }
         p.guid = attr_text(c, "guid");
         p.gdr = attr_tri(c, "gdr");
-        long guid = 0;
-        if ((attr_long(c, "guid", guid) && guid != 0) || rdma_name(p.name)) n.rdma = true;
+        topo::nccl_net_signals(p.name, port, attr_or(c, "maxconn", -1), attr_or(c, "gdr", -1), p.net_dev, p.guid, sig);
         n.ports.push_back(p);
       }
+      n.kind = topo::classify_nic(sig, &n.kind_why);
+      n.rdma = n.kind == topo::NicKind::kRdma;
       n.name = n.ports.empty() ? (n.bus_id.empty() ? "nic" : n.bus_id) : n.ports.front().name;
+      // A PCI-less NIC written again under another <cpu> (the same nets): one NIC, listed once.
+      bool dup = false;
+      if (n.bus_id.empty() && !n.ports.empty())
+        for (const auto& o : s.nics) {
+          if (!o.bus_id.empty() || o.ports.size() != n.ports.size()) continue;
+          bool same = true;
+          for (std::size_t i = 0; i < o.ports.size(); ++i)
+            same = same && o.ports[i].name == n.ports[i].name && o.ports[i].net_dev == n.ports[i].net_dev;
+          dup = dup || same;
+        }
+      if (dup) {
+        s.notes.push_back(fmt::format("NIC {} (no PCI function) is listed under several CPUs; counted once", n.name));
+        continue;
+      }
       s.nics.push_back(n);
     } else {
       // pcilink, unknown elements: NCCL skips them ("Ignoring element").
@@ -446,8 +471,23 @@ topo::System parse_topo_xml(std::string_view text, const std::string& source) {
         if (c.type() == pugi::node_element) stack.push_back({c, child.numa, child.pci, child.cpu});
     }
   }
+  // NCCL reads an empty link_speed as its dictionary default, Gen3, and width 0 as x16
+  // (topo.cc kvDictPciGen): say what NCCL plans, while the real value stays unknown here.
+  std::vector<std::string> empty_speed;
+  for (const auto& d : s.pci)
+    if (d.speed_text.empty() && d.bus_id.rfind("unknown:", 0) != 0) empty_speed.push_back(d.bus_id);
+  if (!empty_speed.empty())
+    s.notes.push_back(fmt::format("{} PCI element(s) with an empty or missing link_speed ({}{}): NCCL plans them as Gen3 "
+                                  "(its default){}; their real bandwidth is unknown here",
+                                  empty_speed.size(), empty_speed.front(), empty_speed.size() > 1 ? ", ..." : "",
+                                  std::any_of(s.pci.begin(), s.pci.end(), [](const topo::PciDevice& d) {
+                                    return d.speed_text.empty() && d.link.max_width == 0;
+                                  })
+                                      ? " and width 0 as x16 (12 GB/s)"
+                                      : ""));
   std::size_t bare = 0;
   for (const auto& g : s.gpus) bare += g.index < 0 && g.sm == 0;
+  s.nvlink_unknown = bare >= 2;
   if (bare > 0)
     s.notes.push_back(fmt::format("{} GPU(s) listed as PCI functions only (no <gpu>): NVLinks and SM come from "
                                   "NCCL's detection at run time, not from this file",

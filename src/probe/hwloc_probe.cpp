@@ -27,6 +27,7 @@
 #include "core/fs.hpp"
 #include "core/text.hpp"
 #include "core/xml_guard.hpp"
+#include "topo/nic_class.hpp"
 #include "topo/paths.hpp"
 
 namespace ncd::probe {
@@ -107,6 +108,18 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     hwloc_obj_t obj;
   };
   std::map<std::string, Raw> all;
+  std::map<hwloc_obj_t, std::string> key_of;  // object -> its key in `all`
+  // Two functions with one bus id (multi-segment machines exported without domains): keep both.
+  auto insert = [&](const std::string& bus, Raw r) {
+    std::string key = bus;
+    for (int k = 2; all.count(key); ++k) key = fmt::format("{}#{}", bus, k);
+    if (key != bus)
+      s.notes.push_back(fmt::format("two PCI devices share bus id {} (PCI domains missing?): both kept, the second as {}",
+                                    bus, key));
+    r.d.bus_id = key;
+    key_of[r.obj] = key;
+    all.emplace(key, std::move(r));
+  };
   for (hwloc_obj_t o = nullptr; (o = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_BRIDGE, o));) {
     std::string bus = bus_of(o);
     if (bus.empty()) continue;  // host bridge: the CPU side
@@ -120,7 +133,7 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     r.d.subsystem_vendor = p.subvendor_id;
     r.d.subsystem_device = p.subdevice_id;
     r.d.link_gbps = p.linkspeed;
-    all.emplace(bus, r);
+    insert(bus, r);
   }
   for (hwloc_obj_t o = nullptr; (o = hwloc_get_next_pcidev(t, o));) {
     std::string bus = bus_of(o);
@@ -154,13 +167,13 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     else if ((base == 0x12 && p.vendor_id == 0x1002)) r.d.kind = topo::PciKind::kGpu;
     else if (base == 0x02 || rdma_osdev || net_osdev) r.d.kind = topo::PciKind::kNic;
     else if (p.class_id == 0x0680 && p.vendor_id == 0x10de) r.d.kind = topo::PciKind::kNvSwitch;
-    if (!all.emplace(bus, r).second) s.notes.push_back("hwloc input lists bus id " + bus + " twice; the second is ignored");
+    insert(bus, r);
   }
   for (auto& [bus, r] : all) {
     for (hwloc_obj_t up = r.obj->parent; up; up = up->parent) {
       if (up->type != HWLOC_OBJ_BRIDGE) break;
-      std::string pb = bus_of(up);
-      if (!pb.empty()) r.d.parent = pb;
+      auto it = key_of.find(up);
+      if (it != key_of.end()) r.d.parent = it->second;
       break;  // the nearest bridge; a host bridge leaves "" (the CPU)
     }
     r.d.numa = numa_of(t, r.obj);
@@ -202,12 +215,17 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
       topo::Nic n;
       n.bus_id = bus;
       n.numa = r.d.numa;
-      n.rdma = topo::is_rdma_pci(r.d.class_code, r.d.vendor, r.d.device);
+      topo::NicSignals sig;
+      topo::pci_nic_signals(r.d.class_code, r.d.vendor, r.d.device, sig);
       std::vector<std::string> netdevs;
       for (hwloc_obj_t c = r.obj->io_first_child; c; c = c->next_sibling) {
         if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
+        std::string on = topo::printable(c->name);
+        if (topo::rdma_device_name(on)) sig.add(true, true, "RDMA device " + on);
+        if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK && !topo::rdma_device_name(on))
+          sig.add(false, false, "netdev " + on + " only");
         if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_OPENFABRICS) {
-          n.rdma = true;
+          sig.add(true, true, "OpenFabrics device " + on);
           if (n.name.empty()) n.name = topo::printable(c->name);
           for (int port = 1; port <= 8; ++port) {
             const char* st = hwloc_obj_get_info_by_name(c, fmt::format("Port{}State", port).c_str());
@@ -233,6 +251,10 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
       else if (netdevs.size() == 1 && n.ports.size() == 1)
         n.ports.front().netdev = netdevs.front();
       if (n.name.empty()) n.name = netdevs.empty() ? bus : netdevs.front();
+      // An RDMA device's own netdev (IPoIB, RoCE) says nothing against it.
+      if (!sig.rdma_strong.empty()) sig.socket_weak.clear();
+      n.kind = topo::classify_nic(sig, &n.kind_why);
+      n.rdma = n.kind == topo::NicKind::kRdma;
       s.nics.push_back(n);
     } else if (r.d.kind == topo::PciKind::kNvSwitch) {
       s.nvswitches.push_back(bus);
@@ -250,6 +272,8 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     }
   std::stable_sort(s.gpus.begin(), s.gpus.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
   (void)gpu_seq;
+  // hwloc does not export which GPUs are NVLinked (NVML's link state is not in it).
+  s.nvlink_unknown = s.gpus.size() >= 2;
   return s;
 }
 

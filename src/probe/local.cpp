@@ -97,9 +97,10 @@ topo::System probe_local(const ProbeOptions& opts) {
     }
     fill_cpu_ids(s);
     detect_dmabuf(s);
+    s.nvlink_unknown = s.gpus.size() >= 2;  // until NVML says
     if (opts.use_nvml) {
       NvmlResult r = probe_nvml();
-      if (r.available) merge_nvml(s, r);
+      if (r.available) merge_nvml(s, r), s.nvlink_unknown = false;
       else s.notes.push_back("NVML: " + r.why + "; GPUs from PCI class only, no NVLink state");
     }
     Versions v = probe_versions();
@@ -109,6 +110,7 @@ topo::System probe_local(const ProbeOptions& opts) {
     if (!v.hwloc.empty()) s.versions["hwloc"] = v.hwloc;
     s.host = dist::local_hostname();
   }
+  if (!live) s.nvlink_unknown = s.gpus.size() >= 2;  // a sysfs tree has no NVLink state
   s.source = live ? "live" : root;
   if (!live) {
     std::string base = root;

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
+#include "topo/nic_class.hpp"
 #include "topo/paths.hpp"
 
 namespace ncd::probe {
@@ -229,7 +230,10 @@ topo::System sysfs_system(const std::string& root) {
       n.bus_id = d.bus_id;
       n.name = d.bus_id;
       n.numa = d.numa;
-      n.rdma = topo::is_rdma_pci(d.class_code, d.vendor, d.device);
+      topo::NicSignals sig;
+      topo::pci_nic_signals(d.class_code, d.vendor, d.device, sig);
+      n.kind = topo::classify_nic(sig, &n.kind_why);
+      n.rdma = n.kind == topo::NicKind::kRdma;
       s.nics.push_back(n);
     } else if (d.kind == topo::PciKind::kNvSwitch) {
       s.nvswitches.push_back(d.bus_id);
@@ -296,8 +300,20 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
       std::string dev = topo::printable(basename_of(e));
       std::string bus = device_bus(e);
       topo::Nic* nic = nullptr;
-      for (auto& n : s.nics)
+      for (auto& n : s.nics)  // by the PCI link first ...
         if (!bus.empty() && n.bus_id == bus) nic = &n;
+      if (!nic && (bus.empty() || !s.find_pci(bus))) {
+        // ... then by name: an hwloc snapshot names the RDMA device as sysfs does.
+        for (auto& n : s.nics) {
+          bool named = n.name == dev;
+          for (const auto& p : n.ports) named = named || p.name == dev;
+          if (named) nic = &n;
+        }
+        if (nic)
+          s.notes.push_back(fmt::format("sysfs RDMA device {} matched to {} by name ({})", dev,
+                                        nic->bus_id.empty() ? nic->name : nic->bus_id,
+                                        bus.empty() ? "no device link" : "its PCI device " + bus + " is not in the model"));
+      }
       if (!nic) {
         const topo::PciDevice* d = bus.empty() ? nullptr : s.find_pci(bus);
         if (!d) continue;  // not part of the model (e.g. not under a kept tree)
@@ -308,6 +324,8 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
         nic = &s.nics.back();
       }
       nic->rdma = true;
+      nic->kind = topo::NicKind::kRdma;
+      nic->kind_why = "sysfs class/infiniband/" + dev + (nic->kind_why.empty() ? "" : "; " + nic->kind_why);
       if (nic->name.empty() || nic->name == nic->bus_id) nic->name = dev;
       std::vector<fs::path> ports;
       for (const auto& p : fs::directory_iterator(e / "ports", ec)) ports.push_back(p.path());
@@ -334,6 +352,20 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
         for (auto& port : nic->ports)
           if (port.name == dev && port.guid.empty()) port.guid = *v;
       }
+    }
+  }
+  // libfabric-only RDMA NICs: HPE Slingshot (class/cxi/cxiN), AWS EFA without verbs.
+  for (const char* cls : {"class/cxi", "class/efa"}) {
+    fs::path dir = base / cls;
+    if (!fs::is_directory(dir, ec)) continue;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      std::string bus = device_bus(e.path());
+      for (auto& n : s.nics)
+        if (!bus.empty() && n.bus_id == bus && n.kind != topo::NicKind::kRdma) {
+          n.kind = topo::NicKind::kRdma;
+          n.rdma = true;
+          n.kind_why = std::string("sysfs ") + cls + "/" + topo::printable(basename_of(e.path()));
+        }
     }
   }
   // Netdevs.

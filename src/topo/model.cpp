@@ -119,6 +119,14 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+std::string_view to_string(NicKind k) {
+  switch (k) {
+    case NicKind::kRdma: return "RDMA";
+    case NicKind::kSocket: return "socket";
+    default: return "unknown";
+  }
+}
+
 bool is_rdma_pci(std::uint32_t class_code, std::uint32_t vendor, std::uint32_t device) {
   if ((class_code >> 8) == 0x0207) return true;
   return vendor == 0x1d0f && device >= 0xefa0 && device <= 0xefa3;
@@ -249,7 +257,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Gpu, index, bus_id, name, uuid, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NicPort, name, port, net_dev, state, phys_state,
                                                 rate_gbps, rate_text, link_layer, netdev, mtu,
                                                 operstate, guid, gdr)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Nic, bus_id, name, numa, rdma, ports)
+NLOHMANN_JSON_SERIALIZE_ENUM(NicKind, {{NicKind::kUnknown, "unknown"}, {NicKind::kRdma, "rdma"}, {NicKind::kSocket, "socket"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Nic, bus_id, name, numa, rdma, kind, kind_why, own_pci, ports)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CpuNode, numa, package, affinity_text, cpus, arch,
                                                 vendor, family, model)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RankBinding, rank, cpus, numa_nodes, gpu_index,
@@ -257,8 +266,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RankBinding, rank, cpus, numa_no
 
 namespace {
 nlohmann::json path_json(const PathInfo& p) {
-  nlohmann::json j{{"type", to_string(p.type)}, {"pci_type", to_string(p.pci_type)},
-                   {"bw_gbps", p.bw_gbps}, {"hops", p.hops}};
+  nlohmann::json j{{"type", p.nvlink_unknown ? std::string("?") : std::string(to_string(p.type))},
+                   {"pci_type", to_string(p.pci_type)},
+                   {"bw_gbps", p.nvlink_unknown ? 0.0 : p.bw_gbps}, {"hops", p.hops}};
+  if (p.nvlink_unknown) j["nvlink"] = "unknown";
   if (!p.bottleneck.empty()) j["bottleneck"] = p.bottleneck;
   if (!p.via.empty()) j["via"] = p.via;
   return j;
@@ -270,7 +281,8 @@ void to_json(nlohmann::json& j, const System& s) {
                      {"max_only", s.max_only}, {"cpus", s.cpus},       {"pci", s.pci},
                      {"gpus", s.gpus},         {"nics", s.nics},       {"nvswitches", s.nvswitches},
                      {"iommu_mode", s.iommu_mode}, {"peermem", s.peermem}, {"dmabuf", s.dmabuf},
-                     {"versions", s.versions}, {"bindings", s.bindings}, {"notes", s.notes}};
+                     {"versions", s.versions}, {"bindings", s.bindings}, {"notes", s.notes},
+                     {"nvlink_unknown", s.nvlink_unknown}};
 }
 
 void from_json(const nlohmann::json& j, System& s) {
@@ -290,6 +302,10 @@ void from_json(const nlohmann::json& j, System& s) {
   s.versions = j.value("versions", d.versions);
   s.bindings = j.value("bindings", d.bindings);
   s.notes = j.value("notes", d.notes);
+  s.nvlink_unknown = j.value("nvlink_unknown", d.nvlink_unknown);
+  // Older JSON has `rdma` only.
+  for (auto& n : s.nics)
+    if (n.kind == NicKind::kUnknown && n.rdma) n.kind = NicKind::kRdma;
 }
 
 nlohmann::json system_to_json(const System& s) {

@@ -111,11 +111,21 @@ struct NicPort {
   [[nodiscard]] std::string subject() const;  ///< "mlx5_0/1"
 };
 
+/// How NCCL uses a NIC (nic_class.hpp): an RDMA transport, its socket transport, or unknown
+/// when the input's signals disagree or say nothing.
+enum class NicKind { kUnknown = 0, kRdma = 1, kSocket = 2 };
+[[nodiscard]] std::string_view to_string(NicKind k);
+
 struct Nic {
   std::string bus_id;  ///< "" for a virtual/non-PCI NIC
   std::string name;    ///< device name ("mlx5_0"), or the first port's name
   int numa = -1;
-  bool rdma = false;   ///< InfiniBand/RoCE/EFA capable (class 0x0207, an RDMA device, or a GUID)
+  bool rdma = false;   ///< kind == kRdma (kept for readers of older JSON)
+  NicKind kind = NicKind::kUnknown;
+  std::string kind_why;  ///< the signals behind `kind`
+  /// The NIC's own PCI function is known (not a parent bridge or a virtual NIC): its
+  /// vendor:device names the model.
+  bool own_pci = true;
   std::vector<NicPort> ports;
 };
 
@@ -146,6 +156,9 @@ struct PathInfo {
   std::string bottleneck;              ///< the slowest known link, e.g. "PCIe 0000:1b:00.0 Gen4 x16"
   int hops = 0;
   std::string via;                     ///< PXN: bus id of the intermediate GPU
+  /// GPU-GPU: the input cannot tell whether this pair is NVLinked (hwloc or sysfs without NVML,
+  /// a PCI-only topology file): type and bandwidth are shown as "?", not as the PCIe path.
+  bool nvlink_unknown = false;
 };
 
 /// Computed paths; rebuilt by compute_paths (also after loading JSON).
@@ -174,6 +187,8 @@ struct System {
   Tri dmabuf = Tri::kUnknown;           ///< DMA-BUF GPU memory registration possible
   std::map<std::string, std::string> versions;  ///< driver, cuda, nccl, mpi, hwloc, kernel
   std::vector<RankBinding> bindings;
+  /// The input does not say which GPUs are NVLinked (hwloc/sysfs without NVML, PCI-only files).
+  bool nvlink_unknown = false;
   std::vector<std::string> notes;       ///< what could not be read, quirks applied
   PathTable paths;                      ///< computed, not serialised as input
 

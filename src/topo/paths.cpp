@@ -466,6 +466,10 @@ void compute_paths(System& s) {
         continue;
       }
       t.gpu_gpu[a][b] = to_info(from_gpu[a][g.gpu_node[b]]);
+      // The input does not say which GPUs are NVLinked: a pair that could be is not SYS/PHB.
+      if (s.nvlink_unknown && t.gpu_gpu[a][b].type > PathType::kNVB && gpu_could_nvlink(s, s.gpus[a]) &&
+          gpu_could_nvlink(s, s.gpus[b]))
+        t.gpu_gpu[a][b].nvlink_unknown = true;
     }
 
   // GPU -> NET (per port), then step C (paths.cc:699-756).
@@ -592,6 +596,21 @@ void compute_paths(System& s) {
     t.nearest_nic[a] = best;
   }
   s.paths = std::move(t);
+}
+
+bool gpu_could_nvlink(const System& s, const Gpu& g) {
+  if (g.sm > 0 && g.sm < 60) return false;  // NVLink starts with Pascal (sm60)
+  const PciDevice* d = s.find_pci(g.bus_id);
+  if (!d || d->vendor == 0) return true;  // nothing says otherwise
+  if (d->vendor == 0x1002) return true;   // AMD: xGMI / Infinity Fabric bridges
+  if (d->vendor != 0x10de) return false;
+  // NVIDIA boards without NVLink (PCI id database): T4, A2, A10, A10G, A16, L4, L40, L40S, P4,
+  // P40, P100 PCIe, M40/M60, GeForce RTX 4080/4090/5080/5090; and everything before Pascal.
+  static const std::set<std::uint32_t> kNoNvlink = {0x1eb8, 0x25b6, 0x2236, 0x2237, 0x25b6, 0x27b8, 0x26b5, 0x26b9,
+                                                    0x1bb3, 0x1b38, 0x15f7, 0x15f8, 0x17fd, 0x13f2, 0x13f3, 0x17c2,
+                                                    0x17f0, 0x2704, 0x2684, 0x2c02, 0x2b85};
+  if (kNoNvlink.count(d->device)) return false;
+  return d->device >= 0x15f0;
 }
 
 int nccl_local_nic(const System& s, std::size_t gpu) {

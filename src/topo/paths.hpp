@@ -28,6 +28,10 @@ void compute_paths(System& s);
 /// compute_paths calls it.
 void apply_link_quirks(System& s);
 
+/// Whether a GPU could have NVLink (or xGMI) peers: false for boards known to have none (T4,
+/// L4, GeForce, pre-Pascal), true when the input does not say.
+[[nodiscard]] bool gpu_could_nvlink(const System& s, const Gpu& g);
+
 /// NCCL's NIC assignment (ncclTopoGetLocalNet, nccl-internals §4.9) for channel 0: the NIC
 /// index (into s.nics) a GPU uses, or -1. Needs compute_paths.
 [[nodiscard]] int nccl_local_nic(const System& s, std::size_t gpu);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "checks/topo_checks.hpp"
 #include "core/text.hpp"
@@ -61,7 +62,7 @@ TEST(TopoFixtures, NcclFiles) {
     probe::LoadOptions o;
     o.nccl_topo.push_back(fs::path(p).replace_extension(".xml").string());
     return o;
-  }, false, 17);
+  }, false, 18);
 }
 
 TEST(TopoFixtures, PlantedFaults) {
@@ -69,7 +70,7 @@ TEST(TopoFixtures, PlantedFaults) {
     probe::LoadOptions o;
     o.nccl_topo.push_back(fs::path(p).replace_extension(".xml").string());
     return o;
-  }, false, 3);
+  }, false, 4);
 }
 
 TEST(TopoFixtures, HwlocXml) {
@@ -77,7 +78,7 @@ TEST(TopoFixtures, HwlocXml) {
     probe::LoadOptions o;
     o.hwloc_xml = fs::path(p).replace_extension(".xml").string();
     return o;
-  }, false, 3);
+  }, false, 13);
 }
 
 TEST(TopoFixtures, SysfsTrees) {
@@ -98,6 +99,42 @@ TEST(TopoFixtures, MultiHost) {
     o.nccl_topo = files;
     return o;
   }, true, 3);
+}
+
+// Holdout machines: their .expect files were written from the sources' facts before the tool
+// ever ran on them, and they are kept out of development. A mismatch is reported, not fatal;
+// the test fails only when fewer than kHoldoutFloor of them match (set after the first scoring).
+constexpr int kHoldoutFloor = 5;
+
+TEST(TopoFixtures, Holdout) {
+  int total = 0, matched = 0;
+  for (const char* sub : {"holdout/nccl", "holdout/hwloc"}) {
+    if (!fs::is_directory(kTopo / sub)) continue;
+    std::vector<fs::path> expects;
+    for (const auto& e : fs::directory_iterator(kTopo / sub))
+      if (e.path().extension() == ".expect") expects.push_back(e.path());
+    std::sort(expects.begin(), expects.end());
+    for (const auto& p : expects) {
+      probe::LoadOptions o;
+      std::string xml = fs::path(p).replace_extension(".xml").string();
+      if (std::string(sub).find("hwloc") != std::string::npos) o.hwloc_xml = xml;
+      else o.nccl_topo.push_back(xml);
+      auto hosts = probe::load_systems(o);
+      ++total;
+      auto got = actual(hosts, false), want = read_expect(p);
+      if (got == want) {
+        ++matched;
+        continue;
+      }
+      std::cout << "[holdout mismatch] " << p.filename().string() << "\n  expected: " << join(want, "; ")
+                << "\n  got:      " << join(got, "; ") << "\n";
+    }
+  }
+  std::cout << "[holdout] " << matched << " of " << total << " match their .expect\n";
+  RecordProperty("holdout_matched", matched);
+  RecordProperty("holdout_total", total);
+  EXPECT_GE(total, 6);
+  EXPECT_GE(matched, kHoldoutFloor);
 }
 
 }  // namespace

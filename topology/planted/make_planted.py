@@ -44,6 +44,14 @@ t = base.replace('<net name="mlx5_30" dev="6" speed="180000"', '<net name="mlx5_
 assert t != base
 save("oci-h100-port-half-rate.xml", t)
 
+# 4. NIC3 (0000:58:00.0, mlx5_30/31) trained at x8 among its seven x16 ConnectX-7 siblings: a
+# single host, no peer to compare with.
+old = '<pci busid="0000:58:00.0" class="0x020000" vendor="0x15b3" device="0x1021"'
+i = base.index(old)
+line = base[i:base.index(">", i)]
+assert 'link_width="16"' in line
+save("oci-h100-nic3-x8.xml", base.replace(line, line.replace('link_width="16"', 'link_width="8"'), 1))
+
 # Multi-host sets.
 multi = os.path.join(HERE, "..", "multi")
 os.makedirs(os.path.join(multi, "gpu-missing"), exist_ok=True)
