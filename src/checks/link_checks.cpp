@@ -531,7 +531,7 @@ void judge_bandwidth(const std::string& cls, ClassData& cd, const LinkCheckOptio
     // spread of every direction of the class (robust: a slow node or link is a minority of
     // the values or all of them alike, and adds no deviation from the median)
     // (the latter with 3 endpoints, where one healthy pair is all a triangulation has).
-    const double few_floor = hdir.size() < 6 ? std::max(0.05, n == 3 ? sigma_all : 0.0) : 0.0;
+    const double few_floor = hdir.size() < 6 || n == 3 ? std::max(hdir.size() < 6 ? 0.05 : 0.0, n == 3 ? sigma_all : 0.0) : 0.0;
     sigma = std::max({o.sigma_floor, sigma_between, noise_repeat, few_floor});
 
     std::vector<char> new_node(static_cast<std::size_t>(n), 0), new_link(ps.size(), 0);
