@@ -213,10 +213,16 @@ TEST(SafeRead, TruncatedGzipIsReportedAndItsHeadAnalysed) {
   {
     std::ofstream(crc, std::ios::binary) << bad;
   }
+  // zlib drops the data of the read that fails the check: when that is the whole (small) file
+  // the log is an input error naming the corruption; either way never a healthy short log.
   nccl::RunLog corrupt;
-  (void)nccl::analyze_files({crc}, &corrupt);
-  ASSERT_EQ(corrupt.damaged_inputs.size(), 1u);
-  EXPECT_NE(corrupt.damaged_inputs[0].find("corrupt"), std::string::npos) << corrupt.damaged_inputs[0];
+  try {
+    (void)nccl::analyze_files({crc}, &corrupt);
+    ASSERT_EQ(corrupt.damaged_inputs.size(), 1u);
+    EXPECT_NE(corrupt.damaged_inputs[0].find("corrupt"), std::string::npos) << corrupt.damaged_inputs[0];
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
+  }
 }
 
 TEST(SafeRead, WideEncodingsAreNamed) {
