@@ -14,7 +14,8 @@ timeout 200 "${mpiexec[@]}" -n 2 "$bin" bench --backend mpi --algo ring,native -
   > "$tmp/out" 2> "$tmp/err" < /dev/null
 rc=$?
 [[ $rc -le 2 ]] || { cat "$tmp/out" "$tmp/err"; fail "bench exit $rc"; }
-row='^ +[0-9]+ +[0-9]+ +float +sum +-?[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9N/A]+ +[0-9.]+$'
+# size count type redop root time algbw busbw #wrong spread, then the model's busbw (or N/A)
+row='^ +[0-9]+ +[0-9]+ +float +sum +-?[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9N/A]+ +[0-9.]+( +[0-9.N/A]+)?$'
 n_out=$(grep -cE "$row" "$tmp/out")
 n_err=$(grep -cE "$row" "$tmp/err")
 [[ $n_out -eq 6 ]] || { cat "$tmp/out"; fail "$n_out rows on stdout, expected 6 (2 algos x 3 sizes)"; }

@@ -5,7 +5,7 @@
 # row is data-checked, Tree is refused for allgather (a note, measured under native only),
 # and the user's NCCL_ALGO is what NCCL sees again afterwards.
 source "$(dirname "$0")/common.bash"
-NCCL_ALGO=Ring timeout 120 "${mpiexec[@]}" -n 4 "$bin" bench --backend nccl --algo ring,tree,native \
+NCCL_ALGO=Ring timeout 120 "${mpiexec[@]}" -n 4 "$bin" bench --backend nccl --expected-busbw 0.0001 --algo ring,tree,native \
   --op allreduce,allgather,sendrecv -b 4K -e 64K -f 4 -n 3 -w 1 -c 2 --timeout 60 --json "$tmp/r.json" > "$tmp/out" 2>&1
 rc=$?
 [[ $rc -eq 0 || $rc -eq 1 ]] || { echo "FAIL: exit $rc"; cat "$tmp/out"; exit 1; }
@@ -30,7 +30,7 @@ print("ok:", len(rows), "rows,", dict(algos), "inits; notes:", r["notes"])
 PY
 # Without a user setting, native's communicator sees no NCCL_ALGO at all.
 rm -f "$tmp/trace"
-timeout 120 "${mpiexec[@]}" -n 4 "$bin" bench --backend nccl --algo tree,native --op allreduce -b 4K -e 4K -n 2 -w 1 -c 1 \
+timeout 120 "${mpiexec[@]}" -n 4 "$bin" bench --backend nccl --expected-busbw 0.0001 --algo tree,native --op allreduce -b 4K -e 4K -n 2 -w 1 -c 1 \
   --timeout 60 --json "$tmp/r2.json" > "$tmp/out2" 2>&1 || [[ $? -eq 1 ]] || { cat "$tmp/out2"; exit 1; }
 python3 - "$tmp/trace" <<'PY' || { cat "$tmp/out2"; exit 1; }
 import sys, collections

@@ -16,3 +16,7 @@ export NCD_STANDIN_TRACE=$tmp/trace
 ldd "$bin" | grep -q "$standin_lib/libnccl.so.2" || { echo "FAIL: $bin does not load the stand-in libnccl:"; ldd "$bin"; exit 1; }
 ldd "$bin" | grep -q "$standin_lib/libcudart.so.13" || { echo "FAIL: $bin does not load the stand-in libcudart:"; ldd "$bin"; exit 1; }
 now() { date +%s.%N; }
+# The stand-in's devices are no GPU NCCL's tuning model knows (the probed topology has none), so
+# `bench.busbw_low` could not run and a bench would be INCOMPLETE (exit 3). Tests about
+# orchestration supply an expectation with --expected-busbw (a floor far below what the
+# stand-in moves), so the verdict is about what they test.

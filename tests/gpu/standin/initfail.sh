@@ -7,7 +7,7 @@
 source "$(dirname "$0")/common.bash"
 t0=$(now)
 NCD_STANDIN_INIT_FAIL_RANK=1 NCD_STANDIN_INIT_FAIL_ALGO=Tree timeout 200 "${mpiexec[@]}" -n 4 "$bin" bench \
-  --backend nccl --algo ring,tree,native --op allreduce -b 4K -e 4K -n 2 -w 1 -c 1 --timeout 120 \
+  --backend nccl --expected-busbw 0.0001 --algo ring,tree,native --op allreduce -b 4K -e 4K -n 2 -w 1 -c 1 --timeout 120 \
   --json "$tmp/r.json" > "$tmp/out" 2>&1
 rc=$?
 t1=$(now)
@@ -26,7 +26,7 @@ print(f"ok: {took:.1f} s; {notes[0]}")
 PY
 # Every communicator fails: the job still ends promptly, with a note per algorithm.
 t0=$(now)
-NCD_STANDIN_INIT_FAIL_RANK=1 timeout 200 "${mpiexec[@]}" -n 4 "$bin" bench --backend nccl --algo ring,native \
+NCD_STANDIN_INIT_FAIL_RANK=1 timeout 200 "${mpiexec[@]}" -n 4 "$bin" bench --backend nccl --expected-busbw 0.0001 --algo ring,native \
   --op allreduce -b 4K -e 4K -n 2 -w 1 -c 1 --timeout 120 --json "$tmp/r2.json" > "$tmp/out2" 2>&1
 rc=$?
 t1=$(now)
