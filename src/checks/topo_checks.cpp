@@ -349,12 +349,10 @@ void check_sibling_widths(const System& s, std::vector<Finding>& out) {
                                            "instead of {}",
                                            subj, e.width, at_ref, entries.size() - 1, model, ref,
                                            gbps(topo::pcie_bw(e.gts, e.width)), gbps(topo::pcie_bw(e.gts, ref))));
+      std::vector<std::string> all_widths;
+      for (const auto& o : entries) all_widths.push_back(fmt::format("{} x{}", o.bus, o.width));
       f.evidence.push_back(fmt::format("same vendor:device {} and link speed on this host; widths: {}", model,
-                                       join([&] {
-                                         std::vector<std::string> v;
-                                         for (const auto& o : entries) v.push_back(fmt::format("{} x{}", o.bus, o.width));
-                                         return v;
-                                       }(), ", ")));
+                                       join(all_widths, ", ")));
       if (topo::pcie_bw(e.gts, ref) > 0) {
         f.expected = topo::pcie_bw(e.gts, ref);
         f.measured = topo::pcie_bw(e.gts, e.width);
