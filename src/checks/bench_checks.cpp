@@ -38,7 +38,10 @@ NCD_REGISTER_CHECK({"bench.unstable", Severity::kWarn, "bench",
                     "median above the threshold (0.5 on host memory, 0.2 on GPUs). When only the MPI "
                     "library's own collective (the reference, `native` on host memory) varies and our ring "
                     "and tree over the same links are steady, it is reported as info about the MPI library, "
-                    "not a fabric warning.",
+                    "not a fabric warning. `sweep` measures a row it would warn about once more at once, "
+                    "when its budget allows: steady the second time, it is info (something on the host "
+                    "disturbed one series; a path that varies keeps varying); unstable again, a warning "
+                    "with both measurements as evidence.",
                     "Rerun on an idle allocation; look for other processes on the nodes, CPU governors, "
                     "and link error counters; more iterations (-n) make the median robust."});
 NCD_REGISTER_CHECK({"bench.busbw_low", Severity::kWarn, "bench",
@@ -112,6 +115,48 @@ std::vector<std::size_t> large_rows(const BenchEvidence& ev, const std::string& 
   return idx;
 }
 
+namespace {
+
+/// The row of a series with the widest large-message spread above the threshold, or null.
+const report::CollectiveResult* widest_unstable(const BenchEvidence& ev, const std::string& op,
+                                                const std::string& algo, const BenchThresholds& th) {
+  const report::CollectiveResult* worst = nullptr;
+  for (auto i : large_rows(ev, op, algo, th.min_large_bytes)) {
+    const auto& r = ev.rows[i];
+    if (r.iters >= 5 && r.spread > th.unstable_spread && (!worst || r.spread > worst->spread)) worst = &r;
+  }
+  return worst;
+}
+
+/// The MPI library's own collective is the reference, not the fabric: true when `worst` is its
+/// row and our ring and tree over the same links were measured and are steady.
+bool reference_alone_unstable(const BenchEvidence& ev, const std::string& op, const std::string& algo,
+                              const report::CollectiveResult& worst, const BenchThresholds& th) {
+  if (algo != "native" || worst.backend != "mpi") return false;
+  bool ours_measured = false;
+  for (const char* mine : {"ring", "tree"}) {
+    auto own = large_rows(ev, op, mine, th.min_large_bytes);
+    if (own.empty()) continue;
+    ours_measured = true;
+    if (!steady(ev, own, th.unstable_spread)) return false;
+  }
+  return ours_measured;
+}
+
+}  // namespace
+
+std::vector<std::size_t> unstable_rows(const BenchEvidence& ev, const BenchThresholds& th) {
+  std::vector<std::size_t> out;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& r : ev.rows) {
+    if (!seen.insert({r.op, r.algo}).second) continue;
+    const auto* worst = widest_unstable(ev, r.op, r.algo, th);
+    if (!worst || reference_alone_unstable(ev, r.op, r.algo, *worst, th)) continue;
+    out.push_back(static_cast<std::size_t>(worst - ev.rows.data()));
+  }
+  return out;
+}
+
 std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds& th) {
   std::vector<Finding> out;
   // Series in first-seen order.
@@ -158,34 +203,34 @@ std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds&
 
   // bench.unstable: the widest large-message spread of each series.
   for (const auto& [op, algo] : series) {
-    auto idx = large_rows(ev, op, algo, th.min_large_bytes);
-    const report::CollectiveResult* worst = nullptr;
-    for (auto i : idx) {
-      const auto& r = ev.rows[i];
-      if (r.iters >= 5 && r.spread > th.unstable_spread && (!worst || r.spread > worst->spread)) worst = &r;
-    }
+    const report::CollectiveResult* worst = widest_unstable(ev, op, algo, th);
     if (!worst) continue;
     Finding f = make_finding("bench.unstable", ev.host, fmt::format("{} {}", op, algo),
                              fmt::format("{} {} at {} varies {:.0f}% between iterations (p10-p90 over the median)",
                                          op, algo, format_size(worst->bytes), worst->spread * 100));
-    // The MPI library's own collective is the reference, not the fabric: when only it varies
-    // and our ring and tree over the same links are steady, that is a note about the library.
-    if (algo == "native" && worst->backend == "mpi") {
-      bool ours_measured = false, ours_steady = true;
-      for (const char* mine : {"ring", "tree"}) {
-        auto own = large_rows(ev, op, mine, th.min_large_bytes);
-        if (own.empty()) continue;
-        ours_measured = true;
-        for (auto i : own)
-          if (ev.rows[i].iters < 5 || ev.rows[i].spread > th.unstable_spread) ours_steady = false;
-      }
-      if (ours_measured && ours_steady) {
-        f.severity = Severity::kInfo;
-        f.message += ": the MPI library's own collective (the reference) varies while our ring and tree over the "
-                     "same links are steady; a note about the MPI library, not the fabric";
-      }
+    if (reference_alone_unstable(ev, op, algo, *worst, th)) {
+      f.severity = Severity::kInfo;
+      f.message += ": the MPI library's own collective (the reference) varies while our ring and tree over the "
+                   "same links are steady; a note about the MPI library, not the fabric";
     }
-    for (auto i : idx) f.evidence.push_back(row_line(ev.rows[i]));
+    for (auto i : large_rows(ev, op, algo, th.min_large_bytes)) f.evidence.push_back(row_line(ev.rows[i]));
+    // Measured again at once: steady the second time means something on the host disturbed the
+    // first series (a path that varies keeps varying); unstable again stays a warning.
+    for (const auto& again : ev.repeats) {
+      if (again.op != worst->op || again.algo != worst->algo || again.backend != worst->backend ||
+          again.bytes != worst->bytes || again.time_us <= 0)
+        continue;
+      f.evidence.push_back("measured again: " + row_line(again));
+      if (again.iters >= 5 && again.spread <= th.unstable_spread) {
+        f.severity = Severity::kInfo;
+        f.message += fmt::format("; measured again at once it varied {:.0f}%: a passing disturbance on the host, "
+                                 "not a path that keeps varying",
+                                 again.spread * 100);
+      } else {
+        f.message += fmt::format("; measured again it still varied {:.0f}%", again.spread * 100);
+      }
+      break;
+    }
     f.measured = worst->spread;
     f.expected = th.unstable_spread;
     f.unit = "spread";

@@ -30,6 +30,9 @@ struct BenchEvidence {
   /// Expected large-message busbw (GB/s) per "op/algo" (e.g. "allreduce/ring"), from the
   /// topology and NCCL's model (nccl_model_busbw) or from --expected-busbw. Empty: skipped.
   std::map<std::string, double> expected_busbw;
+  /// Second measurements of rows that looked unstable (same op, algo, backend, bytes), taken
+  /// at once to tell a passing disturbance of the host from a path that keeps varying.
+  std::vector<report::CollectiveResult> repeats;
 };
 
 /// Thresholds (defaults for the host backend; the GPU backend is stricter on spread).
@@ -42,6 +45,11 @@ struct BenchThresholds {
 };
 
 [[nodiscard]] std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds& th = {});
+
+/// The rows bench.unstable would warn about (the widest large-message spread of each series,
+/// not counting the MPI library's own collective when ours are steady): the ones worth
+/// measuring again before blaming the fabric. Indices into ev.rows.
+[[nodiscard]] std::vector<std::size_t> unstable_rows(const BenchEvidence& ev, const BenchThresholds& th = {});
 
 /// Fills each row's expected busbw from NCCL's model (nccl::expected_busbw, the one function
 /// `bench` and `sweep` share) for a job of `nodes` copies of `node` (compute_paths run), and

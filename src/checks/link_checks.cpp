@@ -450,6 +450,7 @@ void judge_bandwidth(const std::string& cls, ClassData& cd, const LinkCheckOptio
       f.unit = "GB/s";
       f.evidence.push_back(p.agg->describe());
       out.push_back(std::move(f));
+      summary.not_judged = "2 endpoints and " + why;
     }
     return;
   }
@@ -961,6 +962,22 @@ std::map<std::string, double> parse_expected_gbps(const std::string& text, const
     out[cls] = v;
   }
   return out;
+}
+
+std::optional<CheckOutcome> link_slow_outcome(const LinkAnalysis& analysis) {
+  std::vector<std::string> net_why;
+  bool judged = false, shm_unjudged = false;
+  for (const auto& [cls, c] : analysis.classes) {
+    if (c.not_judged.empty()) judged = true;
+    else if (cls == "shm") shm_unjudged = true;
+    else net_why.push_back(cls + " links: " + c.not_judged);
+  }
+  if (judged || (net_why.empty() && !shm_unjudged)) return std::nullopt;
+  if (!net_why.empty())
+    return CheckOutcome{"link.slow", CheckStatus::kCouldNotRun, 0,
+                        join(net_why, "; ") + " (give --expect net=GBPS, or sweep 3 or more nodes)"};
+  return CheckOutcome{"link.slow", CheckStatus::kNotApplicable, 0,
+                      "two ranks on one host: no fabric link, and one shared-memory link has no other to compare with"};
 }
 
 }  // namespace ncd::checks

@@ -3,10 +3,12 @@
 /// Attribution of a link sweep: which link, or which node, is slow, asymmetric, late or silent.
 /// Pure: works the same on a live sweep and on a saved report's measurements.links[].
 #include <map>
+#include <optional>
 #include <utility>
 #include <string>
 #include <vector>
 
+#include "core/catalogue.hpp"
 #include "core/finding.hpp"
 #include "report/report.hpp"
 #include "topo/model.hpp"
@@ -62,6 +64,9 @@ struct ClassSummary {
   double link_limit_ratio = 0;  ///< a link is judged slow below this fraction of its peers
   double node_limit_ratio = 0;  ///< a node (median endpoint) below this fraction
   std::string method;         ///< "leave-one-out", "triangulation", "expectation only", ...
+  /// Why the class's links could not be judged slow or not (2 endpoints and no expected
+  /// bandwidth: link.not_judged); empty when they were judged.
+  std::string not_judged;
 };
 
 struct LinkAnalysis {
@@ -74,6 +79,12 @@ struct LinkAnalysis {
   /// Remarks for the report: the method per class, no expectation, too noisy to judge.
   std::vector<std::string> notes;
 };
+
+/// link.slow's outcome when it judged nothing: no class of links could be judged (2 endpoints,
+/// no expected bandwidth). Between nodes that is a fabric link left unjudged (could not run:
+/// give the expectation or more nodes); between two ranks of one host there is no fabric link
+/// at all (not applicable). Empty when some class was judged (or nothing was measured).
+[[nodiscard]] std::optional<CheckOutcome> link_slow_outcome(const LinkAnalysis& analysis);
 
 /// link.unresponsive, node.slow, link.slow, link.asymmetric, link.latency_high,
 /// link.not_judged. Endpoints are hosts for the "net" class (several rank pairs of one host pair

@@ -255,6 +255,10 @@ int run_links(const LinksOptions& o, Context& ctx) {
     r.incomplete_reason = res.stop_reason;
     r.notes.push_back("stopped early: " + res.stop_reason + " (raise --timeout, or use --mode ring)");
   }
+  if (auto o = checks::link_slow_outcome(analysis); o && o->status == CheckStatus::kCouldNotRun && !r.incomplete) {
+    r.incomplete = true;
+    r.incomplete_reason = "link.slow could not judge: " + o->reason;
+  }
   if (res.failed && r.findings.empty()) {
     r.incomplete = true;
     r.incomplete_reason = res.stop_reason;

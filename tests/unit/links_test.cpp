@@ -610,11 +610,23 @@ TEST(LinkAttribution, TwoNodesCompareWithTheExpectationOnly) {
   auto a = checks::check_links(t.make());
   ASSERT_EQ(summary(a.findings), (std::vector<std::string>{"link.not_judged node0<->node1 info"}));
   EXPECT_NE(a.findings[0].message.find("could not judge"), std::string::npos) << a.findings[0].message;
+  // link.slow judged nothing between two nodes: it could not run, and says how to make it run.
+  auto outcome = checks::link_slow_outcome(a);
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->status, CheckStatus::kCouldNotRun);
+  EXPECT_NE(outcome->reason.find("--expect net="), std::string::npos) << outcome->reason;
+  // Two ranks of one host share memory: no fabric link, so link.slow does not apply.
+  checks::LinkAnalysis one_host = a;
+  one_host.classes = {{"shm", a.classes.at("net")}};
+  outcome = checks::link_slow_outcome(one_host);
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->status, CheckStatus::kNotApplicable);
   checks::LinkCheckOptions o;
   o.expected_gbps["net"] = 25;
   o.expected_from["net"] = "200 Gb/s InfiniBand port mlx5_0/1";
   a = checks::check_links(t.make(), o);  // 10 of 25 GB/s: 0.4x
   ASSERT_EQ(summary(a.findings), (std::vector<std::string>{"link.slow node0<->node1 warn"}));
+  EXPECT_FALSE(checks::link_slow_outcome(a).has_value());  // judged against the expectation
   EXPECT_NE(a.findings[0].message.find("compared against the expectation only"), std::string::npos)
       << a.findings[0].message;
   EXPECT_DOUBLE_EQ(*a.findings[0].expected, 25);

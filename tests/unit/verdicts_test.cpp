@@ -313,6 +313,41 @@ TEST(Verdicts, OnlyTheReferenceUnstableIsANote) {
   EXPECT_EQ(warn, 3);
 }
 
+TEST(Verdicts, UnstableOnceSteadyWhenMeasuredAgainIsANote) {
+  // Our ring varied once; the rows worth measuring again are ours, not the steady ones.
+  auto ev = host_rows(0.05, 0.05);
+  ev.rows[0].spread = 0.51;
+  auto again = checks::unstable_rows(ev);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(ev.rows[again[0]].algo, "ring");
+  // Without a second measurement: a warning.
+  auto found = checks::check_bench(ev);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].severity, Severity::kWarn);
+  // Steady when measured again: a passing disturbance on the host, info with both rows.
+  report::CollectiveResult steady_row = ev.rows[0];
+  steady_row.spread = 0.08;
+  ev.repeats = {steady_row};
+  found = checks::check_bench(ev);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].severity, Severity::kInfo);
+  EXPECT_NE(found[0].message.find("measured again"), std::string::npos);
+  EXPECT_NE(found[0].evidence.back().find("measured again: allreduce ring mpi 32M"), std::string::npos)
+      << found[0].evidence.back();
+  // Unstable again: still a warning, both measurements quoted.
+  ev.repeats[0].spread = 0.62;
+  found = checks::check_bench(ev);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].severity, Severity::kWarn);
+  EXPECT_NE(found[0].message.find("still varied 62%"), std::string::npos) << found[0].message;
+  // A repeat of another size or algorithm does not count.
+  ev.repeats[0].spread = 0.05;
+  ev.repeats[0].bytes = 16u << 20;
+  EXPECT_EQ(checks::check_bench(ev)[0].severity, Severity::kWarn);
+  // The reference alone unstable is a note already: nothing to measure again.
+  EXPECT_TRUE(checks::unstable_rows(host_rows(0.05, 0.9)).empty());
+}
+
 report::Report job(int ranks, const std::string& backend) {
   report::Report r;
   std::vector<int> rs;
