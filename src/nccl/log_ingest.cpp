@@ -323,6 +323,24 @@ struct LogIngest::State {
     }
   }
 
+  /// An NCCL_* setting seen on host `h`: set by the user's environment (`by_user`: the last
+  /// value wins on the host, and differing values across the log are all kept) or by a net
+  /// plugin on its own (the user's own setting is not overwritten).
+  void note_env(const std::string& name, const std::string& value, std::string_view rec, HostInfo& h, bool by_user) {
+    if (by_user) h.env[name] = value;
+    else h.env.emplace(name, value);
+    auto& e = log.env[name];
+    if (e.name.empty()) {
+      e.name = name;
+      e.value = value;
+      e.text = quote_text(rec);
+      e.at = here();
+    } else if (by_user && e.value != value && e.value.find(" | ") == std::string::npos && e.value.size() < 200) {
+      if (e.value.find(value) == std::string::npos) e.value += " | " + value;
+    }
+    if (e.hosts.size() < 256) e.hosts.insert(h.name);
+  }
+
   void rank_seen(int rank, const std::string& hostname, ProcessInfo* p) {
     if (rank < 0 || rank > (1 << 22)) return;
     auto& r = log.ranks[rank];
@@ -698,17 +716,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           std::size_t to = a.find(" to ");
           std::size_t nm = a.find_first_of(" =");
           if (to != std::string_view::npos && nm != std::string_view::npos) {
-            std::string name(a.substr(0, nm));
-            std::string value(trim_sv(a.substr(to + 4)));
-            auto& e = log.env[name];
-            if (e.name.empty()) {
-              e.name = name;
-              e.value = value;
-              e.text = quote_text(rec);
-              e.at = here();
-            }
-            if (e.hosts.size() < 256) e.hosts.insert(hn);
-            h.env.emplace(name, value);
+            note_env(std::string(a.substr(0, nm)), std::string(trim_sv(a.substr(to + 4))), rec, h, false);
           }
         }
         if (starts_with(r, "IB : Using") || starts_with(r, "IB: Using") || starts_with(r, "IBext : Using")) {
@@ -847,20 +855,9 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
         std::size_t s = m.find(" set by environment to ");
         std::size_t vlen = 23;
         if (s == std::string_view::npos) return;
-        std::string name(m.substr(0, s));
         std::string value(trim_sv(m.substr(s + vlen)));
         if (!value.empty() && value.back() == '.') value.pop_back();
-        h.env[name] = value;
-        auto& e = log.env[name];
-        if (e.name.empty()) {
-          e.name = name;
-          e.value = value;
-          e.text = quote_text(rec);
-          e.at = here();
-        } else if (e.value != value && e.value.find(" | ") == std::string::npos && e.value.size() < 200) {
-          if (e.value.find(value) == std::string::npos) e.value += " | " + value;
-        }
-        if (e.hosts.size() < 256) e.hosts.insert(hn);
+        note_env(std::string(m.substr(0, s)), value, rec, h, true);
         return;
       }
       return;

@@ -4,22 +4,14 @@
 // multi-communicator logs.
 #include <gtest/gtest.h>
 
+#include "log_test_util.hpp"
 #include "nccl/log_analyzer.hpp"
 
 namespace ncd::nccl {
 namespace {
 
-Diagnosis run(const std::string& text) {
-  LogIngest in;
-  in.add_text(text, "t.log");
-  return analyze(in.take());
-}
-
-const Finding* find_id(const Diagnosis& d, const std::string& id) {
-  for (const auto& f : d.findings)
-    if (f.id == id) return &f;
-  return nullptr;
-}
+using testing_util::find_id;
+using testing_util::run;
 
 TEST(LogRules, SeveralCommunicatorsOnOneHostAreNotADuplicateHostname) {
   // World communicator of 16 ranks over 2 hosts plus a tensor-parallel communicator of 8 on host

@@ -4,6 +4,7 @@
 // the log's own truth (hosts, plugins, where it stops).
 #include <gtest/gtest.h>
 
+#include "log_test_util.hpp"
 #include "nccl/log_analyzer.hpp"
 #include "nccl/log_line.hpp"
 #include "nccl/log_structure.hpp"
@@ -11,17 +12,8 @@
 namespace ncd::nccl {
 namespace {
 
-Diagnosis run(const std::string& text) {
-  LogIngest in;
-  in.add_text(text, "t.log");
-  return analyze(in.take());
-}
-
-const Finding* find_id(const Diagnosis& d, const std::string& id) {
-  for (const auto& f : d.findings)
-    if (f.id == id) return &f;
-  return nullptr;
-}
+using testing_util::find_id;
+using testing_util::run;
 
 bool has(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
 
