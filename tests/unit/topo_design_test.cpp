@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <string>
 
+#include "checks/ring_checks.hpp"
 #include "checks/topo_checks.hpp"
+#include "nccl/graph_xml.hpp"
 #include "nccl/topo_xml.hpp"
 #include "probe/hwloc_probe.hpp"
 #include "probe/local.hpp"
@@ -202,6 +204,18 @@ TEST(SysfsIbByName, CaptureWithoutDeviceLinksMatchesHwlocNames) {
   EXPECT_EQ(got, (std::vector<std::string>{"nic.port_down | rdmap16s27/1"}));
   // Without the sysfs capture the snapshot says ACTIVE: nothing to report.
   for (const auto& f : checks::check_topology({alone})) EXPECT_NE(f.id, "nic.port_down") << f.message;
+}
+
+// The real graph NCCL 2.29.7 searched on the Perlmutter node (12 NVL ring and 12 tree channels at
+// speed 20 over NV4 pairs) fits that node's own topology: rings has nothing to say.
+TEST(SlingshotNode, OwnGraphFitsItsTopology) {
+  const std::string dir = kTopo + "/rings/";
+  topo::System s = nccl::load_topo_xml(dir + "nersc-perlmutter-4xA100-4xslingshot-cxi.xml");
+  ASSERT_EQ(s.gpus.size(), 4u);
+  ASSERT_EQ(s.nics.size(), 4u);
+  for (const auto& n : s.nics) EXPECT_EQ(n.kind, topo::NicKind::kRdma) << n.name << ": " << n.kind_why;
+  auto a = checks::analyze_rings(s, nccl::load_graph_xml(dir + "nersc-perlmutter-4xA100-4xslingshot-cxi-graph.xml"), nullptr, {});
+  for (const auto& f : a.findings) EXPECT_EQ(f.severity, Severity::kInfo) << f.id << ": " << f.message;
 }
 
 }  // namespace
