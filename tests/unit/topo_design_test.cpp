@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// gpu.nic_far tells a node's design (fewer RDMA NIC cards than GPU sockets: info, with its cost)
+// gpu.nic_far tells a node's design (fewer RDMA NIC cards than GPU CPU nodes: info, with its cost)
 // from a fault (a GPU on a socket that has a NIC, or a NIC moved away from its peers: warn); and
 // the sysfs paths that had no test: Slingshot (class/cxi) and EFA detection, and an IB device
 // matched to the model by its name when it has no `device` link.
@@ -10,6 +10,7 @@
 
 #include "checks/ring_checks.hpp"
 #include "checks/topo_checks.hpp"
+#include "core/fs.hpp"
 #include "nccl/graph_xml.hpp"
 #include "nccl/topo_xml.hpp"
 #include "probe/hwloc_probe.hpp"
@@ -91,7 +92,7 @@ TEST(NicFarDesign, SingleNicNodesAreInfoWithTheirCost) {
     ASSERT_EQ(f.size(), c.far) << dump(f);
     for (const auto& x : f) {
       EXPECT_EQ(x.severity, Severity::kInfo) << x.message;
-      EXPECT_NE(x.message.find("the node has 1 RDMA NIC card(s) for 2 GPU sockets, so by design"), std::string::npos)
+      EXPECT_NE(x.message.find("the node has 1 RDMA NIC card(s) for GPUs on 2 CPU nodes, so by design"), std::string::npos)
           << x.message;
       EXPECT_NE(x.message.find("NCCL reaches it via "), std::string::npos) << x.message;  // the cost
       EXPECT_NE(x.message.find(" GB/s"), std::string::npos) << x.message;
@@ -118,7 +119,7 @@ TEST(NicFarDesign, DesignOrFaultIsDecidedByCardsAndSockets) {
   auto two = nic_far(parse(two_socket_xml("", "12"), "two.xml"));
   ASSERT_EQ(two.size(), 1u) << dump(two);
   EXPECT_EQ(two[0].severity, Severity::kWarn);
-  EXPECT_NE(two[0].message.find("the node has 2 RDMA NIC cards for 2 GPU sockets, yet none on GPU0's CPU node 0"),
+  EXPECT_NE(two[0].message.find("the node has 2 RDMA NIC cards for GPUs on 2 CPU nodes, yet none on GPU0's CPU node 0"),
             std::string::npos)
       << two[0].message;
   // Both functions of one dual-port card count as one card: still design.
@@ -132,6 +133,36 @@ TEST(NicFarDesign, DesignOrFaultIsDecidedByCardsAndSockets) {
   EXPECT_EQ(d[0].severity, Severity::kInfo) << d[0].message;
   // A NIC on each socket: nothing to say.
   EXPECT_TRUE(nic_far(parse(two_socket_xml("1", "1"), "both.xml")).empty());
+}
+
+TEST(NicFarDesign, OneNicOnAnNpsSocketIsDesignWhateverTheInputSays) {
+  // The Perlmutter node (one EPYC in NPS4, a GPU per NUMA node) left with only cxi3, on NUMA 3.
+  std::string xml = read_file(kTopo + "/nccl/nersc-perlmutter-4xA100-4xslingshot-cxi.xml");
+  for (const char* bus : {"0000:c2:00.0", "0000:81:00.0", "0000:42:00.0"}) {
+    auto at = xml.find(std::string("<pci busid=\"") + bus + "\" class=\"0x020000\"");
+    ASSERT_NE(at, std::string::npos) << bus;
+    auto end = xml.find("</pci>", at);
+    xml.erase(at, end + 6 - at);
+  }
+  topo::System s = parse(xml, "perlmutter-1nic.xml");
+  ASSERT_EQ(s.nics.size(), 1u);
+  auto f = nic_far(s);
+  ASSERT_EQ(f.size(), 3u) << dump(f);  // GPUs 1-3 reach cxi3 across CPU nodes; GPU0 is next to it
+  for (const auto& x : f) {
+    EXPECT_EQ(x.severity, Severity::kInfo) << x.message;
+    EXPECT_NE(x.message.find("for GPUs on 4 CPU nodes"), std::string::npos) << x.message;
+  }
+  // The same node as hwloc would describe it (one package): NUMA nodes still count, and the
+  // message names the socket.
+  for (auto& c : s.cpus) c.package = 0;
+  topo::compute_paths(s);
+  f = nic_far(s);
+  ASSERT_EQ(f.size(), 3u) << dump(f);
+  for (const auto& x : f) {
+    EXPECT_EQ(x.severity, Severity::kInfo) << x.message;
+    EXPECT_NE(x.message.find("(socket 0) has no RDMA NIC"), std::string::npos) << x.message;
+    EXPECT_NE(x.message.find("across NUMA nodes"), std::string::npos) << x.message;
+  }
 }
 
 TEST(SysfsFabrics, SlingshotCassiniFromClassCxi) {
