@@ -249,5 +249,17 @@ TEST(SlingshotNode, OwnGraphFitsItsTopology) {
   for (const auto& f : a.findings) EXPECT_EQ(f.severity, Severity::kInfo) << f.id << ": " << f.message;
 }
 
+// The vast.ai container's H200 graph (12 NVL ring and tree channels at 30, 8 NVLS channels) fits
+// the topology dumped in the same container: socket-only networking, nothing for rings to say.
+TEST(ContainerNode, OwnGraphFitsItsTopology) {
+  const std::string dir = kTopo + "/rings/";
+  topo::System s = nccl::load_topo_xml(dir + "vastai-container-8xH200-nvswitch-socket-eth0.xml");
+  ASSERT_EQ(s.gpus.size(), 8u);
+  for (const auto& n : s.nics) EXPECT_EQ(n.kind, topo::NicKind::kSocket) << n.name << ": " << n.kind_why;
+  auto a = checks::analyze_rings(s, nccl::load_graph_xml(dir + "vastai-container-8xH200-nvswitch-socket-eth0-graph.xml"),
+                                 nullptr, {});
+  for (const auto& f : a.findings) EXPECT_EQ(f.severity, Severity::kInfo) << f.id << ": " << f.message;
+}
+
 }  // namespace
 }  // namespace ncd
