@@ -52,7 +52,13 @@ NCD_REGISTER_CHECK({"gpu.nic_far", Severity::kWarn, "topo",
                     "sockets (SYS), while other GPUs of the host have a NIC at PIX/PXB. Its network "
                     "traffic crosses the CPU (or needs PXN through a peer), and GDR may be refused.",
                     "NCCL path types (nccl-internals §1.3) from every GPU to every RDMA NIC of the "
-                    "host; the best one per GPU is compared with its peers'.",
+                    "host; the best one per GPU is compared with its peers'. Design is told from "
+                    "fault by the node's own layout: when the node has fewer RDMA NIC cards than CPU "
+                    "nodes (sockets, or NUMA nodes of NPS/SNC sockets) holding GPUs, a GPU on a CPU "
+                    "node without any RDMA NIC is how the node is built and is reported as info, with "
+                    "the path NCCL takes and its bandwidth. A GPU on a CPU node that has a NIC, or a "
+                    "CPU node left without one although there are enough cards for every GPU's (a NIC "
+                    "moved away), is a warning.",
                     "Move the NIC (or the GPU) to the same PCIe switch/socket, or check that the "
                     "topology file gives the NIC the right NUMA node."});
 NCD_REGISTER_CHECK({"nic.port_down", Severity::kWarn, "topo",
@@ -404,6 +410,24 @@ std::string cross_cpu_words(const System& s, int numa_a, int numa_b) {
   return fmt::format("across CPU nodes {} and {} (the input does not say whether they share a socket)", numa_a, numa_b);
 }
 
+/// The locality domain NCCL's SYS boundary follows: the CPU (NUMA) node, named with its socket
+/// when the topology names packages (hwloc, sysfs; NCCL files do not). "" when unknown. NPS/SNC
+/// nodes have several per socket, and crossing between them is SYS for NCCL as well.
+std::string cpu_domain(const System& s, int numa) {
+  if (numa < 0) return "";
+  const topo::CpuNode* c = s.find_cpu(numa);
+  if (c && c->package >= 0) return fmt::format("NUMA node {} (socket {})", numa, c->package);
+  return fmt::format("CPU node {}", numa);
+}
+
+/// The physical card of a NIC: its PCI bus id without the function (a dual-port card exposes one
+/// function per port), or its name when it has no PCI function.
+std::string nic_card(const topo::Nic& n) {
+  if (n.bus_id.empty()) return "name:" + n.name;
+  auto dot = n.bus_id.rfind('.');
+  return dot == std::string::npos ? n.bus_id : n.bus_id.substr(0, dot);
+}
+
 void check_nic_placement(const System& s, std::vector<Finding>& out) {
   if (s.gpus.empty() || s.nics.empty()) return;
   std::vector<std::size_t> nics;
@@ -417,6 +441,19 @@ void check_nic_placement(const System& s, std::vector<Finding>& out) {
       PathType t = s.nic_path(g, n).pci_type;
       if (t < best[g]) best[g] = t, best_nic[g] = static_cast<int>(n);
     }
+  // Design versus fault. A node with fewer RDMA NIC cards than CPU nodes (sockets, or NUMA nodes
+  // of NPS/SNC sockets) holding GPUs cannot give each of them a NIC: a GPU on a CPU node without
+  // any RDMA NIC is the node's design (info, with its cost). A GPU on a CPU node that has an RDMA
+  // NIC, yet not near it while its peers are, or a CPU node left without a NIC although the node
+  // has enough cards for every GPU's (a NIC moved away from where its peers sit), is a fault.
+  std::set<std::string> gpu_domains, nic_domains, cards;
+  for (const auto& g : s.gpus)
+    if (auto d = cpu_domain(s, g.numa); !d.empty()) gpu_domains.insert(d);
+  for (std::size_t n : nics) {
+    cards.insert(nic_card(s.nics[n]));
+    if (auto d = cpu_domain(s, s.nics[n].numa); !d.empty()) nic_domains.insert(d);
+  }
+  const bool too_few_cards = cards.size() < gpu_domains.size();
   // A GPU is far when it is at PHB/SYS while a peer has a NIC on its switch (PIX/PXB), or at
   // SYS while a peer has one on its own socket (PHB): either way a better placement exists.
   auto peers_better = [&](PathType limit) {
@@ -432,19 +469,35 @@ void check_nic_placement(const System& s, std::vector<Finding>& out) {
     if (!sw && !(best[g] == PathType::kSYS && !on_socket.empty())) continue;
     const auto& good = sw ? on_switch : on_socket;
     const auto& nic = s.nics[static_cast<std::size_t>(best_nic[g])];
-    std::string subj = s.gpu_subject(g);
-    Finding f = make_finding(
-        "gpu.nic_far", s.host, subj,
-        fmt::format("{}'s nearest RDMA NIC {} is {} ({}), while {} {}", subj, nic.name,
-                    topo::to_string(best[g]),
-                    best[g] == PathType::kSYS ? cross_cpu_words(s, s.gpus[g].numa, s.nics[static_cast<std::size_t>(best_nic[g])].numa)
-                                              : "through the host bridge",
-                    good.size() > 4 ? fmt::format("{} other GPUs", good.size()) : join(good, ", "),
-                    good.size() == 1 ? (sw ? "has a NIC behind its PCIe switch" : "has one on its own socket")
-                                     : (sw ? "have a NIC behind their PCIe switch" : "have one on their own socket")));
     const auto& p = s.nic_path(g, static_cast<std::size_t>(best_nic[g]));
+    const std::string domain = cpu_domain(s, s.gpus[g].numa);
+    const bool by_design = !domain.empty() && !nic_domains.count(domain) && too_few_cards;
+    std::string subj = s.gpu_subject(g);
+    std::string where = best[g] == PathType::kSYS ? cross_cpu_words(s, s.gpus[g].numa, nic.numa)
+                                                  : "through the host bridge";
+    std::string msg;
+    if (by_design) {
+      msg = fmt::format("{}'s {} has no RDMA NIC: the node has {} RDMA NIC card(s) for GPUs on {} CPU nodes, so by "
+                        "design its nearest, {}, is {} ({}); NCCL reaches it via {} at {} (a property of the "
+                        "node, not a fault)",
+                        subj, domain, cards.size(), gpu_domains.size(), nic.name, topo::to_string(best[g]), where,
+                        topo::to_string(p.type), p.bw_gbps > 0 ? fmt::format("{:g} GB/s", p.bw_gbps) : "an unknown rate");
+    } else {
+      msg = fmt::format("{}'s nearest RDMA NIC {} is {} ({}), while {} {}", subj, nic.name, topo::to_string(best[g]),
+                        where, good.size() > 4 ? fmt::format("{} other GPUs", good.size()) : join(good, ", "),
+                        good.size() == 1 ? (sw ? "has a NIC behind its PCIe switch" : "has one on its own socket")
+                                         : (sw ? "have a NIC behind their PCIe switch" : "have one on their own socket"));
+      if (best[g] == PathType::kSYS && !domain.empty() && !nic_domains.count(domain))
+        msg += fmt::format("; the node has {} RDMA NIC cards for GPUs on {} CPU nodes, yet none on GPU{}'s {}", cards.size(),
+                           gpu_domains.size(), s.gpus[g].index, domain);
+    }
+    Finding f = make_finding("gpu.nic_far", s.host, subj, msg);
+    if (by_design) f.severity = Severity::kInfo;
     f.evidence.push_back(fmt::format("GPU NUMA {}, NIC {} NUMA {}; NCCL path {} {}", s.gpus[g].numa, nic.name,
                                      nic.numa, topo::to_string(p.type), p.via.empty() ? "" : "via " + p.via));
+    f.evidence.push_back(fmt::format("RDMA NIC cards {} on {}; GPUs on {}", cards.size(),
+                                     nic_domains.empty() ? "unknown CPU nodes" : join(std::vector<std::string>(nic_domains.begin(), nic_domains.end()), ", "),
+                                     join(std::vector<std::string>(gpu_domains.begin(), gpu_domains.end()), ", ")));
     out.push_back(std::move(f));
   }
 }

@@ -354,18 +354,27 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
       }
     }
   }
-  // libfabric-only RDMA NICs: HPE Slingshot (class/cxi/cxiN), AWS EFA without verbs.
+  // libfabric-only RDMA NICs: HPE Slingshot (class/cxi/cxiN, no verbs device), AWS EFA without
+  // verbs. The device is named as libfabric and NCCL's OFI plugin name it ("cxi0"); the sysfs
+  // entry is kept as evidence even when the PCI id already said RDMA.
   for (const char* cls : {"class/cxi", "class/efa"}) {
     fs::path dir = base / cls;
     if (!fs::is_directory(dir, ec)) continue;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      std::string bus = device_bus(e.path());
-      for (auto& n : s.nics)
-        if (!bus.empty() && n.bus_id == bus && n.kind != topo::NicKind::kRdma) {
-          n.kind = topo::NicKind::kRdma;
-          n.rdma = true;
-          n.kind_why = std::string("sysfs ") + cls + "/" + topo::printable(basename_of(e.path()));
-        }
+    std::vector<fs::path> entries;
+    for (const auto& e : fs::directory_iterator(dir, ec)) entries.push_back(e.path());
+    std::sort(entries.begin(), entries.end());
+    for (const auto& e : entries) {
+      std::string bus = device_bus(e);
+      std::string dev = topo::printable(basename_of(e));
+      for (auto& n : s.nics) {
+        if (bus.empty() || n.bus_id != bus) continue;
+        std::string why = std::string("sysfs ") + cls + "/" + dev;
+        if (n.kind != topo::NicKind::kRdma) n.kind_why = why;
+        else if (n.kind_why.find(why) == std::string::npos) n.kind_why = why + (n.kind_why.empty() ? "" : "; " + n.kind_why);
+        n.kind = topo::NicKind::kRdma;
+        n.rdma = true;
+        if (n.name.empty() || n.name == n.bus_id) n.name = dev;
+      }
     }
   }
   // Netdevs.

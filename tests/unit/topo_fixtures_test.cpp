@@ -103,8 +103,9 @@ TEST(TopoFixtures, MultiHost) {
 
 // Holdout machines: their .expect files were written from the sources' facts before the tool
 // ever ran on them, and they are kept out of development. A mismatch is reported, not fatal;
-// the test fails only when fewer than kHoldoutFloor of them match (set after the first scoring).
-constexpr int kHoldoutFloor = 5;
+// the test fails only when fewer than kHoldoutFloor of them match (set after the first scoring:
+// 6 of 6; raised to 7 of 8 after the second, 8 of 8 with two new machines).
+constexpr int kHoldoutFloor = 7;
 
 TEST(TopoFixtures, Holdout) {
   int total = 0, matched = 0;
@@ -133,7 +134,7 @@ TEST(TopoFixtures, Holdout) {
   std::cout << "[holdout] " << matched << " of " << total << " match their .expect\n";
   RecordProperty("holdout_matched", matched);
   RecordProperty("holdout_total", total);
-  EXPECT_GE(total, 6);
+  EXPECT_GE(total, 8);
   EXPECT_GE(matched, kHoldoutFloor);
 }
 
