@@ -56,15 +56,15 @@ std::string finding_key(const Finding& f) { return f.id + "\x1f" + f.host + "\x1
 
 using RowKey = std::tuple<std::string, std::string, std::string, std::string, std::uint64_t,
                           std::string, int>;
-RowKey row_key(const report::CollectiveResult& c) {
+RowKey row_key(const model::CollectiveResult& c) {
   return {c.op, c.algo, c.backend, c.dtype, c.bytes, c.host, c.nranks};
 }
 
-double row_bw(const report::CollectiveResult& c) {
+double row_bw(const model::CollectiveResult& c) {
   return c.busbw_gbps > 0 ? c.busbw_gbps : c.algbw_gbps;
 }
 
-std::string row_name(const report::CollectiveResult& c) {
+std::string row_name(const model::CollectiveResult& c) {
   std::string s = c.op;
   if (!c.algo.empty()) s += " " + c.algo;
   if (!c.backend.empty()) s += " (" + c.backend + ")";
@@ -100,7 +100,7 @@ const nlohmann::json* at_pointer(const nlohmann::json& j, const std::string& ptr
   }
 }
 
-void compare_findings(const report::Report& o, const report::Report& n, Comparison& out) {
+void compare_findings(const model::Report& o, const model::Report& n, Comparison& out) {
   std::map<std::string, const Finding*> old_f;
   std::map<std::string, const Finding*> new_f;
   for (const auto& f : o.findings) old_f.emplace(finding_key(f), &f);
@@ -134,23 +134,23 @@ void compare_findings(const report::Report& o, const report::Report& n, Comparis
 }
 
 /// Collective rows plus copy measurements held in sections.copies, as comparable rows.
-std::vector<report::CollectiveResult> comparable_rows(const report::Report& r) {
-  std::vector<report::CollectiveResult> rows;
+std::vector<model::CollectiveResult> comparable_rows(const model::Report& r) {
+  std::vector<model::CollectiveResult> rows;
   for (const auto& c : r.collectives)
     if (!is_copy_row(c)) rows.push_back(c);
   for (const auto& m : copy_measurements(r)) rows.push_back(m.row);
   return rows;
 }
 
-void compare_collectives(const report::Report& o_r, const report::Report& n_r, const CompareOptions& opt,
+void compare_collectives(const model::Report& o_r, const model::Report& n_r, const CompareOptions& opt,
                          Comparison& out, std::vector<Finding>& findings) {
-  const std::vector<report::CollectiveResult> o_rows = comparable_rows(o_r), n_rows = comparable_rows(n_r);
-  std::map<RowKey, const report::CollectiveResult*> old_rows;
+  const std::vector<model::CollectiveResult> o_rows = comparable_rows(o_r), n_rows = comparable_rows(n_r);
+  std::map<RowKey, const model::CollectiveResult*> old_rows;
   for (const auto& c : o_rows) old_rows[row_key(c)] = &c;
   std::set<RowKey> seen;
   struct Reg {
-    const report::CollectiveResult* old_c;
-    const report::CollectiveResult* new_c;
+    const model::CollectiveResult* old_c;
+    const model::CollectiveResult* new_c;
     double rel;
     double tol;
   };
@@ -161,7 +161,7 @@ void compare_collectives(const report::Report& o_r, const report::Report& n_r, c
   std::map<std::tuple<std::string, std::string, std::string, std::string, std::string, int>, int>
       compared;
   int only_new = 0;
-  std::vector<const report::CollectiveResult*> new_sorted;
+  std::vector<const model::CollectiveResult*> new_sorted;
   for (const auto& c : n_rows) new_sorted.push_back(&c);
   std::stable_sort(new_sorted.begin(), new_sorted.end(),
                    [](auto* a, auto* b) { return a->bytes < b->bytes; });
@@ -225,13 +225,13 @@ void compare_collectives(const report::Report& o_r, const report::Report& n_r, c
   }
 }
 
-void compare_links(const report::Report& o, const report::Report& n, const CompareOptions& opt,
+void compare_links(const model::Report& o, const model::Report& n, const CompareOptions& opt,
                    Comparison& out, std::vector<Finding>& findings) {
-  std::map<LinkKey, const report::LinkResult*> old_l;
+  std::map<LinkKey, const model::LinkResult*> old_l;
   for (const auto& l : o.links) old_l[{l.src_host, l.dst_host, l.src_rank, l.dst_rank}] = &l;
   struct Reg {
-    const report::LinkResult* old_l;
-    const report::LinkResult* new_l;
+    const model::LinkResult* old_l;
+    const model::LinkResult* new_l;
   };
   std::vector<Reg> regs;
   std::map<std::string, int> endpoint_links;  // endpoint -> compared links touching it
@@ -319,10 +319,10 @@ void compare_links(const report::Report& o, const report::Report& n, const Compa
   }
 }
 
-void compare_topology(const report::Report& o, const report::Report& n, Comparison& out,
+void compare_topology(const model::Report& o, const model::Report& n, Comparison& out,
                       std::vector<Finding>& findings) {
-  std::map<std::string, const report::HostEntry*> old_h;
-  std::map<std::string, const report::HostEntry*> new_h;
+  std::map<std::string, const model::HostEntry*> old_h;
+  std::map<std::string, const model::HostEntry*> new_h;
   for (const auto& h : o.hosts) old_h[h.name] = &h;
   for (const auto& h : n.hosts) new_h[h.name] = &h;
   for (const auto& [name, h] : new_h) {
@@ -371,14 +371,14 @@ void compare_topology(const report::Report& o, const report::Report& n, Comparis
 
 }  // namespace
 
-bool is_copy_row(const report::CollectiveResult& c) {
+bool is_copy_row(const model::CollectiveResult& c) {
   static const std::set<std::string, std::less<>> kCopyOps = {"h2d", "d2h", "d2d", "p2p", "copy",
                                                               "memcpy"};
   if (kCopyOps.count(c.op)) return true;
   return c.op.rfind("copy", 0) == 0 || c.op.rfind("memcpy", 0) == 0;
 }
 
-std::vector<CopyMeasurement> copy_measurements(const report::Report& r) {
+std::vector<CopyMeasurement> copy_measurements(const model::Report& r) {
   std::vector<CopyMeasurement> out;
   for (const auto& c : r.collectives)
     if (is_copy_row(c)) out.push_back({c, 0, ""});
@@ -412,7 +412,7 @@ bool Comparison::any_worse() const {
   return std::any_of(changes.begin(), changes.end(), [](const Change& c) { return c.worse; });
 }
 
-Comparison compare_reports(const report::Report& old_r, const report::Report& new_r,
+Comparison compare_reports(const model::Report& old_r, const model::Report& new_r,
                            const CompareOptions& opts) {
   Comparison out;
   compare_findings(old_r, new_r, out);
@@ -424,7 +424,7 @@ Comparison compare_reports(const report::Report& old_r, const report::Report& ne
   return out;
 }
 
-std::vector<Finding> baseline_findings(const report::Report& baseline, const report::Report& current,
+std::vector<Finding> baseline_findings(const model::Report& baseline, const model::Report& current,
                                        const CompareOptions& opts) {
   Comparison scratch;
   std::vector<Finding> out;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/finding.hpp"
-#include "report/report.hpp"
+#include "model/report.hpp"
 
 namespace ncd::checks {
 
@@ -45,28 +45,28 @@ struct Comparison {
 /// Compares a baseline (`old_r`) with a new report. Keys: findings by (id, host, subject);
 /// collectives by (op, algo, backend, dtype, bytes, host, nranks); links by (src host/rank,
 /// dst host/rank); topology by host name and fingerprint.
-[[nodiscard]] Comparison compare_reports(const report::Report& old_r, const report::Report& new_r,
+[[nodiscard]] Comparison compare_reports(const model::Report& old_r, const model::Report& new_r,
                                          const CompareOptions& opts = {});
 
 /// The findings `--baseline F` adds to a run: bench.regression, link.regression,
 /// topo.changed (only the measurement and topology comparison; findings that are new are
 /// already in the run's own findings).
-[[nodiscard]] std::vector<Finding> baseline_findings(const report::Report& baseline,
-                                                     const report::Report& current,
+[[nodiscard]] std::vector<Finding> baseline_findings(const model::Report& baseline,
+                                                     const model::Report& current,
                                                      const CompareOptions& opts = {});
 
 /// True for collective rows that are copy-bandwidth measurements (host<->device, device<->device)
 /// rather than collectives.
-[[nodiscard]] bool is_copy_row(const report::CollectiveResult& c);
+[[nodiscard]] bool is_copy_row(const model::CollectiveResult& c);
 
 /// One GPU copy-bandwidth measurement, whichever way the report holds it: a collectives row
 /// with a copy op, or an entry of sections.copies (bench --copy: kind, src, dst, bus_id,
 /// bytes, gbps, expected_gbps, expected_from, host).
 struct CopyMeasurement {
-  report::CollectiveResult row;  ///< op = h2d|d2h|d2d, algo = "GPU0" or "GPU0->GPU1", host set
+  model::CollectiveResult row;  ///< op = h2d|d2h|d2d, algo = "GPU0" or "GPU0->GPU1", host set
   double expected_gbps = 0;      ///< 0 when unknown
   std::string expected_from;
 };
-[[nodiscard]] std::vector<CopyMeasurement> copy_measurements(const report::Report& r);
+[[nodiscard]] std::vector<CopyMeasurement> copy_measurements(const model::Report& r);
 
 }  // namespace ncd::checks

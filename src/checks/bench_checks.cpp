@@ -68,7 +68,7 @@ NCD_REGISTER_CHECK({"bench.algo_gap", Severity::kWarn, "bench",
 
 namespace {
 
-std::string series_key(const report::CollectiveResult& r) { return r.op + "/" + r.algo + "/" + r.backend; }
+std::string series_key(const model::CollectiveResult& r) { return r.op + "/" + r.algo + "/" + r.backend; }
 
 /// Median busbw over the given rows.
 double median_busbw(const BenchEvidence& ev, const std::vector<std::size_t>& idx) {
@@ -85,7 +85,7 @@ std::string sizes_of(const BenchEvidence& ev, const std::vector<std::size_t>& id
   return join(s, ",");
 }
 
-std::string row_line(const report::CollectiveResult& r) {
+std::string row_line(const model::CollectiveResult& r) {
   return fmt::format("{} {} {} {}: busbw {:.2f} GB/s, time {:.1f} us (min {:.1f}, max {:.1f}), spread {:.0f}%, {} iters",
                      r.op, r.algo, r.backend, format_size(r.bytes), r.busbw_gbps, r.time_us, r.time_min_us,
                      r.time_max_us, r.spread * 100, r.iters);
@@ -118,9 +118,9 @@ std::vector<std::size_t> large_rows(const BenchEvidence& ev, const std::string& 
 namespace {
 
 /// The row of a series with the widest large-message spread above the threshold, or null.
-const report::CollectiveResult* widest_unstable(const BenchEvidence& ev, const std::string& op,
+const model::CollectiveResult* widest_unstable(const BenchEvidence& ev, const std::string& op,
                                                 const std::string& algo, const BenchThresholds& th) {
-  const report::CollectiveResult* worst = nullptr;
+  const model::CollectiveResult* worst = nullptr;
   for (auto i : large_rows(ev, op, algo, th.min_large_bytes)) {
     const auto& r = ev.rows[i];
     if (r.iters >= 5 && r.spread > th.unstable_spread && (!worst || r.spread > worst->spread)) worst = &r;
@@ -131,7 +131,7 @@ const report::CollectiveResult* widest_unstable(const BenchEvidence& ev, const s
 /// The MPI library's own collective is the reference, not the fabric: true when `worst` is its
 /// row and our ring and tree over the same links were measured and are steady.
 bool reference_alone_unstable(const BenchEvidence& ev, const std::string& op, const std::string& algo,
-                              const report::CollectiveResult& worst, const BenchThresholds& th) {
+                              const model::CollectiveResult& worst, const BenchThresholds& th) {
   if (algo != "native" || worst.backend != "mpi") return false;
   bool ours_measured = false;
   for (const char* mine : {"ring", "tree"}) {
@@ -203,7 +203,7 @@ std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds&
 
   // bench.unstable: the widest large-message spread of each series.
   for (const auto& [op, algo] : series) {
-    const report::CollectiveResult* worst = widest_unstable(ev, op, algo, th);
+    const model::CollectiveResult* worst = widest_unstable(ev, op, algo, th);
     if (!worst) continue;
     Finding f = make_finding("bench.unstable", ev.host, fmt::format("{} {}", op, algo),
                              fmt::format("{} {} at {} varies {:.0f}% between iterations (p10-p90 over the median)",

@@ -12,7 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/finding.hpp"
-#include "report/report.hpp"
+#include "model/report.hpp"
 
 namespace ncd::topo {
 struct System;
@@ -22,7 +22,7 @@ namespace ncd::checks {
 
 /// The measurements of one bench run, with what the checks need beyond the rows.
 struct BenchEvidence {
-  std::vector<report::CollectiveResult> rows;
+  std::vector<model::CollectiveResult> rows;
   /// Per row (same index), wrong elements per rank (-1: not checked; empty: unknown).
   std::vector<std::vector<std::int64_t>> wrong_per_rank;
   std::vector<std::string> rank_host;  ///< host of each rank (for subjects)
@@ -32,7 +32,7 @@ struct BenchEvidence {
   std::map<std::string, double> expected_busbw;
   /// Second measurements of rows that looked unstable (same op, algo, backend, bytes), taken
   /// at once to tell a passing disturbance of the host from a path that keeps varying.
-  std::vector<report::CollectiveResult> repeats;
+  std::vector<model::CollectiveResult> repeats;
 };
 
 /// Thresholds (defaults for the host backend; the GPU backend is stricter on spread).

@@ -170,7 +170,7 @@ std::string rank_label(const LinkSweepData& d, int rank) {
 
 void check_unresponsive(const LinkSweepData& d, std::vector<Finding>& out) {
   std::set<int> silent(d.silent_ranks.begin(), d.silent_ranks.end());
-  std::map<std::pair<int, int>, std::vector<const report::LinkResult*>> failed;
+  std::map<std::pair<int, int>, std::vector<const model::LinkResult*>> failed;
   for (const auto& l : d.links)
     if (!l.ok) failed[{std::min(l.src_rank, l.dst_rank), std::max(l.src_rank, l.dst_rank)}].push_back(&l);
   std::set<int> named;

@@ -10,7 +10,7 @@
 
 #include "core/catalogue.hpp"
 #include "core/finding.hpp"
-#include "report/report.hpp"
+#include "model/report.hpp"
 #include "topo/model.hpp"
 
 namespace ncd::checks {
@@ -40,7 +40,7 @@ struct LinkCheckOptions {
 
 /// What the sweep produced, for the checks.
 struct LinkSweepData {
-  std::vector<report::LinkResult> links;  ///< directed; ok=false: the pair did not finish
+  std::vector<model::LinkResult> links;  ///< directed; ok=false: the pair did not finish
   std::vector<int> silent_ranks;          ///< ranks whose results never reached rank 0
   std::vector<std::string> rank_host;     ///< host of each rank (names silent ranks)
   double round_timeout_s = 0;             ///< the deadline a pair had, for messages

@@ -206,7 +206,7 @@ IterStats iter_stats(std::vector<double> us) {
   return s;
 }
 
-void set_bandwidth(report::CollectiveResult& row, Op op) {
+void set_bandwidth(model::CollectiveResult& row, Op op) {
   row.algbw_gbps = row.time_us > 0 ? to_gbps(static_cast<double>(row.bytes), row.time_us * 1e-6) : 0;
   row.busbw_gbps = row.algbw_gbps * busbw_factor(op, row.nranks);
 }

@@ -13,7 +13,7 @@
 #include "collectives/host_algos.hpp"
 #include "collectives/types.hpp"
 #include "dist/mpi_comm.hpp"
-#include "report/report.hpp"
+#include "model/report.hpp"
 
 namespace ncd::collectives {
 
@@ -31,12 +31,12 @@ struct BenchPlan {
   HostTuning tuning;
   std::uint32_t seed = 0x5eed;
   /// Rank 0: called with each row as soon as it is measured (live nccl-tests-style output).
-  std::function<void(const report::CollectiveResult&)> on_row;
+  std::function<void(const model::CollectiveResult&)> on_row;
 };
 
 /// One measured point with its per-rank detail (rank 0).
 struct PointResult {
-  report::CollectiveResult row;
+  model::CollectiveResult row;
   std::vector<std::int64_t> wrong_per_rank;  ///< -1: not checked
   std::vector<double> iter_us;               ///< per iteration, slowest rank
 };
@@ -57,7 +57,7 @@ struct IterStats {
 [[nodiscard]] IterStats iter_stats(std::vector<double> us);
 
 /// Fills algbw/busbw of `row` from its bytes, time and nranks (nccl-tests formulas).
-void set_bandwidth(report::CollectiveResult& row, Op op);
+void set_bandwidth(model::CollectiveResult& row, Op op);
 
 /// Deadline-bounded sync before a point: rank 0 learns who is alive (missing ranks go into
 /// out.missing_ranks) and tells everyone whether to go on. `stop_now`: this rank asks to stop.

@@ -222,9 +222,9 @@ char consensus(dist::MpiComm& comm, char mine, const dist::Deadline& gather_dl, 
   return decision.empty() ? 's' : decision[0];
 }
 
-report::LinkResult make_link(const dist::NodeMap& nodes, int src, int dst, std::uint64_t bytes,
+model::LinkResult make_link(const dist::NodeMap& nodes, int src, int dst, std::uint64_t bytes,
                              double gbps, double latency_us, bool ok) {
-  report::LinkResult l;
+  model::LinkResult l;
   l.src_rank = src;
   l.dst_rank = dst;
   l.src_host = nodes.rank_host.at(static_cast<std::size_t>(src));
@@ -247,11 +247,11 @@ void record_pair(LinkSweepResult& res, const dist::NodeMap& nodes, int x, int y,
 
 }  // namespace
 
-report::LinkResult merge_measurements(const std::vector<report::LinkResult>& v) {
+model::LinkResult merge_measurements(const std::vector<model::LinkResult>& v) {
   if (v.empty()) throw Error("link sweep: nothing to merge");
   for (const auto& l : v)
     if (!l.ok) return l;
-  report::LinkResult out = v.front();
+  model::LinkResult out = v.front();
   std::vector<double> g;
   double best_latency = 0;
   for (const auto& l : v) {
@@ -277,9 +277,9 @@ void final_gather(dist::MpiComm& comm, LinkSweepResult& res, const dist::Deadlin
   // Every measurement of a direction (both ends report it, --repeat measures it again) is
   // merged into one entry: a failure in any sweep wins (the link is unreliable), else the
   // median bandwidth and the best latency.
-  std::map<std::pair<int, int>, std::vector<report::LinkResult>> all;
+  std::map<std::pair<int, int>, std::vector<model::LinkResult>> all;
   // Both ends report each direction; its sender's copy is the sample (once per pass).
-  auto add = [&](report::LinkResult l, int reporter) {
+  auto add = [&](model::LinkResult l, int reporter) {
     if (l.ok && l.gbps > 0 && reporter == l.src_rank) res.samples[{l.src_rank, l.dst_rank}].push_back(l.gbps);
     all[{l.src_rank, l.dst_rank}].push_back(std::move(l));
   };
@@ -526,12 +526,12 @@ void confirm_suspects(const LinkPlan& plan, dist::MpiComm& comm, const dist::Dea
     comm.mark_broken();
   }
   if (comm.rank() != 0) return;
-  std::map<std::pair<int, int>, const report::LinkResult*> second;
+  std::map<std::pair<int, int>, const model::LinkResult*> second;
   for (const auto& l : again.links) second[{l.src_rank, l.dst_rank}] = &l;
   for (auto& l : res.links) {
     auto it = second.find({l.src_rank, l.dst_rank});
     if (it == second.end()) continue;
-    const report::LinkResult& b = *it->second;
+    const model::LinkResult& b = *it->second;
     if (!b.ok) {
       l = b;
       continue;
@@ -556,7 +556,7 @@ double round_timeout(double timeout_s, int rounds, double floor_s) {
   return std::min(std::max(share, floor_s), usable);
 }
 
-std::string encode_links(const std::vector<report::LinkResult>& links) {
+std::string encode_links(const std::vector<model::LinkResult>& links) {
   std::string out;
   for (const auto& l : links)
     out += fmt::format("{} {} {} {} {:.9g} {:.9g}\n", l.src_rank, l.dst_rank, l.ok ? 1 : 0, l.bytes,
@@ -564,14 +564,14 @@ std::string encode_links(const std::vector<report::LinkResult>& links) {
   return out;
 }
 
-std::vector<report::LinkResult> decode_links(const std::string& text) {
-  std::vector<report::LinkResult> out;
+std::vector<model::LinkResult> decode_links(const std::string& text) {
+  std::vector<model::LinkResult> out;
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     std::istringstream f(line);
-    report::LinkResult l;
+    model::LinkResult l;
     int ok = 0;
     if (!(f >> l.src_rank >> l.dst_rank >> ok >> l.bytes >> l.gbps >> l.latency_us))
       throw Error("link sweep: malformed result line from a rank: '" + line + "'");

@@ -14,7 +14,7 @@
 
 #include "collectives/link_schedule.hpp"
 #include "dist/deadline.hpp"
-#include "report/report.hpp"
+#include "model/report.hpp"
 
 namespace ncd::dist {
 class MpiComm;
@@ -53,7 +53,7 @@ struct LinkPlan {
 /// What the sweep found. On rank 0 the links of every rank (one entry per direction); on the
 /// other ranks their own.
 struct LinkSweepResult {
-  std::vector<report::LinkResult> links;
+  std::vector<model::LinkResult> links;
   std::vector<int> silent_ranks;  ///< rank 0: ranks whose results never arrived
   int rounds_planned = 0;
   int rounds_done = 0;
@@ -75,7 +75,7 @@ struct LinkSweepResult {
 /// Rank 0 names the pairs that look slow after the sweep; they are measured once more, at
 /// another moment, and a direction keeps the better of its two medians: a pair is blamed only
 /// when it is slow twice (a noisy neighbour on a shared host is not a bad link).
-using SuspectFn = std::function<std::vector<Pair>(const std::vector<report::LinkResult>&)>;
+using SuspectFn = std::function<std::vector<Pair>(const std::vector<model::LinkResult>&)>;
 
 /// Link class of two ranks: "shm" on the same host, "net" across hosts.
 [[nodiscard]] std::string link_class(const std::string& host_a, const std::string& host_b);
@@ -89,11 +89,11 @@ using SuspectFn = std::function<std::vector<Pair>(const std::vector<report::Link
 
 /// One entry from every measurement of a direction (both ends, repeated sweeps): a failure
 /// wins, else the median bandwidth and the best latency.
-[[nodiscard]] report::LinkResult merge_measurements(const std::vector<report::LinkResult>& v);
+[[nodiscard]] model::LinkResult merge_measurements(const std::vector<model::LinkResult>& v);
 
 /// Compact text form of link results for the gather ("src dst ok bytes gbps latency" lines).
-[[nodiscard]] std::string encode_links(const std::vector<report::LinkResult>& links);
+[[nodiscard]] std::string encode_links(const std::vector<model::LinkResult>& links);
 /// Parses encode_links' output; throws Error on malformed text.
-[[nodiscard]] std::vector<report::LinkResult> decode_links(const std::string& text);
+[[nodiscard]] std::vector<model::LinkResult> decode_links(const std::string& text);
 
 }  // namespace ncd::collectives

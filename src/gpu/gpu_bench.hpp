@@ -9,7 +9,7 @@
 #include "collectives/bench.hpp"
 #include "dist/comm.hpp"
 #include "core/finding.hpp"
-#include "report/report.hpp"
+#include "model/report.hpp"
 
 namespace ncd::gpu {
 

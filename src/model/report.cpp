@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "report/report.hpp"
+#include "model/report.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 #include "core/text.hpp"
 #include "ncd/config.hpp"
 
-namespace ncd::report {
+namespace ncd::model {
 
 int exit_code(const Report& r, FailOn fail_on) {
   int worst = -1;
@@ -395,4 +395,4 @@ Report read_report(const std::string& path) {
   return r;
 }
 
-}  // namespace ncd::report
+}  // namespace ncd::model
