@@ -23,7 +23,7 @@ rc=$?
 echo "sweep --quick --prom - under mpiexec -n 4: exit $rc"
 [[ $rc -le 1 ]] || { cat "$tmp/err.txt"; fail "exit $rc"; }
 python3 "$tools/check_reports.py" --prom - < "$tmp/out.prom" || { head -20 "$tmp/out.prom"; fail "stdout is not a clean textfile"; }
-grep -q "sweep \[1/[0-9]*\] env: started" "$tmp/err.txt" || { cat "$tmp/err.txt"; fail "no stage lines on stderr"; }
+grep -q "sweep \[[0-9/]*\] env: started" "$tmp/err.txt" && grep -q "sweep \[[0-9/]*\] bench: done" "$tmp/err.txt" || { cat "$tmp/err.txt"; fail "no stage lines on stderr"; }
 grep -qiE "healthy|warning" "$tmp/err.txt" || { cat "$tmp/err.txt"; fail "no text report on stderr"; }
 grep -q "^nccl_doctor_stage_duration_seconds{stage=\"bench\"}" "$tmp/out.prom" || fail "no bench stage duration"
 if [[ -n $promtool ]]; then
