@@ -209,7 +209,7 @@ void Metrics::fill(const Report& r, int code, const PromOptions& o) {
     for (const auto& s : *st) {
       if (!s.is_object() || !s.contains("name") || !s["name"].is_string()) continue;
       std::string name = s["name"].get<std::string>();
-      if (!kStages.count(name) || s.value("status", std::string()) != "ran") continue;
+      if (!kStages.count(name) || !s.contains("status") || s["status"] != "ran") continue;
       if (s.contains("elapsed_s") && s["elapsed_s"].is_number())
         stage_s_.add({{"stage", name}}, s["elapsed_s"].get<double>());
       if (s.contains("budget_s") && s["budget_s"].is_number())

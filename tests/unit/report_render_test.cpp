@@ -393,6 +393,31 @@ TEST(Prometheus, HostVerdictCountsEachHostOfAFinding) {
   for (const auto& s : fam["nccl_doctor_host_findings"]) EXPECT_NE(s.labels.at("host"), "a,b");
 }
 
+TEST(Prometheus, OddSectionsAndLabelValuesFromAFileStayBounded) {
+  report::Report r;
+  r.command = "sweep; rm -rf /";
+  r.sections["stages"] = nlohmann::json::parse(
+      R"([{"name": 3}, {"name": "bench", "status": 7}, {"name": "links", "status": "ran", "elapsed_s": "x"},
+          {"name": "mystery", "status": "ran", "elapsed_s": 1}, {"name": "env", "status": "ran", "elapsed_s": 0.5}])");
+  report::CollectiveResult c;
+  c.op = "all reduce with \"free text\"";
+  c.algo = "ring";
+  c.backend = "mpi";
+  c.dtype = "float32";
+  c.bytes = 1 << 20;
+  c.time_us = 10;
+  c.busbw_gbps = 1;
+  r.collectives.push_back(c);
+  std::string text;
+  ASSERT_NO_THROW(text = report::render_prometheus(r, 0));
+  std::map<std::string, std::vector<PromSample>> fam;
+  for (const auto& e : validate_prom(text, fam)) ADD_FAILURE() << e;
+  ASSERT_EQ(fam["nccl_doctor_stage_duration_seconds"].size(), 1u);  // env only
+  EXPECT_EQ(fam["nccl_doctor_stage_duration_seconds"][0].labels.at("stage"), "env");
+  EXPECT_EQ(fam["nccl_doctor_busbw_bytes_per_second"].at(0).labels.at("op"), "other");
+  EXPECT_EQ(fam["nccl_doctor_info"].at(0).labels.at("command"), "other");
+}
+
 TEST(JUnit, TestcasePerCheckAndHostWithFailures) {
   report::Report r = sample();
   std::string xml = report::render_junit(r, 2);
