@@ -26,6 +26,8 @@ install(DIRECTORY docs/ DESTINATION ${NCD_DOCDIR} FILES_MATCHING PATTERN "*.md"
         PATTERN "developing.md" EXCLUDE)
 install(FILES packaging/Dockerfile DESTINATION ${NCD_DOCDIR}/examples)
 install(FILES packaging/k8s/mpijob.yaml DESTINATION ${NCD_DOCDIR}/examples)
+install(FILES packaging/grafana/nccl-doctor.json DESTINATION ${NCD_DOCDIR}/examples
+        RENAME grafana-nccl-doctor.json)
 install(FILES ${NCD_GEN_DIR}/nccl-doctor.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${NCD_GEN_DIR}/nccl-doctor.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME nccl-doctor)

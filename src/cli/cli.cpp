@@ -4,6 +4,7 @@
 #include "cli/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,6 +80,12 @@ void add_global_options(CLI::App& app, GlobalOptions& g, int& verbose, bool& qui
   app.add_option("--prom", g.prom_path,
                  "Write a Prometheus textfile (node_exporter textfile collector) to FILE")
       ->type_name("FILE");
+  app.add_option("--prom-dir", g.prom_dir,
+                 "Write one Prometheus textfile per node, DIR/nccl-doctor-HOST.prom (each node's first rank "
+                 "writes its own; the job-wide series are in rank 0's node's file)")
+      ->type_name("DIR");
+  app.add_flag("--prom-link-matrix", g.prom_link_matrix,
+               "Prometheus: also one link series per pair of hosts (N^2; default: per host and link class)");
   app.add_option("--junit", g.junit_path, "Write a JUnit XML report to FILE (a testcase per check and host)")
       ->type_name("FILE");
   app.add_option("--html", g.html_path, "Write a self-contained HTML report to FILE")->type_name("FILE");
@@ -134,8 +141,9 @@ std::string suggestion(const CLI::App& app, const std::vector<std::string>& args
 /// paths, verbosity and colour (rank 0 alone writes and prints).
 std::string job_signature(const std::vector<std::string>& args) {
   static const std::vector<std::string> kWithValue = {"--json", "--prom", "--junit", "--html",
-                                                      "--save", "--format", "--color"};
-  static const std::vector<std::string> kAlone = {"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"};
+                                                      "--save", "--format", "--color", "--prom-dir"};
+  static const std::vector<std::string> kAlone = {"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet",
+                                                  "--prom-link-matrix"};
   std::string sig;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -422,6 +430,13 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
       if (sub->parsed()) outputs.emplace_back("--save", *path);
     if (g.format == "json") outputs.emplace_back("--format json", "-");  // the report on stdout
     report::check_output_paths(outputs, launcher_rank() <= 0);
+    if (!g.prom_dir.empty() && launcher_rank() <= 0) {
+      struct stat st {};
+      if (::stat(g.prom_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw UsageError("--prom-dir " + g.prom_dir + ": not a directory");
+      if (::access(g.prom_dir.c_str(), W_OK | X_OK) != 0)
+        throw UsageError("--prom-dir " + g.prom_dir + ": not writable");
+    }
   } catch (const Error& e) {
     err << "nccl-doctor: " << one_line(e.what()) << '\n';
     return 3;
@@ -432,7 +447,13 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
   for (const CLI::App* sub : app.get_subcommands()) command_name = sub->get_name();
   dist::set_job_signature(job_signature(args));
   set_input_timeout(g.timeout_s);
-  Context ctx(g, out, err);
+  // A report written to stdout owns it: the human text (the text report, the plan, anything
+  // a command prints for people) goes to stderr, so `--json - | jq .` and `--prom - | promtool`
+  // read a clean stream. Stage lines and rows already go to stderr.
+  bool report_on_stdout = false;
+  for (const std::string* p : {&g.json_path, &g.prom_path, &g.junit_path, &g.html_path})
+    if (!p->empty() && output_identity(*p) == "stdout") report_on_stdout = true;
+  Context ctx(g, report_on_stdout && g.format != "json" ? err : out, err);
   auto fail = [&](const std::string& msg) {
     std::string where;
     if (ctx.has_comm() && ctx.comm().size() > 1)

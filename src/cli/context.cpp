@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "cli/launcher.hpp"
 #include "core/catalogue.hpp"
@@ -16,6 +17,7 @@
 #include "core/text.hpp"
 #include "dist/mpi_comm.hpp"
 #include "report/escape.hpp"
+#include "report/prom.hpp"
 #include "report/writers.hpp"
 
 namespace ncd::cli {
@@ -64,6 +66,17 @@ void escape_for_terminal(report::Report& r) {
   }
   for (auto& n : r.notes) esc(n);
   esc(r.incomplete_reason);
+}
+
+/// Writes one --prom-dir textfile; an error line when it cannot.
+std::optional<std::string> write_prom_dir_file(const std::string& dir, const std::string& host, const std::string& text) {
+  std::string path = dir + "/" + report::prom_dir_file_name(host);
+  try {
+    write_file_atomic(path, text);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
 }
 
 double mono_now() {
@@ -188,13 +201,45 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
   // (an interrupted timing loop is no evidence of a warning); an error found before the
   // interrupt (corrupt data, a dead rank) still exits 2.
   if (interrupted && code != 2) code = 3;
+  report::PromOptions prom_opts;
+  prom_opts.link_matrix = opts.prom_link_matrix;
+  // --prom-dir: one textfile per node. Rank 0 renders them all; it writes its own node's (with
+  // the job-wide series) and, without a job, every one; each other node's first rank writes
+  // its own, sent with the exit code below. Not after an interrupt (like --prom).
+  const bool job = comm_ && comm_->size() > 1;
+  nlohmann::json prom_send = nlohmann::json::array();  // [{host, text}] for the other nodes
+  std::vector<std::string> prom_failed;
+  if (is_root() && !opts.prom_dir.empty() && !interrupted) {
+    std::string root_host = comm_ ? comm_->host() : std::string();
+    if (root_host.empty())
+      for (const auto& h : r.hosts)
+        if (std::find(h.ranks.begin(), h.ranks.end(), 0) != h.ranks.end()) root_host = h.name;
+    if (root_host.empty()) root_host = dist::local_hostname();
+    std::vector<std::string> unsent;
+    for (const auto& [host, text] : report::render_prometheus_per_host(r, code, prom_opts, root_host)) {
+      const bool has_leader = job && std::find(comm_->nodes().rank_host.begin(), comm_->nodes().rank_host.end(),
+                                               host) != comm_->nodes().rank_host.end();
+      if (host == root_host || !has_leader) {
+        if (auto e = write_prom_dir_file(opts.prom_dir, host, text)) prom_failed.push_back(*e);
+      } else if (comm_->broken()) {
+        unsent.push_back(host);
+      } else {
+        prom_send.push_back({{"host", host}, {"text", text}});
+      }
+    }
+    if (!unsent.empty())
+      r.notes.push_back("--prom-dir: the textfiles of " + join(unsent, ", ") +
+                        " were not written (the job's communication broke); " + root_host +
+                        "'s file holds the job's verdict on every node");
+  }
   if (is_root()) {
     // Files first: when the launcher is ending the job, SIGKILL follows SIGTERM within a second,
     // and the report files are what scrapers and scripts read.
     // A file that cannot be written does not stop the others nor the verdict on stdout; the
     // exit status is then 3 (after the text, so the verdict is still shown).
     std::vector<std::string> failed = report::write_report_files(
-        r, code, opts.json_path, prom_path, opts.junit_path, opts.html_path);
+        r, code, opts.json_path, prom_path, opts.junit_path, opts.html_path, prom_opts);
+    failed.insert(failed.end(), prom_failed.begin(), prom_failed.end());
     if (opts.format == "json") {
       out << report::report_to_json(r, code).dump(2) << '\n';
     } else {
@@ -222,7 +267,27 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
   // Every rank returns rank 0's code, so the launcher's exit status is the verdict.
   if (comm_ && comm_->size() > 1 && !comm_->broken()) {
     std::string blob = std::to_string(code);
-    if (comm_->broadcast(blob, dist::Deadline::after(30))) code = std::atoi(blob.c_str());
+    // The other nodes' --prom-dir textfiles follow the code ("CODE\n[{host, text}...]").
+    if (is_root() && !prom_send.empty()) blob += "\n" + prom_send.dump();
+    if (comm_->broadcast(blob, dist::Deadline::after(30))) {
+      code = std::atoi(blob.c_str());
+      std::size_t nl = blob.find('\n');
+      if (!is_root() && nl != std::string::npos && comm_->nodes().is_leader(comm_->rank())) {
+        const std::string& dir = opts.prom_dir;
+        nlohmann::json files = nlohmann::json::parse(blob.substr(nl + 1), nullptr, false);
+        if (files.is_array())
+          for (const auto& f : files)
+            if (f.value("host", std::string()) == comm_->host()) {
+              auto e = dir.empty() ? std::optional<std::string>("--prom-dir: this rank was started without it")
+                                   : write_prom_dir_file(dir, comm_->host(), f.value("text", std::string()));
+              if (e) {
+                err << "nccl-doctor: [" << comm_->host() << ":" << comm_->rank() << "] " << *e << '\n';
+                err.flush();
+                output_failed_ = true;
+              }
+            }
+      }
+    }
   }
   // A report file or stdout that could not be written: the run did not deliver (rank 0 only;
   // the others exit with the verdict that the written files carry).

@@ -24,6 +24,8 @@ struct GlobalOptions {
   std::string prom_path;
   std::string junit_path;
   std::string html_path;
+  std::string prom_dir;           ///< --prom-dir: one textfile per node (each node's first rank writes its own)
+  bool prom_link_matrix = false;  ///< --prom-link-matrix: the host-pair link series too
   std::string format = "text";   ///< text | json (what goes to stdout)
   std::string fail_on = "warn";  ///< warn | error
   double timeout_s = 300;        ///< deadline of the whole command's distributed steps

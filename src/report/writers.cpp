@@ -14,7 +14,7 @@ namespace ncd::report {
 
 std::vector<std::string> write_report_files(const Report& r, int code, const std::string& json_path,
                                             const std::string& prom_path, const std::string& junit_path,
-                                            const std::string& html_path) {
+                                            const std::string& html_path, const PromOptions& prom) {
   // Each file is complete or absent: written to a temporary name and renamed (node_exporter's
   // textfile collector and CI artifact uploaders read whatever is there). Devices and FIFOs
   // are written in place.
@@ -30,7 +30,7 @@ std::vector<std::string> write_report_files(const Report& r, int code, const std
     }
   };
   one(json_path, [&] { return report_to_json(r, code).dump(2) + "\n"; });
-  one(prom_path, [&] { return render_prometheus(r, code); });
+  one(prom_path, [&] { return render_prometheus(r, code, prom); });
   one(junit_path, [&] { return render_junit(r, code); });
   one(html_path, [&] { return render_html(r, code); });
   return errors;

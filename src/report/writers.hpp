@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "report/prom.hpp"
 #include "report/report.hpp"
 
 namespace ncd::report {
@@ -17,7 +18,8 @@ namespace ncd::report {
                                                           const std::string& json_path,
                                                           const std::string& prom_path,
                                                           const std::string& junit_path,
-                                                          const std::string& html_path);
+                                                          const std::string& html_path,
+                                                          const PromOptions& prom = {});
 
 /// Checks every output path before any work starts: each one writable (see
 /// check_output_path), and no two on the same file (stdout included). Throws UsageError.

@@ -20,6 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)ncd::checks::compare_reports(empty, r);
     (void)ncd::checks::compare_reports(r, r);
     (void)ncd::report::render_prometheus(r, 0);
+    ncd::report::PromOptions matrix;
+    matrix.link_matrix = true;
+    (void)ncd::report::render_prometheus_per_host(r, 1, matrix, "root");
     (void)ncd::report::render_junit(r, 3);
     (void)ncd::report::render_html(r, 2);
   } catch (const ncd::Error&) {

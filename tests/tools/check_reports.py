@@ -66,11 +66,17 @@ def check_json(path, code):
     return r
 
 
-def check_prom(path):
-    text = open(path).read()
+# The label names nccl-doctor's textfiles may use (bounded sets: no free text, no ranks).
+PROM_LABELS = {"version", "command", "nccl_backend", "severity", "id", "status", "stage", "host", "op", "algo",
+               "backend", "dtype", "bytes", "gpu", "class", "src", "dst"}
+
+
+def check_prom(path, part=False):
+    text = sys.stdin.read() if path == "-" else open(path).read()
     if not text.endswith("\n"):
         fail(f"{path}: no final newline")
     typed, seen, closed, current, fams = set(), set(), set(), None, {}
+    helped = set()
     for n, line in enumerate(text.splitlines(), 1):
         where = f"{path}:{n}: {line[:120]}"
         if line.startswith("#"):
@@ -78,7 +84,13 @@ def check_prom(path):
             if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
                 if not NAME.fullmatch(parts[2]):
                     fail(f"{where}: bad name")
+                if parts[1] == "HELP":
+                    if len(parts) < 4 or not parts[3].strip():
+                        fail(f"{where}: HELP without text")
+                    helped.add(parts[2])
                 if parts[1] == "TYPE":
+                    if parts[2] not in helped:
+                        fail(f"{where}: TYPE before (or without) its HELP")
                     if len(parts) < 4 or parts[3] not in ("gauge", "counter", "untyped", "summary", "histogram"):
                         fail(f"{where}: bad type")
                     if parts[2] in typed or parts[2] in fams:
@@ -131,8 +143,18 @@ def check_prom(path):
         fams.setdefault(name, []).append((dict(labels), float(value) if value not in ("NaN", "+Inf", "-Inf") else 0))
         if not name.startswith("nccl_doctor_"):
             fail(f"{where}: metric outside nccl_doctor_")
+        # Base units (bytes per second, seconds, bytes), bounded labels, no sentinels.
+        if re.search(r"_(gbps|gb|mb|us|ms)(_|$)", name):
+            fail(f"{where}: not in base units")
+        for k, v in labels:
+            if k not in PROM_LABELS:
+                fail(f"{where}: label {k} is not one of the bounded label names")
+            if k == "bytes" and not (v.isdigit() and 1024 <= int(v) <= 1 << 34 and int(v) & (int(v) - 1) == 0):
+                fail(f"{where}: bytes={v} is not in the fixed list of sizes")
+        if name != "nccl_doctor_exit_code" and value not in ("NaN", "+Inf", "-Inf") and float(value) < 0:
+            fail(f"{where}: a negative (sentinel) value")
     for need in ("nccl_doctor_last_run_timestamp_seconds", "nccl_doctor_exit_code"):
-        if need not in fams:
+        if need not in fams and not part:
             fail(f"{path}: no {need}")
     return fams
 
@@ -190,6 +212,8 @@ def main():
     ap.add_argument("--exit-code", type=int)
     ap.add_argument("--json")
     ap.add_argument("--prom")
+    ap.add_argument("--prom-part", action="store_true",
+                    help="a --prom-dir file of a node other than rank 0's: no job-wide series required")
     ap.add_argument("--junit")
     ap.add_argument("--html")
     ap.add_argument("--html-svg", type=int, default=1)
@@ -200,8 +224,8 @@ def main():
         out.append(f"json ok ({len(r['findings'])} findings, {len(r['measurements']['collectives'])} rows, "
                    f"{len(r['measurements']['links'])} links)")
     if a.prom:
-        fams = check_prom(a.prom)
-        if r is not None and fams["nccl_doctor_exit_code"][0][1] != r["summary"]["exit_code"]:
+        fams = check_prom(a.prom, a.prom_part)
+        if r is not None and not a.prom_part and fams["nccl_doctor_exit_code"][0][1] != r["summary"]["exit_code"]:
             fail(f"{a.prom}: exit code differs from the JSON")
         if r is not None and "nccl_doctor_findings" not in fams:
             fail(f"{a.prom}: no nccl_doctor_findings")
@@ -213,7 +237,7 @@ def main():
                     fail(f"{a.prom}: findings_by_id 0 for {labels['id']}, which was {status.get(labels['id'])}")
             if status and "nccl_doctor_check_evaluated" not in fams:
                 fail(f"{a.prom}: no nccl_doctor_check_evaluated")
-            for labels, value in fams.get("nccl_doctor_collective_wrong_elements", []) + fams.get("nccl_doctor_link_gbps", []):
+            for labels, value in fams.get("nccl_doctor_collective_wrong_elements", []) + fams.get("nccl_doctor_link_bandwidth_bytes_per_second", []):
                 if value < 0:
                     fail(f"{a.prom}: a sentinel value {value} ({labels})")
         out.append(f"prom ok ({sum(len(v) for v in fams.values())} samples)")

@@ -155,8 +155,8 @@ TEST(Prometheus, SampleReportIsValidExposition) {
   auto errors = validate_prom(text, fam);
   for (const auto& e : errors) ADD_FAILURE() << e;
   for (const auto& [name, samples] : fam) EXPECT_EQ(name.rfind("nccl_doctor_", 0), 0u) << name;
-  for (const char* need : {"nccl_doctor_findings", "nccl_doctor_findings_by_id", "nccl_doctor_busbw_gbps",
-                           "nccl_doctor_link_gbps", "nccl_doctor_copy_gbps",
+  for (const char* need : {"nccl_doctor_findings", "nccl_doctor_findings_by_id", "nccl_doctor_busbw_bytes_per_second",
+                           "nccl_doctor_link_min_bytes_per_second", "nccl_doctor_copy_bandwidth_bytes_per_second",
                            "nccl_doctor_last_run_timestamp_seconds", "nccl_doctor_duration_seconds",
                            "nccl_doctor_exit_code"})
     EXPECT_TRUE(fam.count(need)) << need;
@@ -168,17 +168,21 @@ TEST(Prometheus, SampleReportIsValidExposition) {
   EXPECT_EQ(fam["nccl_doctor_exit_code"][0].value, 2);
   EXPECT_EQ(fam["nccl_doctor_last_run_timestamp_seconds"][0].value, 1795880000.0);
   // busbw per op/algo/bytes/host: 3 algos x 7 sizes of allreduce.
-  EXPECT_EQ(fam["nccl_doctor_busbw_gbps"].size(), 21u);
+  EXPECT_EQ(fam["nccl_doctor_busbw_bytes_per_second"].size(), 21u);
   bool found = false;
-  for (const auto& s : fam["nccl_doctor_busbw_gbps"])
+  for (const auto& s : fam["nccl_doctor_busbw_bytes_per_second"])
     if (s.labels.at("algo") == "tree" && s.labels.at("bytes") == std::to_string(64 << 20)) {
       found = true;
-      EXPECT_GT(s.value, 200);
+      EXPECT_GT(s.value, 200e9);  // base units: bytes per second
       EXPECT_TRUE(s.labels.count("host") && s.labels.count("op"));
     }
   EXPECT_TRUE(found);
-  EXPECT_EQ(fam["nccl_doctor_link_gbps"].size(), 12u);
-  EXPECT_EQ(fam["nccl_doctor_copy_gbps"].size(), 12u);
+  // Links: per host and class by default (4 hosts, one class; each host ends 6 directed links).
+  ASSERT_EQ(fam["nccl_doctor_links"].size(), 4u);
+  for (const auto& s : fam["nccl_doctor_links"]) EXPECT_EQ(s.value, 6) << s.labels.at("host");
+  EXPECT_EQ(fam["nccl_doctor_link_min_bytes_per_second"].size(), 4u);
+  EXPECT_FALSE(fam.count("nccl_doctor_link_bandwidth_bytes_per_second")) << "the matrix only on request";
+  EXPECT_EQ(fam["nccl_doctor_copy_bandwidth_bytes_per_second"].size(), 12u);
   // Every evaluated check is present (0 when not raised), so an alert can tell 0 from absent;
   // a check that did not look has no sample, and each check has an "evaluated" series.
   std::set<std::string> ids;
@@ -199,12 +203,17 @@ TEST(Prometheus, EscapesLabelValuesAndDeduplicates) {
   l.dst_host = "b";
   l.gbps = 1.5;
   r.links = {l, l};  // the same series twice must appear once
-  std::string text = report::render_prometheus(r, 0);
+  report::PromOptions matrix;
+  matrix.link_matrix = true;
+  std::string text = report::render_prometheus(r, 0, matrix);
   std::map<std::string, std::vector<PromSample>> fam;
   auto errors = validate_prom(text, fam);
   for (const auto& e : errors) ADD_FAILURE() << e;
-  ASSERT_EQ(fam["nccl_doctor_link_gbps"].size(), 1u);
-  EXPECT_EQ(fam["nccl_doctor_link_gbps"][0].labels.at("src"), "we\"ird\\host\nname");
+  ASSERT_EQ(fam["nccl_doctor_link_bandwidth_bytes_per_second"].size(), 1u);
+  EXPECT_EQ(fam["nccl_doctor_link_bandwidth_bytes_per_second"][0].labels.at("src"), "we\"ird\\host\nname");
+  ASSERT_EQ(fam["nccl_doctor_links"].size(), 2u);  // both ends
+  EXPECT_EQ(fam["nccl_doctor_links"][1].labels.at("host"), "we\"ird\\host\nname");
+  EXPECT_EQ(fam["nccl_doctor_links"][1].value, 2);
   EXPECT_EQ(report::prom_escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
   // The validator itself rejects what it must.
   std::map<std::string, std::vector<PromSample>> f2;
@@ -212,6 +221,201 @@ TEST(Prometheus, EscapesLabelValuesAndDeduplicates) {
   EXPECT_FALSE(validate_prom("x 1\n", f2).empty());
   EXPECT_FALSE(validate_prom("# TYPE y gauge\ny{a=\"\\q\"} 1\n", f2).empty());
   EXPECT_FALSE(validate_prom("# TYPE z gauge\nz 1 1700000000\n", f2).empty());
+}
+
+/// Every family has HELP then TYPE; names are in base units; labels come from a fixed set per
+/// family; no sample is a sentinel (negative bandwidth, time or count).
+void expect_conventions(const std::string& text) {
+  std::map<std::string, std::vector<PromSample>> fam;
+  for (const auto& e : validate_prom(text, fam)) ADD_FAILURE() << e;
+  std::istringstream in(text);
+  std::string line, last_help;
+  while (std::getline(in, line)) {
+    if (line.rfind("# HELP ", 0) == 0) last_help = line.substr(7, line.find(' ', 7) - 7);
+    if (line.rfind("# TYPE ", 0) == 0) {
+      EXPECT_EQ(line.substr(7, line.find(' ', 7) - 7), last_help) << "TYPE without its HELP first: " << line;
+    }
+  }
+  static const std::set<std::string> kLabels = {"version", "command", "nccl_backend", "severity", "id", "status",
+                                                "stage",   "host",    "op",           "algo",     "backend", "dtype",
+                                                "bytes",   "gpu",     "class",        "src",      "dst"};
+  for (const auto& [name, samples] : fam) {
+    EXPECT_EQ(name.find("gbps"), std::string::npos) << name << ": not a base unit";
+    EXPECT_EQ(name.find("_us"), std::string::npos) << name;
+    if (name.find("bandwidth") != std::string::npos || name.find("busbw") != std::string::npos ||
+        name.find("algbw") != std::string::npos) {
+      EXPECT_TRUE(name.ends_with("_bytes_per_second") || name.ends_with("_ratio") || name.ends_with("_bytes"))
+          << name;
+    }
+    for (const auto& s : samples) {
+      for (const auto& [k, v] : s.labels) {
+        EXPECT_TRUE(kLabels.count(k)) << name << ": label " << k << " is not in the bounded set";
+        if (k == "bytes") {
+          auto b = std::stoull(v);
+          EXPECT_TRUE(b >= 1024 && b <= (1ull << 34) && (b & (b - 1)) == 0) << name << " bytes=" << v;
+        }
+      }
+      if (name != "nccl_doctor_exit_code") {
+        EXPECT_GE(s.value, 0) << name << ": a negative sentinel";
+      }
+    }
+  }
+}
+
+TEST(Prometheus, BaseUnitsBoundedLabelsNoSentinels) {
+  report::Report r = sample();
+  expect_conventions(report::render_prometheus(r, 2));
+  report::PromOptions matrix;
+  matrix.link_matrix = true;
+  expect_conventions(report::render_prometheus(r, 2, matrix));
+  // busbw in bytes per second: the report's GB/s times 1e9, exactly.
+  std::map<std::string, std::vector<PromSample>> fam;
+  (void)validate_prom(report::render_prometheus(r, 2), fam);
+  const report::CollectiveResult* big = nullptr;
+  for (const auto& c : r.collectives)
+    if (c.op == "allreduce" && c.bytes == (64u << 20) && c.algo == "ring") big = &c;
+  ASSERT_NE(big, nullptr);
+  bool seen = false;
+  for (const auto& s : fam["nccl_doctor_busbw_bytes_per_second"])
+    if (s.labels.at("algo") == "ring" && s.labels.at("bytes") == std::to_string(64u << 20) &&
+        s.labels.at("host") == big->host) {
+      EXPECT_DOUBLE_EQ(s.value, big->busbw_gbps * 1e9);
+      seen = true;
+    }
+  EXPECT_TRUE(seen);
+  // The largest size of each collective (64 MiB; the 256 MiB rows are GPU copies), no bytes label.
+  for (const auto& s : fam["nccl_doctor_busbw_largest_message_bytes"]) EXPECT_EQ(s.value, 67108864.0);
+  EXPECT_FALSE(fam["nccl_doctor_busbw_largest_bytes_per_second"].empty());
+}
+
+TEST(Prometheus, CardinalityIsBoundedByHostsNotPairsOrRanksOrSizes) {
+  // 64 hosts x 2 ranks, every directed rank pair measured (the N^2 of `links --full`), sizes
+  // from 1 KiB in steps of 1.5: the default series grow with hosts, never with pairs, ranks
+  // or odd sizes.
+  report::Report r;
+  r.command = "sweep";
+  const int hosts = 64;
+  for (int h = 0; h < hosts; ++h) r.hosts.push_back({"n" + std::to_string(h), {2 * h, 2 * h + 1}, "", nullptr});
+  for (int a = 0; a < 2 * hosts; ++a)
+    for (int b = 0; b < 2 * hosts; ++b)
+      if (a != b) {
+        report::LinkResult l{"n" + std::to_string(a / 2), "n" + std::to_string(b / 2), a, b, 1 << 20,
+                             10.0 + (a * 7 + b) % 5, 3.0, a / 2 == b / 2 ? "shm" : "net", true};
+        r.links.push_back(l);
+      }
+  for (double b = 1024; b < 1e9; b *= 1.5) {
+    report::CollectiveResult c;
+    c.op = "allreduce";
+    c.algo = "ring";
+    c.backend = "mpi";
+    c.dtype = "float32";
+    c.bytes = static_cast<std::uint64_t>(b);
+    c.time_us = 100;
+    c.busbw_gbps = 1;
+    c.algbw_gbps = 1;
+    c.nranks = 2 * hosts;
+    r.collectives.push_back(c);
+  }
+  std::map<std::string, std::vector<PromSample>> fam;
+  std::string text = report::render_prometheus(r, 0);
+  for (const auto& e : validate_prom(text, fam)) ADD_FAILURE() << e;
+  std::size_t series = 0;
+  for (const auto& [name, samples] : fam) series += samples.size();
+  // Per host: 2 classes (own shm, net) x 5 link families + 3 host_findings + 1 verdict.
+  EXPECT_LE(series, 100u + static_cast<std::size_t>(hosts) * (2 * 5 + 4)) << "series: " << series;
+  EXPECT_EQ(fam["nccl_doctor_links"].size(), static_cast<std::size_t>(2 * hosts));
+  EXPECT_FALSE(fam.count("nccl_doctor_link_bandwidth_bytes_per_second"));
+  // Only 1 KiB (the one listed size of 1024 x 1.5^k) has a bytes label; the largest has its own series.
+  EXPECT_EQ(fam["nccl_doctor_busbw_bytes_per_second"].size(), 1u);
+  ASSERT_EQ(fam["nccl_doctor_busbw_largest_message_bytes"].size(), 1u);
+  EXPECT_GT(fam["nccl_doctor_busbw_largest_message_bytes"][0].value, 5e8);
+  for (const auto& [name, samples] : fam)
+    for (const auto& s : samples) {
+      EXPECT_FALSE(s.labels.count("src_rank") || s.labels.count("nranks")) << name;
+    }
+  // The matrix on request: one series per host pair (not per rank pair).
+  report::PromOptions matrix;
+  matrix.link_matrix = true;
+  std::map<std::string, std::vector<PromSample>> fm;
+  (void)validate_prom(report::render_prometheus(r, 0, matrix), fm);
+  EXPECT_EQ(fm["nccl_doctor_link_ok"].size(), static_cast<std::size_t>(hosts * hosts));  // pairs and self (shm)
+}
+
+TEST(Prometheus, PerHostFilesPartitionTheSeries) {
+  report::Report r = sample();
+  const std::string whole = report::render_prometheus(r, 2);
+  auto files = report::render_prometheus_per_host(r, 2, {}, "node0");
+  std::set<std::string> names;
+  for (const auto& h : r.hosts) names.insert(h.name);
+  std::set<std::string> got;
+  for (const auto& [h, text] : files) got.insert(h);
+  EXPECT_EQ(got, names);
+  auto sample_lines = [](const std::string& text) {
+    std::multiset<std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line))
+      if (!line.empty() && line[0] != '#') out.insert(line);
+    return out;
+  };
+  std::multiset<std::string> all;
+  for (const auto& [h, text] : files) {
+    std::map<std::string, std::vector<PromSample>> fam;
+    for (const auto& e : validate_prom(text, fam)) ADD_FAILURE() << h << ": " << e;
+    // The job-wide series only in the root host's file; every other file holds its own host's.
+    EXPECT_EQ(fam.count("nccl_doctor_exit_code"), h == "node0" ? 1u : 0u) << h;
+    EXPECT_EQ(fam.count("nccl_doctor_host_verdict"), h == "node0" ? 1u : 0u) << h;
+    for (const auto& [name, samples] : fam)
+      for (const auto& s : samples)
+        if (h != "node0" && s.labels.count("host")) {
+          EXPECT_EQ(s.labels.at("host"), h) << name;
+        }
+    auto lines = sample_lines(text);
+    all.insert(lines.begin(), lines.end());
+  }
+  EXPECT_EQ(all, sample_lines(whole)) << "the files together are the whole textfile, each series once";
+  EXPECT_EQ(report::prom_dir_file_name("node0.cluster"), "nccl-doctor-node0.cluster.prom");
+  EXPECT_EQ(report::prom_dir_file_name("../x y"), "nccl-doctor-_.._x_y.prom");
+  EXPECT_EQ(report::prom_dir_file_name(""), "nccl-doctor-_.prom");
+}
+
+TEST(Prometheus, HostVerdictCountsEachHostOfAFinding) {
+  report::Report r;
+  r.command = "links";
+  r.hosts = {{"a", {0}, "", nullptr}, {"b", {1}, "", nullptr}, {"c", {2}, "", nullptr}};
+  r.findings.push_back(make_finding("link.slow", "a,b", "a<->b", "slow"));
+  r.findings.back().severity = Severity::kWarn;
+  std::map<std::string, std::vector<PromSample>> fam;
+  (void)validate_prom(report::render_prometheus(r, 1), fam);
+  std::map<std::string, double> verdict;
+  for (const auto& s : fam["nccl_doctor_host_verdict"]) verdict[s.labels.at("host")] = s.value;
+  EXPECT_EQ(verdict, (std::map<std::string, double>{{"a", 1}, {"b", 1}, {"c", 0}}));
+  for (const auto& s : fam["nccl_doctor_host_findings"]) EXPECT_NE(s.labels.at("host"), "a,b");
+}
+
+TEST(Prometheus, OddSectionsAndLabelValuesFromAFileStayBounded) {
+  report::Report r;
+  r.command = "sweep; rm -rf /";
+  r.sections["stages"] = nlohmann::json::parse(
+      R"([{"name": 3}, {"name": "bench", "status": 7}, {"name": "links", "status": "ran", "elapsed_s": "x"},
+          {"name": "mystery", "status": "ran", "elapsed_s": 1}, {"name": "env", "status": "ran", "elapsed_s": 0.5}])");
+  report::CollectiveResult c;
+  c.op = "all reduce with \"free text\"";
+  c.algo = "ring";
+  c.backend = "mpi";
+  c.dtype = "float32";
+  c.bytes = 1 << 20;
+  c.time_us = 10;
+  c.busbw_gbps = 1;
+  r.collectives.push_back(c);
+  std::string text;
+  ASSERT_NO_THROW(text = report::render_prometheus(r, 0));
+  std::map<std::string, std::vector<PromSample>> fam;
+  for (const auto& e : validate_prom(text, fam)) ADD_FAILURE() << e;
+  ASSERT_EQ(fam["nccl_doctor_stage_duration_seconds"].size(), 1u);  // env only
+  EXPECT_EQ(fam["nccl_doctor_stage_duration_seconds"][0].labels.at("stage"), "env");
+  EXPECT_EQ(fam["nccl_doctor_busbw_bytes_per_second"].at(0).labels.at("op"), "other");
+  EXPECT_EQ(fam["nccl_doctor_info"].at(0).labels.at("command"), "other");
 }
 
 TEST(JUnit, TestcasePerCheckAndHostWithFailures) {
@@ -475,7 +679,7 @@ TEST(Compare, CopiesFromBenchSectionsAreComparedAndRendered) {
   EXPECT_EQ(f[0].host, "gpu1");
   EXPECT_NE(f[0].message.find("h2d"), std::string::npos);
   std::string prom = report::render_prometheus(now, 1);
-  EXPECT_NE(prom.find("nccl_doctor_copy_gbps{host=\"gpu1\",op=\"h2d\",algo=\"GPU0\",bytes=\"268435456\"} 12\n"),
+  EXPECT_NE(prom.find("nccl_doctor_copy_bandwidth_bytes_per_second{host=\"gpu1\",op=\"h2d\",gpu=\"GPU0\",bytes=\"268435456\"} 12000000000\n"),
             std::string::npos);
   std::string html = report::render_html(now, 1);
   EXPECT_NE(html.find("PCIe Gen4 x16"), std::string::npos);

@@ -164,10 +164,15 @@ TEST(Verdicts, NoSilentZeros) {
   report::Report r;
   r.collectives.push_back(c);
   r.links.push_back({"a", "b", 0, 1, 1 << 20, 0, 0, "net", false});
-  const std::string prom = report::render_prometheus(r, 0);
+  report::PromOptions matrix;
+  matrix.link_matrix = true;
+  const std::string prom = report::render_prometheus(r, 0, matrix);
   EXPECT_EQ(prom.find("nccl_doctor_collective_wrong_elements{"), std::string::npos) << prom;
-  EXPECT_EQ(prom.find("nccl_doctor_link_gbps{"), std::string::npos) << prom;
-  EXPECT_NE(prom.find("nccl_doctor_link_ok{"), std::string::npos);
+  EXPECT_EQ(prom.find("nccl_doctor_busbw_bytes_per_second{"), std::string::npos) << "not measured: no sample";
+  EXPECT_EQ(prom.find("nccl_doctor_link_bandwidth_bytes_per_second{"), std::string::npos) << prom;
+  EXPECT_EQ(prom.find("nccl_doctor_link_min_bytes_per_second{"), std::string::npos) << prom;
+  EXPECT_NE(prom.find("nccl_doctor_link_ok{src=\"a\",dst=\"b\",class=\"net\"} 0\n"), std::string::npos);
+  EXPECT_NE(prom.find("nccl_doctor_links_unresponsive{host=\"b\",class=\"net\"} 1\n"), std::string::npos);
 
   // A copy that measured nothing, or has no expectation, is named, not passed.
   std::vector<std::string> unmeasured;
