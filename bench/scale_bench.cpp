@@ -211,6 +211,16 @@ ncd::topo::System variant(const ncd::topo::System& base, int node, int nodes, in
   return s;
 }
 
+/// Two cores on the NUMA node of local rank k's GPU, as a launcher binding by GPU would give.
+std::vector<int> near_cores(const ncd::topo::System& base, int k) {
+  if (base.gpus.empty()) return {k * 2, k * 2 + 1};
+  const int numa = base.gpus[static_cast<std::size_t>(k) % base.gpus.size()].numa;
+  for (const auto& c : base.cpus)
+    if (c.numa == numa && c.cpus.size() >= static_cast<std::size_t>(2 * k + 2))
+      return {c.cpus[static_cast<std::size_t>(2 * k)], c.cpus[static_cast<std::size_t>(2 * k + 1)]};
+  return {k * 2, k * 2 + 1};
+}
+
 struct GroupedCost {
   double cpu_s = 0;
   long peak_kb = 0;
@@ -251,7 +261,7 @@ GroupedCost run_grouped(const ncd::topo::System& base, int nodes, int per_node, 
       r.rank = n * per_node + k;
       r.local_rank = k;
       r.total_cpus = 96;
-      r.cpus = {k * 12, k * 12 + 1};
+      r.cpus = near_cores(base, k);
       sum.ranks.push_back(r);
     }
     summaries[static_cast<std::size_t>(n)] = ncd::dist::encode_node(sum);
