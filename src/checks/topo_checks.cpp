@@ -254,6 +254,20 @@ T reference_value(const std::vector<T>& values) {
   return best;
 }
 
+/// Most common value when each value counts `weights[i]` times (hosts that stand for a group of
+/// identical nodes); ties go to the largest.
+template <typename T>
+T reference_value(const std::vector<T>& values, const std::vector<std::size_t>& weights) {
+  std::map<T, std::size_t> count;
+  for (std::size_t i = 0; i < values.size(); ++i) count[values[i]] += weights[i];
+  T best{};
+  std::size_t n = 0;
+  bool any = false;
+  for (const auto& [v, c] : count)
+    if (!any || c >= n) best = v, n = c, any = true;
+  return best;
+}
+
 std::string gbps(double v) { return v > 0 ? fmt::format("{:g} GB/s", std::round(v * 10) / 10) : "unknown"; }
 
 bool is_active(const topo::NicPort& p) { return p.state.empty() || upper(p.state).find("ACTIVE") != std::string::npos; }
@@ -729,7 +743,7 @@ std::string nic_model(const System& s, const topo::Nic& n) {
   return fmt::format("?{}:{}", topo::to_string(n.kind), fam.substr(0, cut));
 }
 
-void check_ports(const std::vector<System>& hosts, std::vector<Finding>& out) {
+void check_ports(const std::vector<System>& hosts, const std::vector<std::size_t>& weight, std::vector<Finding>& out) {
   std::map<std::string, std::vector<PortRef>> by_model;   // rate groups
   std::map<std::string, std::vector<PortRef>> by_layer;   // MTU groups
   for (std::size_t h = 0; h < hosts.size(); ++h) {
@@ -755,18 +769,25 @@ void check_ports(const std::vector<System>& hosts, std::vector<Finding>& out) {
     }
   }
   auto port_of = [&](const PortRef& r) -> const topo::NicPort& { return hosts[r.host].nics[r.nic].ports[r.port]; };
+  auto weights_of = [&](const std::vector<PortRef>& refs) {
+    std::vector<std::size_t> w;
+    std::size_t total = 0;
+    for (const auto& r : refs) w.push_back(weight[r.host]), total += weight[r.host];
+    return std::make_pair(w, total);
+  };
   for (const auto& [model, refs] : by_model) {
-    if (refs.size() < 2) continue;
+    auto [w, total] = weights_of(refs);
+    if (total < 2) continue;
     std::vector<double> rates;
     for (const auto& r : refs) rates.push_back(port_of(r).rate_gbps);
-    double ref = reference_value(rates);
+    double ref = reference_value(rates, w);
     for (const auto& r : refs) {
       const auto& p = port_of(r);
       if (p.rate_gbps >= ref - 0.001) continue;
       Finding f = make_finding("nic.rate_low", hosts[r.host].host, p.subject(),
                                fmt::format("{} links at {:g} Gb/s, its peers at {:g} Gb/s", p.subject(), p.rate_gbps, ref));
       if (!p.rate_text.empty()) f.evidence.push_back("rate: " + p.rate_text);
-      f.evidence.push_back(fmt::format("{} port(s) of NIC model {} compared", refs.size(), model.substr(0, model.find('|'))));
+      f.evidence.push_back(fmt::format("{} port(s) of NIC model {} compared", total, model.substr(0, model.find('|'))));
       f.expected = ref;
       f.measured = p.rate_gbps;
       f.unit = "Gb/s";
@@ -774,10 +795,14 @@ void check_ports(const std::vector<System>& hosts, std::vector<Finding>& out) {
     }
   }
   for (const auto& [layer, refs] : by_layer) {
-    if (refs.size() < 2) continue;
+    auto [w, total] = weights_of(refs);
+    if (total < 2) continue;
     std::vector<int> mtus;
     for (const auto& r : refs) mtus.push_back(port_of(r).mtu);
-    int ref = reference_value(mtus);
+    int ref = reference_value(mtus, w);
+    std::size_t at_ref = 0;
+    for (std::size_t i = 0; i < mtus.size(); ++i)
+      if (mtus[i] == ref) at_ref += w[i];
     for (const auto& r : refs) {
       const auto& p = port_of(r);
       if (p.mtu == ref) continue;
@@ -785,8 +810,7 @@ void check_ports(const std::vector<System>& hosts, std::vector<Finding>& out) {
                                fmt::format("{} ({}) has MTU {}, the other {} port(s) {}", p.subject(),
                                            p.netdev.empty() ? "?" : p.netdev, p.mtu,
                                            layer.empty() ? "RDMA" : layer, ref));
-      f.evidence.push_back(fmt::format("MTU {} on {} of {} {} port(s)", ref,
-                                       std::count(mtus.begin(), mtus.end(), ref), refs.size(), layer.empty() ? "RDMA" : layer));
+      f.evidence.push_back(fmt::format("MTU {} on {} of {} {} port(s)", ref, at_ref, total, layer.empty() ? "RDMA" : layer));
       out.push_back(std::move(f));
     }
   }
@@ -794,8 +818,11 @@ void check_ports(const std::vector<System>& hosts, std::vector<Finding>& out) {
 
 /// Same device (bus id, vendor:device) narrower on one host than on its peers: for NCCL dumps,
 /// which carry max values only.
-void check_widths_across_hosts(const std::vector<System>& hosts, std::vector<Finding>& out) {
-  if (hosts.size() < 2) return;
+void check_widths_across_hosts(const std::vector<System>& hosts, const std::vector<std::size_t>& weight,
+                               std::vector<Finding>& out) {
+  std::size_t all = 0;
+  for (std::size_t w : weight) all += w;
+  if (all < 2) return;
   struct Entry {
     std::size_t host;
     int width;
@@ -816,10 +843,12 @@ void check_widths_across_hosts(const std::vector<System>& hosts, std::vector<Fin
   for (const auto& f : out)
     if (f.id == "pcie.link_degraded") already.insert({f.host, f.subject});
   for (const auto& [key, entries] : by_dev) {
-    if (entries.size() < 2) continue;
     std::vector<int> widths;
-    for (const auto& e : entries) widths.push_back(e.width);
-    int ref = reference_value(widths);
+    std::vector<std::size_t> w;
+    std::size_t total = 0;
+    for (const auto& e : entries) widths.push_back(e.width), w.push_back(weight[e.host]), total += weight[e.host];
+    if (total < 2) continue;
+    int ref = reference_value(widths, w);
     std::string bus = key.substr(0, key.find('|'));
     for (const auto& e : entries) {
       if (e.width >= ref) continue;
@@ -829,11 +858,12 @@ void check_widths_across_hosts(const std::vector<System>& hosts, std::vector<Fin
       const auto* d = s.find_pci(bus);
       double gts = d->link.max_gts > 0 ? d->link.max_gts : d->link.cur_gts;
       std::vector<std::string> peers;
+      std::size_t npeers = 0;
       for (const auto& o : entries)
-        if (o.width >= ref) peers.push_back(hosts[o.host].host);
+        if (o.width >= ref) peers.push_back(hosts[o.host].host), npeers += weight[o.host];
       Finding f = make_finding("pcie.link_degraded", s.host, subj,
                                fmt::format("{} PCIe link is x{} on {} but x{} on {}: {} instead of {}", subj, e.width,
-                                           s.host, ref, peers.size() > 3 ? fmt::format("{} other hosts", peers.size()) : join(peers, ", "),
+                                           s.host, ref, npeers > 3 ? fmt::format("{} other hosts", npeers) : join(peers, ", "),
                                            gbps(topo::pcie_bw(gts, e.width)), gbps(topo::pcie_bw(gts, ref))));
       f.evidence.push_back(fmt::format("same device {} at the same bus id on every host", key.substr(key.find('|') + 1)));
       if (topo::pcie_bw(gts, ref) > 0) {
@@ -846,12 +876,14 @@ void check_widths_across_hosts(const std::vector<System>& hosts, std::vector<Fin
   }
 }
 
-void check_hosts(const std::vector<System>& hosts, std::vector<Finding>& out) {
-  if (hosts.size() < 2) return;
+void check_hosts(const std::vector<System>& hosts, const std::vector<std::size_t>& weight, std::vector<Finding>& out) {
+  std::size_t all = 0;
+  for (std::size_t w : weight) all += w;
+  if (all < 2) return;
   // GPU count.
   std::vector<std::size_t> counts;
   for (const auto& s : hosts) counts.push_back(s.gpus.size());
-  std::size_t ref = reference_value(counts);
+  std::size_t ref = reference_value(counts, weight);
   std::map<std::size_t, std::vector<std::string>> odd;
   for (const auto& s : hosts)
     if (s.gpus.size() != ref) odd[s.gpus.size()].push_back(s.host);
@@ -872,8 +904,11 @@ void check_hosts(const std::vector<System>& hosts, std::vector<Finding>& out) {
   if (groups.size() < 2) return;
   std::size_t major = 0;
   std::string major_key;
-  for (const auto& [k, v] : groups)
-    if (v.size() > major || (v.size() == major && v.front() < groups[major_key].front())) major = v.size(), major_key = k;
+  for (const auto& [k, v] : groups) {
+    std::size_t n = 0;
+    for (std::size_t h : v) n += weight[h];
+    if (n > major || (n == major && v.front() < groups[major_key].front())) major = n, major_key = k;
+  }
   std::size_t ref_host = groups[major_key].front();
   for (const auto& [k, members] : groups) {
     if (k == major_key) continue;
@@ -907,7 +942,7 @@ void check_hosts(const std::vector<System>& hosts, std::vector<Finding>& out) {
                                                         : fmt::format("has extra \"{}\"", added);
     Finding f = make_finding("topo.differs", names.front(), join(names, ","),
                              fmt::format("{} topology differs from {} ({} of {} hosts alike) in {} item(s): {}",
-                                         join(names, ","), hosts[ref_host].host, major, hosts.size(), diff.size(), what));
+                                         join(names, ","), hosts[ref_host].host, major, all, diff.size(), what));
     f.evidence = diff;
     out.push_back(std::move(f));
   }
@@ -929,6 +964,16 @@ std::string pci_subject(const System& s, const std::string& bus_id) {
 }
 
 std::vector<Finding> check_topology(const std::vector<System>& hosts) {
+  return check_topology(hosts, std::vector<std::size_t>(hosts.size(), 1));
+}
+
+std::vector<Finding> check_rank_bindings(const System& host) {
+  std::vector<Finding> out;
+  check_bindings(host, out);
+  return out;
+}
+
+std::vector<Finding> check_topology(const std::vector<System>& hosts, const std::vector<std::size_t>& weights) {
   std::vector<Finding> out;
   for (const auto& s : hosts) {
     check_links(s, out);
@@ -940,9 +985,9 @@ std::vector<Finding> check_topology(const std::vector<System>& hosts) {
     check_bindings(s, out);
     check_file_consistency(s, out);
   }
-  check_ports(hosts, out);
-  check_widths_across_hosts(hosts, out);
-  check_hosts(hosts, out);
+  check_ports(hosts, weights, out);
+  check_widths_across_hosts(hosts, weights, out);
+  check_hosts(hosts, weights, out);
   sort_findings(out);
   return out;
 }

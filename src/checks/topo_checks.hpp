@@ -18,6 +18,12 @@ namespace ncd::checks {
 /// All topology checks over one or several hosts (paths must be computed). Findings carry the
 /// host name of each System.
 [[nodiscard]] std::vector<Finding> check_topology(const std::vector<topo::System>& hosts);
+/// The same, where host i stands for `weights[i]` identical nodes (a group of a large job): the
+/// cross-host majorities and counts weigh each host by its group (topo_groups.hpp).
+[[nodiscard]] std::vector<Finding> check_topology(const std::vector<topo::System>& hosts,
+                                                  const std::vector<std::size_t>& weights);
+/// bind.rank_far_from_gpu and bind.none of one host's rank bindings alone.
+[[nodiscard]] std::vector<Finding> check_rank_bindings(const topo::System& host);
 
 /// Plain remarks about inputs the checks could not use (ACS unknown without root, quirks
 /// applied, ...), one line each, for the report's notes.

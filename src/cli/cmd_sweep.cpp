@@ -15,6 +15,8 @@
 #include "checks/env_checks.hpp"
 #include "checks/link_checks.hpp"
 #include "checks/topo_checks.hpp"
+#include "checks/topo_groups.hpp"
+#include "cli/topo_live.hpp"
 #include "cli/cmd_rings.hpp"
 #include "collectives/bench.hpp"
 #include "collectives/link_sweep.hpp"
@@ -509,50 +511,28 @@ std::vector<std::string> group_host_notes(const std::vector<std::string>& notes,
 
 void stage_topo(Sweep& s, const dist::Deadline& deadline) {
   const auto& nodes = s.comm.nodes();
-  nlohmann::json mine;
-  mine["rank"] = s.comm.rank();
-  if (nodes.is_leader(s.comm.rank())) {
-    s.progress("topo", "probing this node");
-    topo::System local = probe::probe_local(probe::ProbeOptions{});
-    local.host = s.comm.host();
-    mine["system"] = local;
-  }
-  topo::RankBinding b = probe::probe_binding(s.comm.rank(), nodes.rank_local.at(s.comm.rank()), topo::System{});
-  mine["cpus"] = b.cpus;
-  mine["total_cpus"] = b.total_cpus;
-  mine["local_rank"] = nodes.rank_local.at(s.comm.rank());
-  const char* cvd = std::getenv("CUDA_VISIBLE_DEVICES");
-  mine["cuda_visible_devices"] = cvd ? cvd : "";
-  auto blobs = s.comm.gather(mine.dump(), deadline);
+  if (nodes.is_leader(s.comm.rank())) s.progress("topo", "probing this node");
+  // Fingerprint first, models on demand (topo_live.hpp): one model per distinct topology.
+  LiveTopology live = gather_live_topology(s.comm, s.comm.size() > 1, deadline);
   if (!s.ctx.is_root()) return;
-  std::vector<int> missing;
-  std::vector<nlohmann::json> got(blobs.size());
-  for (std::size_t i = 0; i < blobs.size(); ++i) {
-    if (blobs[i]) got[i] = nlohmann::json::parse(*blobs[i]);
-    else missing.push_back(static_cast<int>(i));
-  }
   std::vector<topo::System> systems;
-  for (std::size_t n = 0; n < nodes.node_names.size(); ++n) {
-    const auto& lj = got[static_cast<std::size_t>(nodes.node_ranks[n].front())];
-    if (!lj.is_object() || !lj.contains("system")) continue;  // its leader is silent: reported below
-    topo::System sys = lj["system"].get<topo::System>();
-    sys.host = nodes.node_names[n];
-    if (s.comm.size() > 1) {
-      std::vector<nlohmann::json> rs;
-      for (int rk : nodes.node_ranks[n])
-        if (got[static_cast<std::size_t>(rk)].is_object()) rs.push_back(got[static_cast<std::size_t>(rk)]);
-      probe::resolve_bindings(sys, rs);
-    }
-    topo::compute_paths(sys);
-    systems.push_back(std::move(sys));
+  std::vector<std::string> notes;
+  if (live.nodes <= checks::kExpandNodesUpTo) {
+    systems = expand_nodes(live);
+    // Cluster consistency (topo.differs, gpu.count_mismatch, grouped) comes from the same checks.
+    auto found = checks::check_topology(systems);
+    s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
+    notes = checks::topology_notes(systems);
+  } else {
+    s.r.hosts = grouped_host_entries(live, nodes);
+    auto grouped = checks::check_topology_groups(live.groups);
+    s.r.findings.insert(s.r.findings.end(), grouped.findings.begin(), grouped.findings.end());
+    notes = std::move(grouped.notes);
   }
-  // Cluster consistency (topo.differs, gpu.count_mismatch, grouped) comes from the same checks.
-  auto found = checks::check_topology(systems);
-  s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
-  for (const auto& n : group_host_notes(checks::topology_notes(systems), nodes.node_names))
-    s.r.notes.push_back("topo: " + n);
-  if (!missing.empty())
-    s.r.findings.push_back(checks::timeout_finding("probing the topology", missing, nodes, s.ctx.opts.timeout_s));
+  for (const auto& n : group_host_notes(notes, nodes.node_names)) s.r.notes.push_back("topo: " + n);
+  if (!live.missing_ranks.empty())
+    s.r.findings.push_back(
+        checks::timeout_finding("probing the topology", live.missing_ranks, nodes, s.ctx.opts.timeout_s));
   std::map<std::string, std::vector<std::string>> by_fp;
   std::size_t gpus = 0, nics = 0;
   for (const auto& sys : systems) {
@@ -565,7 +545,13 @@ void stage_topo(Sweep& s, const dist::Deadline& deadline) {
                                        nodes.node_names.begin())],
                          fp.digest, topo::system_to_json(sys)});
   }
-  s.summary["topo"] = fmt::format("{} node(s), {} GPU(s), {} NIC(s); {} distinct topolog{}", systems.size(), gpus,
+  for (const auto& g : live.groups) {
+    if (!systems.empty()) break;  // counted above
+    by_fp[topo::fingerprint(g.system).digest].push_back(g.hosts.front());
+    gpus += g.system.gpus.size() * g.hosts.size();
+    nics += g.system.nics.size() * g.hosts.size();
+  }
+  s.summary["topo"] = fmt::format("{} node(s), {} GPU(s), {} NIC(s); {} distinct topolog{}", live.nodes, gpus,
                                   nics, by_fp.size(), by_fp.size() == 1 ? "y" : "ies");
 }
 
@@ -688,13 +674,23 @@ RunFacts sweep_facts(const report::Report& r, const nlohmann::json& stages, cons
   f.ranks = nranks;
   f.hosts = static_cast<int>(std::max<std::size_t>(1, nnodes));
   bool topo_known = false, nvml_missing = false;
-  for (const auto& h : r.hosts) {
-    if (!h.topology.is_object()) continue;
+  std::map<std::string, const nlohmann::json*> model_of;  // a grouped job: {"same_as": host}
+  for (const auto& h : r.hosts)
+    if (h.topology.is_object() && !h.topology.contains("same_as")) model_of[h.name] = &h.topology;
+  for (const auto& h0 : r.hosts) {
+    if (!h0.topology.is_object()) continue;
+    const nlohmann::json* model = &h0.topology;
+    if (h0.topology.contains("same_as") && h0.topology["same_as"].is_string()) {
+      auto it = model_of.find(h0.topology["same_as"].get<std::string>());
+      if (it == model_of.end()) continue;
+      model = it->second;
+    }
+    const nlohmann::json& t = *model;
     topo_known = true;
-    if (h.topology.contains("gpus") && h.topology["gpus"].is_array()) f.gpus += static_cast<int>(h.topology["gpus"].size());
-    if (h.topology.contains("nics") && h.topology["nics"].is_array()) f.nics += static_cast<int>(h.topology["nics"].size());
-    if (h.topology.contains("notes") && h.topology["notes"].is_array())
-      for (const auto& n : h.topology["notes"])
+    if (t.contains("gpus") && t["gpus"].is_array()) f.gpus += static_cast<int>(t["gpus"].size());
+    if (t.contains("nics") && t["nics"].is_array()) f.nics += static_cast<int>(t["nics"].size());
+    if (t.contains("notes") && t["notes"].is_array())
+      for (const auto& n : t["notes"])
         if (n.is_string() && n.get<std::string>().rfind("NVML:", 0) == 0) nvml_missing = true;
   }
   if (!topo_known)

@@ -11,6 +11,8 @@
 
 #include "checks/dist_checks.hpp"
 #include "checks/topo_checks.hpp"
+#include "checks/topo_groups.hpp"
+#include "cli/topo_live.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
@@ -143,6 +145,43 @@ void render_topology_text(const topo::System& s, std::ostream& out) {
                        b.gpu_index >= 0 ? fmt::format("GPU{} {}", b.gpu_index, b.gpu_bus_id) : "no GPU");
 }
 
+namespace {
+
+/// A job of many nodes: one analysis, one section and one picture per distinct topology.
+int finish_grouped(const TopoOptions& o, Context& ctx, report::Report& r, LiveTopology& live,
+                   const dist::NodeMap& nodes) {
+  r.hosts = grouped_host_entries(live, nodes);
+  auto grouped = checks::check_topology_groups(live.groups);
+  r.findings.insert(r.findings.end(), grouped.findings.begin(), grouped.findings.end());
+  r.notes = std::move(grouped.notes);
+  r.notes.push_back(fmt::format("topology: {} node(s) in {} distinct topolog{}; each analysed once, hosts[] carry "
+                                "the model of each group's first node", live.nodes, live.groups.size(),
+                                live.groups.size() == 1 ? "y" : "ies"));
+  nlohmann::json sec = nlohmann::json::array();
+  for (const auto& g : live.groups) {
+    nlohmann::json j = section_for(g.system);
+    j["nodes"] = g.hosts.size();
+    j["hosts"] = checks::compact_hosts(g.hosts, 1u << 20);
+    sec.push_back(std::move(j));
+  }
+  r.sections["topology"] = {{"hosts", sec}, {"grouped", true}};
+  if (!o.save.empty()) {
+    nlohmann::json saved = nlohmann::json::array();
+    for (const auto& g : live.groups) saved.push_back(topo::system_to_json(g.system));
+    write_file_atomic(o.save, saved.dump(1) + "\n");
+  }
+  return ctx.finish(r, [&](std::ostream& out) {
+    for (std::size_t i = 0; i < live.groups.size(); ++i) {
+      if (i) out << '\n';
+      out << fmt::format("# {} node(s) alike: {}\n", live.groups[i].hosts.size(), checks::compact_hosts(live.groups[i].hosts));
+      render_topology_text(live.groups[i].system, out);
+    }
+    if (live.groups.empty()) out << "# no topology\n";
+  });
+}
+
+}  // namespace
+
 int run_topo(const TopoOptions& o, Context& ctx) {
   probe::LoadOptions lo{o.hwloc_xml, o.nccl_topo, o.sysfs_root, o.load};
   report::Report r;
@@ -153,54 +192,21 @@ int run_topo(const TopoOptions& o, Context& ctx) {
     systems = probe::load_systems(lo);
     for (const auto& s : systems) r.hosts.push_back({s.host, {}, topo::fingerprint(s).digest, topo::system_to_json(s)});
   } else {
+    // Fingerprint first, models on demand (topo_live.hpp): rank 0 holds one model per distinct
+    // topology. Up to checks::kExpandNodesUpTo nodes, one model per node as before.
     dist::Comm& comm = ctx.comm();
     const auto& nodes = comm.nodes();
-    nlohmann::json mine;
-    mine["rank"] = comm.rank();
-    topo::System local;
-    if (nodes.is_leader(comm.rank())) {
-      probe::ProbeOptions po;
-      local = probe::probe_local(po);
-      local.host = comm.host();
-      mine["system"] = local;
-    }
-    if (comm.is_mpi()) {
-      topo::RankBinding b = probe::probe_binding(comm.rank(), nodes.rank_local.at(comm.rank()), topo::System{});
-      mine["cpus"] = b.cpus;
-      mine["total_cpus"] = b.total_cpus;
-      mine["local_rank"] = nodes.rank_local.at(comm.rank());
-      const char* cvd = std::getenv("CUDA_VISIBLE_DEVICES");
-      mine["cuda_visible_devices"] = cvd ? cvd : "";
-    }
-    auto blobs = comm.gather(mine.dump(), ctx.deadline());
+    LiveTopology live = gather_live_topology(comm, comm.is_mpi(), ctx.deadline());
     if (!ctx.is_root()) return ctx.finish(r, nullptr);
-    std::vector<int> missing;
-    std::vector<nlohmann::json> got(static_cast<std::size_t>(comm.size()));
-    for (std::size_t i = 0; i < blobs.size(); ++i) {
-      if (!blobs[i]) {
-        missing.push_back(static_cast<int>(i));
-        continue;
-      }
-      got[i] = nlohmann::json::parse(*blobs[i]);
+    if (!live.missing_ranks.empty())
+      r.findings.push_back(checks::timeout_finding("probing the topology", live.missing_ranks, nodes, ctx.opts.timeout_s));
+    if (live.nodes > checks::kExpandNodesUpTo) return finish_grouped(o, ctx, r, live, nodes);
+    systems = expand_nodes(live);
+    for (const auto& s : systems) {
+      auto at = std::find(nodes.node_names.begin(), nodes.node_names.end(), s.host) - nodes.node_names.begin();
+      r.hosts.push_back({s.host, nodes.node_ranks[static_cast<std::size_t>(at)], topo::fingerprint(s).digest,
+                         topo::system_to_json(s)});
     }
-    for (std::size_t n = 0; n < nodes.node_names.size(); ++n) {
-      int leader = nodes.node_ranks[n].front();
-      const auto& lj = got[static_cast<std::size_t>(leader)];
-      if (lj.is_null() || !lj.contains("system")) continue;  // the leader timed out: reported below
-      topo::System s = lj["system"].get<topo::System>();
-      s.host = nodes.node_names[n];
-      if (comm.is_mpi()) {
-        std::vector<nlohmann::json> rs;
-        for (int rk : nodes.node_ranks[n])
-          if (!got[static_cast<std::size_t>(rk)].is_null()) rs.push_back(got[static_cast<std::size_t>(rk)]);
-        probe::resolve_bindings(s, rs);
-      }
-      topo::compute_paths(s);
-      r.hosts.push_back({s.host, nodes.node_ranks[n], topo::fingerprint(s).digest, topo::system_to_json(s)});
-      systems.push_back(std::move(s));
-    }
-    if (!missing.empty())
-      r.findings.push_back(checks::timeout_finding("probing the topology", missing, nodes, ctx.opts.timeout_s));
   }
   auto found = checks::check_topology(systems);
   r.findings.insert(r.findings.end(), found.begin(), found.end());

@@ -46,6 +46,25 @@ class Comm {
   virtual bool broadcast(std::string& blob, const Deadline& deadline) = 0;
   /// Sleeping barrier. Returns false on expiry.
   virtual bool barrier(const Deadline& deadline) = 0;
+  /// A block of `n` message tags for one multi-step exchange among some of the ranks
+  /// (topo_gather.hpp). Every rank calls it once per exchange, in the same order, as for gather.
+  virtual int reserve_tags(int /*n*/) { return 0; }
+  /// Gathers the blobs of `members` (rank ids, `root` among them) at `root` before `deadline`,
+  /// with message tags `tag` and `tag + 1`. Only members call it. On root: one entry per member,
+  /// in the order of `members`, nullopt for those that did not answer; elsewhere: empty.
+  virtual std::vector<std::optional<std::string>> gather_among(const std::string& blob, int root,
+                                                               const std::vector<int>& members, int tag,
+                                                               const Deadline& deadline) {
+    (void)root, (void)members, (void)tag, (void)deadline;
+    return {blob};
+  }
+  /// Sends `root`'s blob to `members` (tags `tag`, `tag + 1`). Only members call it. Returns
+  /// false on expiry.
+  virtual bool broadcast_among(std::string& blob, int root, const std::vector<int>& members, int tag,
+                               const Deadline& deadline) {
+    (void)blob, (void)root, (void)members, (void)tag, (void)deadline;
+    return true;
+  }
   /// True once a step has expired: the MPI state may be stuck, so the job must end with
   /// abort_job() after the report is written, not with a collective finalize.
   [[nodiscard]] bool broken() const { return broken_; }

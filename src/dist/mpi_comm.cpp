@@ -18,7 +18,8 @@ constexpr int kHostLen = 256;
 constexpr int kSigLen = 768;  // 8 bytes of hash, then the signature's text (cut)
 constexpr int kSlot = kHostLen + kSigLen;
 constexpr int kTagBase = 17000;
-constexpr int kAliveTag = 16999;  // "I was interrupted, and alive": rank -> 0
+constexpr int kAliveTag = 16999;
+constexpr int kBlockTagBase = 20000;  // reserve_tags: blocks of up to 16 tags, 100 blocks in turn  // "I was interrupted, and alive": rank -> 0
 
 MPI_Comm g_alive_comm = MPI_COMM_NULL;
 int g_alive_rank = 0;
@@ -304,6 +305,123 @@ bool MpiComm::barrier(const Deadline& deadline) {
     mark_broken();
     return false;
   }
+  return true;
+}
+
+int MpiComm::reserve_tags(int n) {
+  if (n > 16) throw Error("reserve_tags: at most 16 tags in a block");
+  block_seq_ = (block_seq_ + 1) % 100;
+  return kBlockTagBase + 16 * block_seq_;
+}
+
+std::vector<std::optional<std::string>> MpiComm::gather_among(const std::string& blob, int root,
+                                                              const std::vector<int>& members, int tag,
+                                                              const Deadline& deadline) {
+  // As gather(), among some ranks: buffers of a step that times out are leaked on purpose.
+  if (rank_ != root) {
+    auto out_msg = std::make_unique<std::pair<std::uint64_t, std::string>>(blob.size(), blob);
+    std::vector<MPI_Request> reqs(2, MPI_REQUEST_NULL);
+    MPI_Isend(&out_msg->first, 1, MPI_UINT64_T, root, tag, comm_, &reqs[0]);
+    MPI_Isend(out_msg->second.data(), static_cast<int>(out_msg->second.size()), MPI_BYTE, root, tag + 1, comm_, &reqs[1]);
+    if (!wait_all(reqs, deadline).empty()) {
+      mark_broken();
+      (void)out_msg.release();
+    }
+    return {};
+  }
+  const std::size_t n = members.size();
+  std::vector<std::optional<std::string>> out(n);
+  struct Pending {
+    std::vector<std::uint64_t> sizes;
+    std::vector<std::string> buf;
+  };
+  auto pending = std::make_unique<Pending>();
+  pending->sizes.assign(n, 0);
+  pending->buf.resize(n);
+  std::vector<MPI_Request> size_req(n, MPI_REQUEST_NULL), data_req(n, MPI_REQUEST_NULL);
+  std::vector<char> state(n, 0);  // 0 size pending, 1 data pending, 2 done
+  std::size_t remaining = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (members[i] == root) {
+      out[i] = blob;
+      state[i] = 2;
+      continue;
+    }
+    MPI_Irecv(&pending->sizes[i], 1, MPI_UINT64_T, members[i], tag, comm_, &size_req[i]);
+    ++remaining;
+  }
+  while (remaining > 0) {
+    bool progressed = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      int flag = 0;
+      if (state[i] == 0) {
+        MPI_Test(&size_req[i], &flag, MPI_STATUS_IGNORE);
+        if (flag) {
+          pending->buf[i].resize(pending->sizes[i]);
+          MPI_Irecv(pending->buf[i].data(), static_cast<int>(pending->sizes[i]), MPI_BYTE, members[i], tag + 1, comm_,
+                    &data_req[i]);
+          state[i] = 1;
+          progressed = true;
+        }
+      }
+      if (state[i] == 1) {
+        MPI_Test(&data_req[i], &flag, MPI_STATUS_IGNORE);
+        if (flag) {
+          out[i] = std::move(pending->buf[i]);
+          state[i] = 2;
+          --remaining;
+          progressed = true;
+        }
+      }
+    }
+    if (remaining == 0) break;
+    if (deadline.expired()) {
+      mark_broken();
+      (void)pending.release();
+      break;
+    }
+    if (!progressed) poll_pause();
+  }
+  return out;
+}
+
+bool MpiComm::broadcast_among(std::string& blob, int root, const std::vector<int>& members, int tag,
+                              const Deadline& deadline) {
+  auto msg = std::make_unique<std::pair<std::uint64_t, std::string>>(0, std::string());
+  std::vector<MPI_Request> reqs;
+  if (rank_ == root) {
+    msg->first = blob.size();
+    msg->second = blob;
+    reqs.reserve(2 * members.size());
+    for (int r : members) {
+      if (r == root) continue;
+      reqs.emplace_back();
+      MPI_Isend(&msg->first, 1, MPI_UINT64_T, r, tag, comm_, &reqs.back());
+      reqs.emplace_back();
+      MPI_Isend(msg->second.data(), static_cast<int>(msg->first), MPI_BYTE, r, tag + 1, comm_, &reqs.back());
+    }
+    if (!wait_all(reqs, deadline).empty()) {
+      mark_broken();
+      (void)msg.release();
+      return false;
+    }
+    return true;
+  }
+  reqs.assign(1, MPI_REQUEST_NULL);
+  MPI_Irecv(&msg->first, 1, MPI_UINT64_T, root, tag, comm_, reqs.data());
+  if (!wait_all(reqs, deadline).empty()) {
+    mark_broken();
+    (void)msg.release();
+    return false;
+  }
+  msg->second.resize(msg->first);
+  MPI_Irecv(msg->second.data(), static_cast<int>(msg->first), MPI_BYTE, root, tag + 1, comm_, reqs.data());
+  if (!wait_all(reqs, deadline).empty()) {
+    mark_broken();
+    (void)msg.release();
+    return false;
+  }
+  blob = std::move(msg->second);
   return true;
 }
 

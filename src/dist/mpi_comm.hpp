@@ -28,6 +28,12 @@ class MpiComm final : public Comm {
                                                  const Deadline& deadline) override;
   bool broadcast(std::string& blob, const Deadline& deadline) override;
   bool barrier(const Deadline& deadline) override;
+  int reserve_tags(int n) override;
+  std::vector<std::optional<std::string>> gather_among(const std::string& blob, int root,
+                                                       const std::vector<int>& members, int tag,
+                                                       const Deadline& deadline) override;
+  bool broadcast_among(std::string& blob, int root, const std::vector<int>& members, int tag,
+                       const Deadline& deadline) override;
   std::vector<int> alive_after_interrupt(double max_wait_s) override;
   /// Ends the whole job at once (after a timeout, when peers may be stuck).
   [[noreturn]] void abort_job(int code);
@@ -38,6 +44,7 @@ class MpiComm final : public Comm {
   int rank_ = 0;
   int size_ = 1;
   int tag_seq_ = 0;
+  int block_seq_ = 0;
 };
 
 /// Waits for `reqs` with sleeping polls until `deadline`. Returns the indices still pending

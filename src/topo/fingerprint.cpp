@@ -7,6 +7,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace ncd::topo {
 
@@ -51,6 +52,24 @@ Fingerprint fingerprint(const System& s) {
   }
   f.digest = fmt::format("{:016x}", h);
   return f;
+}
+
+std::uint64_t content_digest(const System& s) {
+  nlohmann::json j = s;  // to_json: the input model (paths are not serialised)
+  j.erase("host");
+  j.erase("bindings");
+  // Serial-like identifiers differ on every node of a cluster and no check compares them.
+  if (j.contains("gpus") && j["gpus"].is_array())
+    for (auto& g : j["gpus"])
+      if (g.is_object()) g.erase("uuid");
+  if (j.contains("nics") && j["nics"].is_array())
+    for (auto& n : j["nics"])
+      if (n.is_object() && n.contains("ports") && n["ports"].is_array())
+        for (auto& p : n["ports"])
+          if (p.is_object()) p.erase("guid");
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : j.dump()) h = (h ^ c) * 1099511628211ULL;
+  return h;
 }
 
 std::vector<std::string> fingerprint_diff(const Fingerprint& a, const Fingerprint& b) {
