@@ -1283,6 +1283,27 @@ std::string peer_of(std::string_view m) {
   return "";
 }
 
+// A failed connect names where it went. When that address is IPv6 link-local (fe80::), it
+// cannot route between hosts whatever the interface lists say, so the address choice is the
+// cause and the timeout its consequence (also when only one host name is visible).
+void rule_connect_destinations(const RunLog& log, Builder& b) {
+  std::vector<const LogEvent*> ll;
+  for (int sig : {kSigConnTimeout, kSigNoRoute, kSigNetUnreachable})
+    for (const auto* e : events_of(log, sig)) {
+      std::string peer = peer_of(e->message);
+      if (peer.size() > 5 && (peer.rfind("fe80:", 0) == 0 || peer.rfind("FE80:", 0) == 0)) ll.push_back(e);
+    }
+  if (ll.empty()) return;
+  auto& f = b.add("net.ipv6_link_local", kTierConfig, hosts_text(hosts_of(ll)), peer_of(ll.front()->message),
+                  fmt::format("Connections to an IPv6 link-local address ({}) fail: fe80:: addresses do not route "
+                              "between hosts, so NCCL chose an interface that has no routable address.",
+                              peer_of(ll.front()->message)),
+                  first_at(ll));
+  f.severity = Severity::kError;
+  add_evidence(f, b, ll, 2);
+  f.hint = "Set NCCL_SOCKET_IFNAME to the interface with a routable (global IPv4/IPv6) address on every node.";
+}
+
 void rule_structural(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigPortError); !evs.empty()) {
     auto& f = b.add("ib.port_error", kTierExplicit, hosts_text(hosts_of(evs)), "IB port",
@@ -1843,6 +1864,7 @@ Diagnosis analyze(const RunLog& log) {
   rule_launch(log, b);
   rule_gdr(log, b);
   rule_watchdog(log, b);
+  rule_connect_destinations(log, b);
   rule_structural(log, b);
   rule_init_failed(log, b);
   rule_hang(log, b);

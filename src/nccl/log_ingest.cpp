@@ -170,9 +170,9 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   if (has("libibverbs")) return kSigIbverbsMissing;
   if (has("Disabling shared memory failed")) return kSigOfiShm;
   if (has("Selected Provider is") || has("Selected provider is")) return kSigOfiProvider;
-  if ((has("NET/OFI") || has("libfabric") || src.find("nccl_net_ofi") != std::string_view::npos) &&
-      (has("error") || has("Error") || has("failed") || has("Unable") || has("Couldn't") || has("RC: -")))
-    return kSigOfiError;
+  // A WARN the OFI plugin itself prints (its NET/OFI tag, libfabric, or a plugin source) is the
+  // plugin's failure whatever its wording: the level is the signal.
+  if (has("NET/OFI") || has("libfabric") || src.find("nccl_net_ofi") != std::string_view::npos) return kSigOfiError;
   if (has("No IP interface found")) return kSigNoSocketIf;
   if (has("GPU Direct RDMA Disabled")) return kSigGdrDisabledHca;
   if (has("neither AF_INET") || has("with family")) return kSigBadFamily;
