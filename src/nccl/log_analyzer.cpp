@@ -1283,6 +1283,13 @@ std::string peer_of(std::string_view m) {
   return "";
 }
 
+// The two ends of one transfer disagree on its size ("local size N remote size M" on NET/IB,
+// "receiving N bytes instead of M" on sockets): the peers computed it differently.
+bool size_disagreement(const std::string& m) {
+  return (m.find("local size") != std::string::npos && m.find("remote") != std::string::npos) ||
+         m.find("bytes instead of") != std::string::npos;
+}
+
 // A failed connect names where it went. When that address is IPv6 link-local (fe80::), it
 // cannot route between hosts whatever the interface lists say, so the address choice is the
 // cause and the timeout its consequence (also when only one host name is visible).
@@ -1419,6 +1426,21 @@ void rule_structural(const RunLog& log, Builder& b) {
     f.hint = "Make the same network usable on every node (IB on all, or NCCL_IB_DISABLE=1 everywhere) and use one "
              "NCCL version and net plugin across nodes.";
   }
+  std::vector<const LogEvent*> sizes;
+  for (const auto& e : log.events)
+    if (e.kind != EventKind::kTrace && size_disagreement(e.message)) sizes.push_back(&e);
+  if (const auto& evs = sizes; !evs.empty()) {
+    auto& f = b.add("config.inconsistent_across_nodes", kTierExplicit, hosts_text(hosts_of(evs)), "transfer sizes",
+                    fmt::format("The two ends of a connection disagree on a transfer's size ({}): peers that compute "
+                                "different buffer or chunk sizes run different NCCL versions or NCCL_* settings "
+                                "(NCCL_BUFFSIZE, NCCL_PROTO, ...); with those identical, the application posts "
+                                "different sizes on different ranks.",
+                                evs.front()->message.substr(0, 160)),
+                    first_at(evs));
+    add_evidence(f, b, evs, 2);
+    f.hint = "Compare the NCCL version and the NCCL_* settings of every node (NCCL_DEBUG_SUBSYS=INIT,ENV) and make "
+             "them identical; if they are, check that all ranks call the same collectives with the same sizes.";
+  }
   // Failures no rule names: a finding built from the structure of the line.
   std::map<std::string, std::vector<const LogEvent*>> groups;
   std::vector<std::string> order;
@@ -1426,6 +1448,7 @@ void rule_structural(const RunLog& log, Builder& b) {
     if (e.kind == EventKind::kTrace || e.kind == EventKind::kInfoSignal) continue;
     if (e.sig != kSigOther && e.sig != kSigCudaOther && e.sig != kSigNoTransport && e.sig != kSigAsyncOther) continue;
     if (e.kind == EventKind::kCarried && wrapper_message(e.message)) continue;
+    if (size_disagreement(e.message)) continue;  // named above
     Subsystem sub = subsystem_of(e.src, e.message);
     std::string key = std::string(to_string(sub)) + "|" + e.message.substr(0, 40);
     if (!groups.count(key)) order.push_back(key);

@@ -294,5 +294,15 @@ TEST(LogStructure, AFailedConnectToALinkLocalAddressBlamesTheAddress) {
   EXPECT_NE(v4.root, "");
 }
 
+// Two ends of one transfer that disagree on its size were configured (or called) differently,
+// whichever transport says so.
+TEST(LogStructure, TwoEndsThatDisagreeOnATransferSizeAreInconsistentPeers) {
+  Diagnosis d = run(
+      "gpu3:40:41 [1] include/socket.h:410 NCCL WARN Net : Message truncated : receiving 4096 bytes instead of 1024\n"
+      "gpu3:40:41 [1] NCCL INFO transport/net_socket.cc:520 -> 3\n");
+  EXPECT_EQ(d.root, "config.inconsistent_across_nodes") << d.verdict;
+  EXPECT_FALSE(find_id(d, "log.subsystem_failure"));
+}
+
 }  // namespace
 }  // namespace ncd::nccl
