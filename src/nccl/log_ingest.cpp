@@ -172,7 +172,10 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   if (has("Selected Provider is") || has("Selected provider is")) return kSigOfiProvider;
   // A WARN the OFI plugin itself prints (its NET/OFI tag, libfabric, or a plugin source) is the
   // plugin's failure whatever its wording: the level is the signal.
-  if (has("NET/OFI") || has("libfabric") || src.find("nccl_net_ofi") != std::string_view::npos) return kSigOfiError;
+  // (NCCL's own plugin loader naming libfabric.so in a dlerror is not the plugin speaking.)
+  if ((has("NET/OFI") || has("libfabric") || src.find("nccl_net_ofi") != std::string_view::npos) &&
+      !has("NET/Plugin"))
+    return kSigOfiError;
   if (has("No IP interface found")) return kSigNoSocketIf;
   if (has("GPU Direct RDMA Disabled")) return kSigGdrDisabledHca;
   if (has("neither AF_INET") || has("with family")) return kSigBadFamily;
