@@ -1283,6 +1283,34 @@ std::string peer_of(std::string_view m) {
   return "";
 }
 
+// The two ends of one transfer disagree on its size ("local size N remote size M" on NET/IB,
+// "receiving N bytes instead of M" on sockets): the peers computed it differently.
+bool size_disagreement(const std::string& m) {
+  return (m.find("local size") != std::string::npos && m.find("remote") != std::string::npos) ||
+         m.find("bytes instead of") != std::string::npos;
+}
+
+// A failed connect names where it went. When that address is IPv6 link-local (fe80::), it
+// cannot route between hosts whatever the interface lists say, so the address choice is the
+// cause and the timeout its consequence (also when only one host name is visible).
+void rule_connect_destinations(const RunLog& log, Builder& b) {
+  std::vector<const LogEvent*> ll;
+  for (int sig : {kSigConnTimeout, kSigNoRoute, kSigNetUnreachable})
+    for (const auto* e : events_of(log, sig)) {
+      std::string peer = peer_of(e->message);
+      if (peer.size() > 5 && (peer.rfind("fe80:", 0) == 0 || peer.rfind("FE80:", 0) == 0)) ll.push_back(e);
+    }
+  if (ll.empty()) return;
+  auto& f = b.add("net.ipv6_link_local", kTierConfig, hosts_text(hosts_of(ll)), peer_of(ll.front()->message),
+                  fmt::format("Connections to an IPv6 link-local address ({}) fail: fe80:: addresses do not route "
+                              "between hosts, so NCCL chose an interface that has no routable address.",
+                              peer_of(ll.front()->message)),
+                  first_at(ll));
+  f.severity = Severity::kError;
+  add_evidence(f, b, ll, 2);
+  f.hint = "Set NCCL_SOCKET_IFNAME to the interface with a routable (global IPv4/IPv6) address on every node.";
+}
+
 void rule_structural(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigPortError); !evs.empty()) {
     auto& f = b.add("ib.port_error", kTierExplicit, hosts_text(hosts_of(evs)), "IB port",
@@ -1398,6 +1426,21 @@ void rule_structural(const RunLog& log, Builder& b) {
     f.hint = "Make the same network usable on every node (IB on all, or NCCL_IB_DISABLE=1 everywhere) and use one "
              "NCCL version and net plugin across nodes.";
   }
+  std::vector<const LogEvent*> sizes;
+  for (const auto& e : log.events)
+    if (e.kind != EventKind::kTrace && size_disagreement(e.message)) sizes.push_back(&e);
+  if (const auto& evs = sizes; !evs.empty()) {
+    auto& f = b.add("config.inconsistent_across_nodes", kTierExplicit, hosts_text(hosts_of(evs)), "transfer sizes",
+                    fmt::format("The two ends of a connection disagree on a transfer's size ({}): peers that compute "
+                                "different buffer or chunk sizes run different NCCL versions or NCCL_* settings "
+                                "(NCCL_BUFFSIZE, NCCL_PROTO, ...); with those identical, the application posts "
+                                "different sizes on different ranks.",
+                                evs.front()->message.substr(0, 160)),
+                    first_at(evs));
+    add_evidence(f, b, evs, 2);
+    f.hint = "Compare the NCCL version and the NCCL_* settings of every node (NCCL_DEBUG_SUBSYS=INIT,ENV) and make "
+             "them identical; if they are, check that all ranks call the same collectives with the same sizes.";
+  }
   // Failures no rule names: a finding built from the structure of the line.
   std::map<std::string, std::vector<const LogEvent*>> groups;
   std::vector<std::string> order;
@@ -1405,6 +1448,7 @@ void rule_structural(const RunLog& log, Builder& b) {
     if (e.kind == EventKind::kTrace || e.kind == EventKind::kInfoSignal) continue;
     if (e.sig != kSigOther && e.sig != kSigCudaOther && e.sig != kSigNoTransport && e.sig != kSigAsyncOther) continue;
     if (e.kind == EventKind::kCarried && wrapper_message(e.message)) continue;
+    if (size_disagreement(e.message)) continue;  // named above
     Subsystem sub = subsystem_of(e.src, e.message);
     std::string key = std::string(to_string(sub)) + "|" + e.message.substr(0, 40);
     if (!groups.count(key)) order.push_back(key);
@@ -1843,6 +1887,7 @@ Diagnosis analyze(const RunLog& log) {
   rule_launch(log, b);
   rule_gdr(log, b);
   rule_watchdog(log, b);
+  rule_connect_destinations(log, b);
   rule_structural(log, b);
   rule_init_failed(log, b);
   rule_hang(log, b);

@@ -170,8 +170,11 @@ Sig classify_message(std::string_view m, std::string_view src, int* code) {
   if (has("libibverbs")) return kSigIbverbsMissing;
   if (has("Disabling shared memory failed")) return kSigOfiShm;
   if (has("Selected Provider is") || has("Selected provider is")) return kSigOfiProvider;
+  // A WARN the OFI plugin itself prints (its NET/OFI tag, libfabric, or a plugin source) is the
+  // plugin's failure whatever its wording: the level is the signal.
+  // (NCCL's own plugin loader naming libfabric.so in a dlerror is not the plugin speaking.)
   if ((has("NET/OFI") || has("libfabric") || src.find("nccl_net_ofi") != std::string_view::npos) &&
-      (has("error") || has("Error") || has("failed") || has("Unable") || has("Couldn't") || has("RC: -")))
+      !has("NET/Plugin"))
     return kSigOfiError;
   if (has("No IP interface found")) return kSigNoSocketIf;
   if (has("GPU Direct RDMA Disabled")) return kSigGdrDisabledHca;

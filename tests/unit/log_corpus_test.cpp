@@ -103,7 +103,9 @@ void check_case(const Case& c, const Diagnosis& d, const std::string& variant) {
 }
 
 // Named-first rate the holdout must keep (percent), set from its first scoring (docs/log.md).
-constexpr int kHoldoutFloorPercent = 90;  // first scoring: 10/10 (100%); one miss of slack
+// logs2 added 6 harder holdout cases (thin excerpts; first scored 4/6, see PROVENANCE.md): the set is
+// now 16, first scored 14/16 (87%); the floor keeps one miss of slack.
+constexpr int kHoldoutFloorPercent = 80;  // first scoring: 10/10, then 14/16 with the logs2 cases
 
 std::vector<Case> dev_cases() {
   std::vector<Case> out;

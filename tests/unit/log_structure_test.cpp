@@ -260,5 +260,49 @@ TEST(LogStructure, AWatchdogTimeoutNamesTheRanksThatDidNotReport) {
   EXPECT_TRUE(has(f->message, "rank(s) 3 of 4 did not report")) << f->message;
 }
 
+// A WARN from the OFI net plugin is the plugin's failure whatever it says; its INFO lines are not.
+TEST(LogStructure, AnyWarnOfTheOfiPluginIsAPluginFailure) {
+  Diagnosis d = run(
+      "h1:10:11 [0] NCCL INFO NET/OFI Initializing aws-ofi-nccl 1.9.1\n"
+      "h1:10:11 [0] nccl_net_ofi_init:1262 NCCL WARN NET/OFI Only 0 NICs visible to this process\n"
+      "h1:10:11 [0] NCCL INFO init.cc:1500 -> 2\n");
+  EXPECT_EQ(d.root, "net.ofi_error") << d.verdict;
+  Diagnosis ok = run(
+      "h1:10:11 [0] NCCL INFO NET/OFI Selected Provider is efa (found 4 nics)\n"
+      "h1:10:11 [0] NCCL INFO Using network AWS Libfabric\n");
+  EXPECT_FALSE(find_id(ok, "net.ofi_error")) << ok.verdict;
+}
+
+// A connect that fails towards an fe80:: address blames the link-local choice, even when only
+// one host name is in the log; the same failure towards a routable address does not.
+TEST(LogStructure, AFailedConnectToALinkLocalAddressBlamesTheAddress) {
+  Diagnosis d = run(
+      "n1:5:6 [0] NCCL INFO Bootstrap : Using eth1:fe80::a:b:c:d%eth1<0>\n"
+      "n1:5:7 [0] misc/socket.cc:484 NCCL WARN socketStartConnect: Connect to fe80::1:2:3:4%eth1<41231> failed : "
+      "Connection timed out\n"
+      "n1:5:7 [0] NCCL INFO bootstrap.cc:120 -> 2\n");
+  EXPECT_EQ(d.root, "net.ipv6_link_local") << d.verdict;
+  const Finding* f = find_id(d, "net.ipv6_link_local");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->severity, Severity::kError);
+  Diagnosis v4 = run(
+      "n1:5:6 [0] NCCL INFO Bootstrap : Using eth0:10.0.0.1<0>\n"
+      "n1:5:7 [0] misc/socket.cc:484 NCCL WARN socketStartConnect: Connect to 10.0.0.2<41231> failed : Connection "
+      "timed out\n"
+      "n1:5:7 [0] NCCL INFO bootstrap.cc:120 -> 2\n");
+  EXPECT_FALSE(find_id(v4, "net.ipv6_link_local")) << v4.verdict;
+  EXPECT_NE(v4.root, "");
+}
+
+// Two ends of one transfer that disagree on its size were configured (or called) differently,
+// whichever transport says so.
+TEST(LogStructure, TwoEndsThatDisagreeOnATransferSizeAreInconsistentPeers) {
+  Diagnosis d = run(
+      "gpu3:40:41 [1] include/socket.h:410 NCCL WARN Net : Message truncated : receiving 4096 bytes instead of 1024\n"
+      "gpu3:40:41 [1] NCCL INFO transport/net_socket.cc:520 -> 3\n");
+  EXPECT_EQ(d.root, "config.inconsistent_across_nodes") << d.verdict;
+  EXPECT_FALSE(find_id(d, "log.subsystem_failure"));
+}
+
 }  // namespace
 }  // namespace ncd::nccl
