@@ -5,6 +5,7 @@
 #include "nccl/graph_search.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
@@ -23,6 +24,7 @@ constexpr std::int64_t kTimeout = 1 << 14;
 constexpr std::int64_t kTimeoutSame = 1 << 8;
 constexpr int kForcedPci = 1, kForcedReplay = 2;
 constexpr int kMaxChannels = 64;
+constexpr int kMaxGpus = 64;  ///< GPUs per node the replay handles (NCCL's used-flags are 64 bits too)
 
 const std::vector<double> kIntra = {40, 30, 20, 18, 15, 12, 10, 9, 7, 6, 5, 4, 3};
 const std::vector<double> kInter = {48, 30, 28, 24, 20, 18, 15, 12, 10, 9, 7, 6, 5, 4, 3, 2.4, 1.2, 0.24, 0.12};
@@ -110,9 +112,11 @@ struct Search {
     return -1;
   }
 
-  std::vector<int> next_gpus(const SGraph& g, int gi, int sort_net) {
+  /// ncclTopoSearchNextGpuSort into `next` (a buffer owned by this channel and step).
+  void next_gpus(const SGraph& g, int gi, int sort_net, std::vector<int>& next) {
     struct Score { int g, start, intra_hops, intra_bw, inter_hops, inter_pci, inter_bw; };
-    std::vector<Score> sc;
+    std::array<Score, kMaxGpus> sc;
+    std::size_t count = 0;
     const std::uint64_t flag = std::uint64_t{1} << g.nchannels;
     int net = sort_net ? sys.net(g.inter[static_cast<std::size_t>(g.nchannels * 2)]) : -1;
     for (int i = 1; i < ngpus; ++i) {
@@ -124,9 +128,9 @@ struct Search {
         const Path& np = sys.path(net, sys.gpu(o));
         s.inter_hops = np.count(), s.inter_pci = gpu_pci_bw(sys.gpu(o)), s.inter_bw = static_cast<int>(np.bw);
       }
-      sc.push_back(s);
+      sc[count++] = s;
     }
-    std::stable_sort(sc.begin(), sc.end(), [](const Score& a, const Score& b) {
+    std::sort(sc.begin(), sc.begin() + static_cast<std::ptrdiff_t>(count), [](const Score& a, const Score& b) {
       if (a.inter_bw != b.inter_bw) return a.inter_bw > b.inter_bw;
       if (a.inter_pci != b.inter_pci) return a.inter_pci > b.inter_pci;
       if (a.inter_hops != b.inter_hops) return a.inter_hops < b.inter_hops;
@@ -134,26 +138,31 @@ struct Search {
       if (a.intra_hops != b.intra_hops) return a.intra_hops < b.intra_hops;
       return a.start < b.start;
     });
-    bool same = std::all_of(sc.begin(), sc.end(), [&](const Score& s) {
-      return s.intra_bw == sc.front().intra_bw && s.intra_hops == sc.front().intra_hops;
-    });
-    std::vector<int> next;
-    for (const auto& s : sc) next.push_back(s.g);
+    bool same = true;
+    for (std::size_t i = 1; i < count; ++i)
+      same = same && sc[i].intra_bw == sc[0].intra_bw && sc[i].intra_hops == sc[0].intra_hops;
+    next.clear();
+    for (std::size_t i = 0; i < count; ++i) next.push_back(sc[i].g);
     if (sort_net == -1 && same) std::reverse(next.begin(), next.end());
-    if (sys.count(kNvs) == 0) return next;
-    // NVSwitch: only the neighbours, next then previous (ring), previous then next (trees).
+    if (sys.count(kNvs) == 0) return;
+    // NVSwitch: only the neighbours; NCCL moves next then prev to the front, so prev comes
+    // first for rings, next first for split/balanced trees; other patterns: next only.
     int prev = (gi - 1 + ngpus) % ngpus, nxt = (gi + 1) % ngpus;
-    std::vector<int> first = g.pattern == kRing ? std::vector<int>{nxt, prev}
-                             : (g.pattern == kSplitTree || g.pattern == kBalancedTree) ? std::vector<int>{prev, nxt}
-                                                                                        : std::vector<int>{nxt};
-    if (first.size() == 2 && first[0] == first[1]) first.pop_back();
-    std::vector<int> out;
-    for (int f : first)
-      if (std::find(next.begin(), next.end(), f) != next.end()) out.insert(out.begin(), f);
-    return out;
+    int first[2] = {nxt, prev};
+    int nfirst = 1;
+    if (g.pattern == kRing) nfirst = 2;
+    else if (g.pattern == kSplitTree || g.pattern == kBalancedTree) first[0] = prev, first[1] = nxt, nfirst = 2;
+    if (nfirst == 2 && first[0] == first[1]) nfirst = 1;
+    int found[2];
+    int nfound = 0;
+    for (int f = 0; f < nfirst; ++f)
+      if (std::find(next.begin(), next.end(), first[f]) != next.end()) found[nfound++] = first[f];
+    next.assign(found, found + nfound);
+    std::reverse(next.begin(), next.end());
   }
 
   std::map<std::pair<int, int>, std::vector<int>> nets_cache;
+  std::vector<std::vector<int>> next_buf;  ///< per (channel, step): candidates being tried
 
   const std::vector<int>& select_nets(int type_inter, int gi) {
     auto key = std::make_pair(type_inter, gi);
@@ -276,11 +285,12 @@ struct Search {
     } else if (g.pattern == kNvls) {
       try_nvls(g, save, gi, time);
     } else if (step < ngpus - 1) {
-      std::vector<int> next;
-      if (forced == kForcedPci) next = {step + 1};
-      else if (forced == kForcedReplay) next = {g.intra[static_cast<std::size_t>((g.nchannels - 1) * ngpus + step + 1)]};
-      else next = next_gpus(g, gi, back_net == -1 ? 0 : back_net == step + 1 ? 1 : -1);
-      for (int n : next) try_gpu(g, save, step + 1, back_net, back_first, forced, time, sys.gpu(gi), n);
+      std::vector<int>& next = next_buf[static_cast<std::size_t>(g.nchannels * ngpus + step)];
+      next.clear();
+      if (forced == kForcedPci) next.push_back(step + 1);
+      else if (forced == kForcedReplay) next.push_back(g.intra[static_cast<std::size_t>((g.nchannels - 1) * ngpus + step + 1)]);
+      else next_gpus(g, gi, back_net == -1 ? 0 : back_net == step + 1 ? 1 : -1, next);
+      for (std::size_t i = 0; i < next.size(); ++i) try_gpu(g, save, step + 1, back_net, back_first, forced, time, sys.gpu(gi), next[i]);
     } else if (step == back_first) {
       int first = g.intra[static_cast<std::size_t>(g.nchannels * ngpus)];
       if (follow_path(g, sys.gpu(gi), sys.gpu(first), 1)) {
@@ -379,7 +389,8 @@ struct Outcome {
 /// ncclTopoCompute: pass 1 (fallback order over sameChannels, tree kind, path types, crossNic,
 /// speeds), channel duplication, pass 2 (raise the speed with the channels fixed).
 Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env) {
-  Search S{sys, sys.count(kGpu), std::vector<std::uint64_t>(static_cast<std::size_t>(sys.count(kGpu))), 0, {}};
+  Search S{sys, sys.count(kGpu), std::vector<std::uint64_t>(static_cast<std::size_t>(sys.count(kGpu))), 0, {}, {}};
+  S.next_buf.assign(static_cast<std::size_t>((kMaxChannels + 1) * std::max(1, S.ngpus)), {});
   const int ngpus = S.ngpus;
   Outcome out;
   int cross = sys.count(kNet) > 1 && (graph.pattern == kRing || graph.pattern == kBalancedTree || graph.pattern == kSplitTree)
@@ -560,6 +571,10 @@ Prediction predict_graphs(const topo::System& node, const PredictOptions& opts) 
     out.notes.push_back("no GPU in the topology: NCCL builds no graph");
     return out;
   }
+  if (out.gpus > kMaxGpus) {
+    out.notes.push_back(fmt::format("{} GPUs in one node: more than the {} the search replay handles", out.gpus, kMaxGpus));
+    return out;
+  }
   if (so.inter && out.nets == 0) {
     out.notes.push_back("no NET in the topology: a multi-node job cannot start; predicted for one node");
     so.inter = false;
@@ -592,9 +607,6 @@ Prediction predict_graphs(const topo::System& node, const PredictOptions& opts) 
   if (opts.max_nchannels > 0) comm = std::min(comm, opts.max_nchannels);
   if (opts.min_nchannels > 0) comm = std::max(comm, std::min(64, opts.min_nchannels));
   out.comm_channels = comm;
-  for (const auto& g : out.graphs)
-    if (g.timed_out)
-      out.notes.push_back(fmt::format("{} search ran out of its step budget (NCCL's too): the result is the best found", to_string(g.kind)));
   return out;
 }
 
