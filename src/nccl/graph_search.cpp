@@ -30,6 +30,8 @@ const std::vector<double> kIntra = {40, 30, 20, 18, 15, 12, 10, 9, 7, 6, 5, 4, 3
 const std::vector<double> kInter = {48, 30, 28, 24, 20, 18, 15, 12, 10, 9, 7, 6, 5, 4, 3, 2.4, 1.2, 0.24, 0.12};
 const std::vector<double> kIntra90 = {60, 50, 40, 30, 24, 20, 15, 12, 11, 6, 3};
 const std::vector<double> kInter90 = {48, 45, 42, 40, 30, 24, 22, 20, 17.5, 15, 12, 6, 3, 2.4, 1.2, 0.24, 0.12};
+const std::vector<double> kIntra90v218 = {60, 40, 30, 24, 20, 15, 12, 6, 3};
+const std::vector<double> kInter90v218 = {48, 45, 42, 40, 30, 24, 20, 17.5, 15, 12, 6, 3, 2.4, 1.2, 0.24, 0.12};
 const std::vector<double> kIntra100 = {90, 80, 70, 60, 50, 40, 30, 24, 20, 19, 18};
 const std::vector<double> kInter100 = {96, 48, 45.1, 42, 40, 30, 24, 22, 20, 17.5, 15, 12, 6, 3, 2.4, 1.2, 0.24, 0.12};
 
@@ -388,17 +390,29 @@ struct Outcome {
 
 /// ncclTopoCompute: pass 1 (fallback order over sameChannels, tree kind, path types, crossNic,
 /// speeds), channel duplication, pass 2 (raise the speed with the channels fixed).
-Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env) {
+const std::vector<double>& speed_array(int cc, bool inter, int version) {
+  if (version < 219) {
+    if (cc >= 90) return inter ? kInter90v218 : kIntra90v218;
+    return inter ? kInter : kIntra;
+  }
+  if (!inter) return cc >= 100 ? kIntra100 : cc >= 90 ? kIntra90 : kIntra;
+  return cc >= 100 ? kInter100 : cc >= 90 ? kInter90 : kInter;
+}
+
+Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env, int version) {
+  const bool v218 = version < 219;
   Search S{sys, sys.count(kGpu), std::vector<std::uint64_t>(static_cast<std::size_t>(sys.count(kGpu))), 0, {}, {}};
   S.next_buf.assign(static_cast<std::size_t>((kMaxChannels + 1) * std::max(1, S.ngpus)), {});
   const int ngpus = S.ngpus;
   Outcome out;
   int cross = sys.count(kNet) > 1 && (graph.pattern == kRing || graph.pattern == kBalancedTree || graph.pattern == kSplitTree)
                   ? cross_nic_env : 0;
-  graph.crossnic = cross == 1 ? 1 : 0;
+  if (v218) cross = cross ? 1 : 0;  // 2.18: the fallback allows any NIC (crossNic 1), not pairs
+  graph.crossnic = v218 ? (cross && cross_nic_env == 1 ? 1 : 0) : cross == 1 ? 1 : 0;
   int min_ti = kPathLoc, min_te = kPathPix, max_ti = kPathSys, max_te = kPathSys;
-  if (ngpus > 1) min_ti = sys.gpu_min_path(kGpu), max_ti = sys.gpu_max_path(kGpu);
-  if (sys.inter) min_te = sys.gpu_min_path(kNet), max_te = sys.gpu_max_path(kNet), max_ti = max_te;
+  if (v218) min_ti = ngpus == 1 ? kPathLoc : kPathNvl;
+  else if (ngpus > 1) min_ti = sys.gpu_min_path(kGpu), max_ti = sys.gpu_max_path(kGpu);
+  if (sys.inter && !v218) min_te = sys.gpu_min_path(kNet), max_te = sys.gpu_max_path(kNet), max_ti = max_te;
   graph.type_intra = min_ti;
   graph.type_inter = min_te;
   const int try_same = graph.pattern == kNvls ? 0 : 1;
@@ -407,11 +421,11 @@ Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env) {
   if (graph.pattern == kNvls) graph.max_channels = std::min(32, ngpus);
   if (ngpus == 1 && graph.pattern != kRing) graph.pattern = kTree;
   if (!sys.inter && graph.pattern == kNvls) graph.min_channels = graph.max_channels;
-  if (graph.pattern == kRing && sys.split_nvlink() && graph.max_channels >= 2 && graph.min_channels == 1) graph.min_channels = 2;
+  if (!v218 && graph.pattern == kRing && sys.split_nvlink() && graph.max_channels >= 2 && graph.min_channels == 1)
+    graph.min_channels = 2;
   graph.intra.assign(static_cast<std::size_t>(kMaxChannels * ngpus), -1);
   graph.inter.assign(static_cast<std::size_t>(kMaxChannels * 2), -1);
-  const auto& speeds = !sys.inter ? (cc >= 100 ? kIntra100 : cc >= 90 ? kIntra90 : kIntra)
-                                  : (cc >= 100 ? kInter100 : cc >= 90 ? kInter90 : kInter);
+  const auto& speeds = speed_array(cc, sys.inter, version);
   const int nspeeds = static_cast<int>(speeds.size());
   SGraph tmp = graph;
   SGraph& best = graph;
@@ -433,7 +447,7 @@ Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env) {
     if (time == 0) out.timed_out = true;
     bool done = time == -1 || best.nchannels * best.bw_inter >= sys.total_bw;
     if (pass == 1 && !done) {
-      if (tmp.same_channels == 1 && !(sys.cpu_x86 && sys.cpu_amd && tmp.type_intra == kPathSys)) {
+      if (tmp.same_channels == 1 && (v218 || !(sys.cpu_x86 && sys.cpu_amd && tmp.type_intra == kPathSys))) {
         tmp.same_channels = 0;
         continue;
       }
@@ -447,6 +461,7 @@ Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env) {
         }
         tmp.pattern = best.pattern;  // NCCL: graph->pattern, i.e. the saved solution's
         int max_intra = sys.inter ? tmp.type_inter : max_ti;
+        if (v218) max_te = kPathSys;
         if (tmp.type_intra < max_intra && (best.nchannels == 0 || tmp.type_intra < best.type_intra)) {
           if (++tmp.type_intra < kPathDis) continue;
         }
@@ -456,11 +471,15 @@ Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env) {
           if (++tmp.type_inter < kPathDis) continue;
         }
         tmp.type_inter = min_te;
-        if (cross == 2 && tmp.crossnic == 0 && (graph.pattern == kRing || graph.pattern == kBalancedTree)) {
+        if (v218 && cross && tmp.crossnic == 0) {
+          tmp.crossnic = 1;
+          continue;
+        }
+        if (!v218 && cross == 2 && tmp.crossnic == 0 && (graph.pattern == kRing || graph.pattern == kBalancedTree)) {
           tmp.crossnic = 2;
           continue;
         }
-        tmp.crossnic = cross == 1 ? 1 : 0;
+        tmp.crossnic = graph.crossnic;
         if (si < nspeeds - 1 && (best.nchannels == 0 || speeds[static_cast<std::size_t>(si + 1)] / best.bw_inter > .49)) {
           tmp.bw_inter = tmp.bw_intra = speeds[static_cast<std::size_t>(++si)];
           continue;
@@ -469,7 +488,7 @@ Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env) {
     }
     if (pass == 1) {  // done: duplicate the channels, then try to raise the speed
       time = -1;
-      dup_channels(best, cc, ngpus);
+      if (!v218) dup_channels(best, cc, ngpus);  // 2.18 duplicates after pass 2
       tmp = best;
       si = 0;
       while (speeds[static_cast<std::size_t>(si)] > best.bw_inter && si < nspeeds - 1) ++si;
@@ -478,16 +497,17 @@ Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env) {
       pass = 2;
     }
     if (time != 0 && si > 0) {
-      if (graph.pattern == kRing) {
+      if (graph.pattern == kRing && !v218) {
         tmp.bw_intra = tmp.bw_inter = speeds[static_cast<std::size_t>(--si)];
         continue;
       }
-      if (graph.pattern == kNvls && tmp.bw_inter == best.bw_inter && tmp.bw_inter < tmp.bw_intra * 2) {
+      if (!v218 && graph.pattern == kNvls && tmp.bw_inter == best.bw_inter && tmp.bw_inter < tmp.bw_intra * 2) {
         tmp.min_channels = tmp.max_channels = best.nchannels;
         tmp.bw_inter = speeds[static_cast<std::size_t>(--si)];
         continue;
       }
-      if (graph.pattern != kNvls && tmp.bw_intra == best.bw_intra && tmp.bw_intra < tmp.bw_inter * 2) {
+      if (graph.pattern != kNvls && graph.pattern != (v218 ? kRing : -1) && tmp.bw_intra == best.bw_intra &&
+          tmp.bw_intra < tmp.bw_inter * 2) {
         tmp.bw_intra = speeds[static_cast<std::size_t>(--si)];
         continue;
       }
@@ -503,6 +523,7 @@ Outcome compute(SearchSystem& sys, SGraph graph, int cross_nic_env) {
     best.type_intra = best.type_inter = kPathSys;
     best.nchannels = 1;
   }
+  if (v218) dup_channels(best, cc, ngpus);
   out.graph = best;
   return out;
 }
@@ -561,6 +582,7 @@ Prediction predict_graphs(const topo::System& node, const PredictOptions& opts) 
   so.p2p_level = opts.p2p_level;
   so.pxn_disable = opts.pxn_disable;
   so.assume_p2p_ok = opts.assume_p2p_ok;
+  so.version = opts.version;
   SearchSystem sys = build_search_system(node, so);
   out.gpus = sys.count(kGpu);
   out.nets = sys.count(kNet);
@@ -587,18 +609,18 @@ Prediction predict_graphs(const topo::System& node, const PredictOptions& opts) 
   ring.pattern = kRing;
   ring.min_channels = 1;
   ring.max_channels = kMaxChannels / 2;
-  Outcome r = compute(sys, ring, opts.cross_nic);
+  Outcome r = compute(sys, ring, opts.cross_nic, opts.version);
   out.graphs.push_back(to_predicted(sys, r, 0, GraphKind::kRing));
   SGraph tree;
   tree.pattern = kBalancedTree;
   tree.min_channels = tree.max_channels = r.graph.nchannels;
-  out.graphs.push_back(to_predicted(sys, compute(sys, tree, opts.cross_nic), 1, GraphKind::kTree));
+  out.graphs.push_back(to_predicted(sys, compute(sys, tree, opts.cross_nic, opts.version), 1, GraphKind::kTree));
   if (opts.nvls && sys.count(kNvs) > 0 && out.cc_min >= 90 && out.gpus > 1) {
     SGraph nvls;
     nvls.pattern = kNvls;
     nvls.min_channels = 1;
     nvls.max_channels = kMaxChannels;
-    out.graphs.push_back(to_predicted(sys, compute(sys, nvls, opts.cross_nic), 3, GraphKind::kNvls));
+    out.graphs.push_back(to_predicted(sys, compute(sys, nvls, opts.cross_nic, opts.version), 3, GraphKind::kNvls));
   }
   // comm->nChannels (connect.cc Postset): twice the ring, doubled again on sm90 multi-node
   // fast rings, then NCCL_MAX/MIN_NCHANNELS. The tuning model keeps the search channels.

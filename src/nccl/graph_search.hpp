@@ -26,6 +26,11 @@ struct PredictOptions {
   int p2p_level = -1;         ///< NCCL_P2P_LEVEL as a 2.28 path type value; -1 default
   bool assume_p2p_ok = false; ///< GeForce boards: assume NVML allows PCIe P2P
   bool nvls = true;           ///< search NVLS where the topology allows it (NVS, sm >= 90)
+  /// NCCL release whose search is replayed: 228 (2.28, default) or 218 (2.18: other sm90 speed
+  /// arrays, type limits from NVL/PIX, no AMD same-channels rule, crossNic 1 not 2, no split
+  /// NVLink rule, rings not raised in pass 2, duplication after pass 2, sm90 NVLink 20.0 GB/s,
+  /// no Sapphire/Emerald Rapids inter-socket bandwidth). docs/rings.md lists them.
+  int version = 228;
 };
 
 /// One predicted channel: GPUs (NVML index) in order, NETs (net dev) where data enters/leaves.

@@ -22,6 +22,7 @@ struct Builder {
   std::map<std::string, int> by_bus;
   std::map<int, int> cpu_by_numa;
   std::vector<int> up;  // node -> upstream node (-1 none)
+  int version = 228;
 
   int add(NodeKind k, std::string name) {
     Node n;
@@ -159,6 +160,7 @@ void add_nvlinks(Builder& b) {
     const topo::Gpu& g = s.gpus[i];
     int a = b.sys.of[kGpu][i];
     double per = topo::nvlink_bw_per_link(g.sm);
+    if (b.version < 219 && g.sm >= 90) per = 20.0;  // SM90_NVLINK_BW was 20.0 up to 2.19
     for (const auto& l : g.nvlinks) {
       if (l.active != topo::Tri::kYes || l.count <= 0) continue;
       double bw = l.count * per;
@@ -182,6 +184,7 @@ void add_nvlinks(Builder& b) {
       for (const auto& cn : s.cpus)
         if (b.cpu_by_numa.count(cn.numa) && b.cpu_by_numa.at(cn.numa) == x) c = &cn;
       double bw = c ? topo::inter_cpu_bw(*c) : kLoc;
+      if (b.version < 226 && c && c->vendor == "GenuineIntel" && c->family == 6 && c->model >= 0x8F) bw = 10.0;  // no SRP/ERP
       b.connect(x, y, kLinkSys, bw);
     }
 }
@@ -441,7 +444,7 @@ int SearchSystem::cc_min() const {
 SearchSystem build_search_system(const topo::System& s, const SearchOptions& o) {
   SearchSystem sys;
   sys.inter = o.inter;
-  Builder b{s, sys, {}, {}, {}};
+  Builder b{s, sys, {}, {}, {}, o.version};
   add_cpus(b);
   add_pci(b);
   add_nets(b);

@@ -62,6 +62,7 @@ struct SearchOptions {
   int gdr_level = -1;           ///< NCCL_NET_GDR_LEVEL; -1 default (PXB)
   bool pxn_disable = false;     ///< NCCL_PXN_DISABLE=1
   bool assume_p2p_ok = false;   ///< ignore the GeForce P2P rule (the NVML answer is not in a dump)
+  int version = 228;            ///< 218: NCCL 2.18's bandwidth constants
 };
 
 struct SearchSystem {
