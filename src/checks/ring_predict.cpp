@@ -274,7 +274,7 @@ void nic_place_repairs(const topo::System& s, std::vector<Repair>& out) {
     const auto* gd = s.find_pci(gpu.bus_id);
     if (!gd) continue;
     Repair r{fmt::format("NIC {} {}", nic.name, nic.bus_id),
-             fmt::format("no GPU shares its PCIe switch, while {} has no NIC of its own", s.gpu_subject(lonely_gpus[k])),
+             fmt::format("no GPU on its PCIe switch, while {} has no NIC of its own", s.gpu_subject(lonely_gpus[k])),
              false, s};
     auto* nd = r.fixed.find_pci(nic.bus_id);
     if (!nd) continue;
