@@ -27,7 +27,8 @@ NCD_REGISTER_CHECK({"ring.predicted_degraded", Severity::kWarn, "rings",
                     "fallbacks, channel duplication), once as found and once per suspect part restored "
                     "to its siblings' value; a restored part that raises nChannels x speed is reported.",
                     "Repair or reseat the part (NVLink/NVSwitch tray, NIC slot, cable or port speed, "
-                    "PCIe link), then compare nccl-doctor rings --topo-xml before and after."});
+                    "PCIe link), then compare nccl-doctor rings --topo-xml before and after.",
+                    need::kGpu});
 namespace {
 
 constexpr std::uint64_t kLargeBytes = std::uint64_t{1} << 30;
@@ -380,6 +381,61 @@ RingsPrediction predict_rings(const topo::System& node, const nccl::GraphFile* d
                                         "comparison", nccl::to_string(c.kind), c.diffs.size()));
   }
   if (opts.what_if) what_if(node, opts, out);
+  return out;
+}
+
+std::vector<Finding> predicted_node_findings(const std::vector<std::pair<std::string, const topo::System*>>& nodes,
+                                             int job_nodes, std::vector<std::string>* notes) {
+  struct Group {
+    const topo::System* sys = nullptr;
+    std::vector<std::string> hosts;
+    nccl::PredictedGraph ring;
+    bool have = false;
+  };
+  std::map<std::string, Group> groups;
+  for (const auto& [digest, sys] : nodes) {
+    Group& g = groups[digest];
+    if (!g.sys) g.sys = sys;
+    g.hosts.push_back(sys->host);
+  }
+  nccl::PredictOptions o;
+  o.nodes = std::max(1, job_nodes);
+  o.nvls = false;
+  const bool inter = o.nodes > 1;
+  double best = 0;
+  std::string best_text;
+  for (auto& [digest, g] : groups) {
+    auto p = nccl::predict_graphs(*g.sys, o);
+    if (const auto* r = p.find(nccl::GraphKind::kRing)) g.ring = *r, g.have = true;
+    if (g.have && aggregate(g.ring, inter) > best) best = aggregate(g.ring, inter), best_text = summary(g.ring);
+    if (notes && g.have)
+      notes->push_back(fmt::format("predicted for {} node(s) like {} ({}): {}", g.hosts.size(), g.hosts.front(),
+                                   digest.substr(0, 8), summary(g.ring)));
+  }
+  std::vector<Finding> out;
+  for (auto& [digest, g] : groups) {
+    if (!g.have || aggregate(g.ring, inter) >= best - 1e-6) continue;
+    RingsPredictOptions ro;
+    ro.nodes = o.nodes;
+    auto parts = predict_rings(*g.sys, nullptr, ro).findings;
+    for (const auto& h : g.hosts) {
+      if (parts.empty()) {
+        Finding f = make_finding("ring.predicted_degraded", h, h,
+                                 fmt::format("NCCL will build {} on this node, {} on its best siblings; no single part "
+                                             "explains it (compare the nodes' topologies: nccl-doctor topo)",
+                                             summary(g.ring), best_text));
+        f.expected = best;
+        f.measured = aggregate(g.ring, inter);
+        f.unit = "GB/s";
+        out.push_back(std::move(f));
+      }
+      for (Finding f : parts) {
+        f.host = h;
+        f.evidence.push_back(fmt::format("best sibling topology: {}", best_text));
+        out.push_back(std::move(f));
+      }
+    }
+  }
   return out;
 }
 

@@ -74,6 +74,14 @@ struct RingsPrediction {
 [[nodiscard]] std::vector<GraphComparison> compare_prediction(const nccl::Prediction& p, const nccl::GraphFile& dump,
                                                               const topo::System& node, const nccl::PredictOptions& o);
 
+/// sweep: one prediction per distinct topology (`nodes` holds each node's fingerprint digest
+/// and topology); a node whose predicted ring carries less than its best sibling's gets
+/// ring.predicted_degraded, naming the part a what-if replay finds, else the node. `job_nodes`
+/// is the job's node count (1: graphs inside the node; more: channels through the NICs).
+/// `notes` receives one line per distinct topology.
+[[nodiscard]] std::vector<Finding> predicted_node_findings(
+    const std::vector<std::pair<std::string, const topo::System*>>& nodes, int job_nodes, std::vector<std::string>* notes);
+
 /// "ring 12 x 30/30 GB/s NVL/PIX": one line per graph, for sweep and text output.
 [[nodiscard]] std::string summary(const nccl::PredictedGraph& g);
 /// Aggregate GB/s of a graph: nchannels x speedintra (single node) or x speedinter (multi-node).

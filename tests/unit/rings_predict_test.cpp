@@ -219,6 +219,22 @@ TEST(RingsPredictPlanted, PortAtHalfRateNamesThePort) {
   EXPECT_NE(f[0].subject.find("mlx5_30"), std::string::npos) << f[0].subject;
 }
 
+TEST(RingsPredictPlanted, SweepNamesTheNodeWorseThanItsSiblingsAndThePart) {
+  topo::System a = nccl::load_topo_xml(kTopo + "nccl/oci-BM.GPU.H100.8-8xH100-16xCX7.xml");
+  topo::System b = a;
+  topo::System c = nccl::load_topo_xml(kTopo + "planted/oci-h100-gpu3-nvlinks-lost.xml");
+  a.host = "node1", b.host = "node2", c.host = "node3";
+  std::vector<std::string> notes;
+  auto f = predicted_node_findings({{"healthy", &a}, {"healthy", &b}, {"gpu3", &c}}, 1, &notes);
+  EXPECT_EQ(notes.size(), 2u);  // one prediction per distinct topology
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].id, "ring.predicted_degraded");
+  EXPECT_EQ(f[0].host, "node3");
+  EXPECT_EQ(f[0].subject, "GPU3 0000:5b:00.0");
+  // Identical nodes: nothing to report.
+  EXPECT_TRUE(predicted_node_findings({{"healthy", &a}, {"healthy", &b}}, 1, nullptr).empty());
+}
+
 // ---- CLI ------------------------------------------------------------------------------------
 
 TEST(RingsPredictCli, TopologyAlonePrintsAndReportsThePrediction) {
