@@ -182,7 +182,8 @@ const std::map<std::string, std::vector<std::string>>& examples() {
       {"show", {"nccl-doctor show report.json", "nccl-doctor show report.json --html report.html"}},
       {"explain", {"nccl-doctor explain", "nccl-doctor explain pcie.link_degraded"}},
       {"links", {"mpirun -N 1 nccl-doctor links", "mpirun -N 1 nccl-doctor links --mode bisect --expect net=12.5"}},
-      {"rings", {"mpirun -np 8 nccl-doctor rings", "nccl-doctor rings --topo-xml topo.xml --graph-xml graph.xml"}},
+      {"rings", {"mpirun -np 8 nccl-doctor rings", "nccl-doctor rings --topo-xml topo.xml --graph-xml graph.xml",
+                 "nccl-doctor rings --topo-xml topo.xml"}},
   };
   return k;
 }
@@ -371,7 +372,9 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     CLI::App* sub = add_command(app, action, "rings",
                                 "NCCL's rings and trees against the topology (live, or from dump files)", o,
                                 &run_rings);
-    sub->add_option("--topo-xml", o->topo_xml, "NCCL topology dump (NCCL_TOPO_DUMP_FILE)")->type_name("FILE");
+    sub->add_option("--topo-xml,--nccl-topo", o->topo_xml,
+                    "NCCL topology dump (NCCL_TOPO_DUMP_FILE); alone: predict the rings and trees NCCL will build")
+        ->type_name("FILE");
     sub->add_option("--graph-xml", o->graph_xml, "NCCL graph dump (NCCL_GRAPH_DUMP_FILE)")->type_name("FILE");
     sub->add_option("--log", o->logs, "NCCL_DEBUG=INFO log(s) of the same run, for transports")
         ->type_name("FILE")

@@ -8,6 +8,7 @@
 #include "ncd/config.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "checks/ring_predict.hpp"
 #include "nccl/graph_xml.hpp"
 #include "nccl/log_analyzer.hpp"
 #include "nccl/log_model.hpp"
@@ -130,6 +131,71 @@ void render_analysis(const RingsAnalysis& a, std::ostream& out, bool verbose) {
   }
 }
 
+std::string channel_line(const nccl::PredictedChannel& c) {
+  std::string s;
+  if (c.net_in >= 0) s += fmt::format("NET{} -> ", c.net_in);
+  for (std::size_t i = 0; i < c.gpus.size(); ++i) s += fmt::format("{}GPU{}", i ? " " : "", c.gpus[i]);
+  if (c.net_out >= 0) s += fmt::format(" -> NET{}", c.net_out);
+  return s;
+}
+
+void render_predicted_graph(const nccl::PredictedGraph& g, std::ostream& out) {
+  out << fmt::format("  {} (pattern {}{}): {}\n", nccl::to_string(g.kind), g.pattern,
+                     g.crossnic ? fmt::format(", crossnic {}", g.crossnic) : "", checks::summary(g));
+  std::vector<std::pair<std::string, std::vector<int>>> rows;  // distinct lines with their channels
+  for (std::size_t c = 0; c < g.channels.size(); ++c) {
+    std::string line = channel_line(g.channels[c]);
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.first == line; });
+    if (it == rows.end()) rows.push_back({line, {static_cast<int>(c)}});
+    else it->second.push_back(static_cast<int>(c));
+  }
+  for (const auto& [line, chans] : rows) out << fmt::format("    ch {:<7} {}\n", format_ranges(chans), line);
+}
+
+void render_prediction(const checks::RingsPrediction& p, std::ostream& out) {
+  for (const auto& sp : p.scopes) {
+    const auto& pr = sp.prediction;
+    out << fmt::format("predicted by NCCL 2.28's search, {} ({} GPU(s), {} NET(s); maxBw {:g}, totalBw {:g} GB/s; {} comm "
+                       "channels):\n",
+                       sp.nodes > 1 ? fmt::format("{} nodes", sp.nodes) : "one node", pr.gpus, pr.nets, pr.max_bw,
+                       pr.total_bw, pr.comm_channels);
+    for (const auto& g : pr.graphs) render_predicted_graph(g, out);
+    for (const auto& n : pr.notes) out << "  note: " << n << '\n';
+    if (!sp.busbw.empty()) {
+      out << "  expected busbw (NCCL's model, 1 GiB):";
+      for (const auto& r : sp.busbw) out << fmt::format(" {} {} {:.1f} ({});", r.op, r.algo, r.busbw_gbps, r.protocol);
+      out << '\n';
+    }
+    for (const auto& n : sp.busbw_notes) out << "  model: " << n << '\n';
+  }
+  for (const auto& c : p.comparisons) {
+    if (c.matches()) {
+      out << fmt::format("dump vs prediction, {}: match ({} of {} channel orders equal up to rotation)\n",
+                         nccl::to_string(c.kind), c.orders_equal, c.channels_compared);
+      continue;
+    }
+    out << fmt::format("dump vs prediction, {}: differs\n", nccl::to_string(c.kind));
+    for (const auto& d : c.diffs) out << fmt::format("  {}: dump {}, predicted {}\n", d.field, d.dumped, d.predicted);
+    for (const auto& e : c.explanations) out << "  why: " << e << '\n';
+  }
+}
+
+nlohmann::json predicted_json(const checks::RingsPrediction& p) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& sp : p.scopes)
+    for (const auto& g : sp.prediction.graphs) {
+      nlohmann::json j = g;
+      j["nodes"] = sp.nodes;
+      arr.push_back(std::move(j));
+    }
+  return arr;
+}
+
+void add_prediction(nlohmann::json& entry, const checks::RingsPrediction& p) {
+  entry["predicted"] = predicted_json(p);
+  entry["prediction"] = {{"scopes", p.scopes}, {"comparison", p.comparisons}};
+}
+
 report::HostEntry host_entry(const topo::System& s, std::vector<int> ranks) {
   report::HostEntry h;
   h.name = s.host;
@@ -142,8 +208,10 @@ report::HostEntry host_entry(const topo::System& s, std::vector<int> ranks) {
 
 int run_rings(const RingsOptions& opts, Context& ctx) {
   const bool offline = !opts.topo_xml.empty() || !opts.graph_xml.empty();
-  if (offline && (opts.topo_xml.empty() || opts.graph_xml.empty()))
-    throw UsageError("rings: offline inspection needs both --topo-xml FILE and --graph-xml FILE");
+  if (offline && opts.topo_xml.empty())
+    throw UsageError("rings: --graph-xml needs --topo-xml FILE (the topology NCCL searched on)");
+  if (opts.graph_xml.empty() && !opts.logs.empty() && offline)
+    throw UsageError("rings: --log needs --graph-xml as well (the transports are held against a graph)");
   if (!offline && !opts.logs.empty())
     throw UsageError("rings: --log needs --topo-xml and --graph-xml (the live inspection makes its own log)");
   if (!offline && opts.nodes > 0) throw UsageError("rings: --nodes applies to offline inspection only");
@@ -151,6 +219,24 @@ int run_rings(const RingsOptions& opts, Context& ctx) {
   report::Report r;
   r.command = "rings";
   const bool verbose = ctx.opts.verbosity > 0;
+  if (offline && opts.graph_xml.empty()) {  // prediction from the topology alone
+    topo::System sys = nccl::load_topo_xml(opts.topo_xml);
+    checks::RingsPredictOptions po;
+    po.nodes = opts.nodes;
+    checks::RingsPrediction p = checks::predict_rings(sys, nullptr, po);
+    r.findings = p.findings;
+    r.notes = p.notes;
+    sort_findings(r.findings);
+    nlohmann::json entry = {{"host", sys.host}};
+    add_prediction(entry, p);
+    r.sections["rings"] = nlohmann::json::array({entry});
+    r.hosts.push_back(host_entry(sys, {}));
+    return ctx.finish(r, [&](std::ostream& out) {
+      out << fmt::format("# nccl-doctor rings: topology {} ({} GPU(s), {} NIC(s)), no graph: NCCL's graphs predicted\n",
+                         opts.topo_xml, sys.gpus.size(), sys.nics.size());
+      render_prediction(p, out);
+    });
+  }
   if (offline) {
     topo::System sys = nccl::load_topo_xml(opts.topo_xml);
     nccl::GraphFile graphs = nccl::load_graph_xml(opts.graph_xml);
@@ -163,15 +249,24 @@ int run_rings(const RingsOptions& opts, Context& ctx) {
     checks::RingsOptions ro;
     ro.nodes = opts.nodes;
     RingsAnalysis a = checks::analyze_rings(sys, graphs, log ? &*log : nullptr, ro);
+    checks::RingsPredictOptions po;
+    po.nodes = opts.nodes;
+    checks::RingsPrediction p = checks::predict_rings(sys, &graphs, po);
     r.findings = a.findings;
+    r.findings.insert(r.findings.end(), p.findings.begin(), p.findings.end());
+    sort_findings(r.findings);
     r.notes = a.notes;
-    r.sections["rings"] = nlohmann::json::array({a});
+    r.notes.insert(r.notes.end(), p.notes.begin(), p.notes.end());
+    nlohmann::json entry = a;
+    add_prediction(entry, p);
+    r.sections["rings"] = nlohmann::json::array({entry});
     r.hosts.push_back(host_entry(sys, {}));
     return ctx.finish(r, [&](std::ostream& out) {
       out << fmt::format("# nccl-doctor rings: topology {} ({} GPU(s), {} NIC(s)), graphs {}{}\n", opts.topo_xml,
                          sys.gpus.size(), sys.nics.size(), opts.graph_xml,
                          log ? fmt::format(", {} log file(s)", opts.logs.size()) : "");
       render_analysis(a, out, verbose);
+      render_prediction(p, out);
     });
   }
 

@@ -14,6 +14,7 @@
 #include "checks/dist_checks.hpp"
 #include "checks/env_checks.hpp"
 #include "checks/link_checks.hpp"
+#include "checks/ring_predict.hpp"
 #include "checks/topo_checks.hpp"
 #include "checks/topo_groups.hpp"
 #include "cli/topo_live.hpp"
@@ -553,6 +554,13 @@ void stage_topo(Sweep& s, const dist::Deadline& deadline) {
   }
   s.summary["topo"] = fmt::format("{} node(s), {} GPU(s), {} NIC(s); {} distinct topolog{}", live.nodes, gpus,
                                   nics, by_fp.size(), by_fp.size() == 1 ? "y" : "ies");
+  // NCCL's graphs predicted once per distinct topology; nodes worse than their siblings are named.
+  std::vector<std::pair<std::string, const topo::System*>> fp_sys;
+  for (const auto& sys : systems) fp_sys.emplace_back(topo::fingerprint(sys).digest, &sys);
+  std::vector<std::string> pnotes;
+  auto pf = checks::predicted_node_findings(fp_sys, static_cast<int>(nodes.node_names.size()), &pnotes);
+  s.r.findings.insert(s.r.findings.end(), pf.begin(), pf.end());
+  for (const auto& n : pnotes) s.r.notes.push_back("rings: " + n);
 }
 
 // links ----------------------------------------------------------------------------------------

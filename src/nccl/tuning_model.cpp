@@ -204,12 +204,18 @@ std::optional<EstimatedGraph> estimate_graph(const topo::System& node, int nodes
 
 std::optional<BusbwExpectation> expected_busbw(const topo::System& node, int nodes, std::string_view op,
                                                std::string_view algo, std::uint64_t bytes, std::string* why) {
+  auto graph = estimate_graph(node, nodes, why);
+  if (!graph) return std::nullopt;
+  return expected_busbw_for(*graph, std::max(1, nodes), op, algo, bytes, why);
+}
+
+std::optional<BusbwExpectation> expected_busbw_for(const EstimatedGraph& g, int nodes, std::string_view op,
+                                                   std::string_view algo, std::uint64_t bytes, std::string* why) {
   auto fail = [why](std::string w) -> std::optional<BusbwExpectation> {
     if (why) *why = std::move(w);
     return std::nullopt;
   };
-  auto graph = estimate_graph(node, nodes, why);
-  if (!graph) return std::nullopt;
+  const EstimatedGraph* graph = &g;
   const TuningInput& in = graph->input;
   const TuningResult m = model_allreduce(in);
   const int n = in.ranks;

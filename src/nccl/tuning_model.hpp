@@ -81,4 +81,10 @@ struct BusbwExpectation {
                                                              std::string_view algo, std::uint64_t bytes,
                                                              std::string* why);
 
+/// expected_busbw on a graph the caller has (the graph search's prediction, nccl/graph_search):
+/// the same model and protocol choice, without estimate_graph.
+[[nodiscard]] std::optional<BusbwExpectation> expected_busbw_for(const EstimatedGraph& graph, int nodes,
+                                                                 std::string_view op, std::string_view algo,
+                                                                 std::uint64_t bytes, std::string* why);
+
 }  // namespace ncd::nccl

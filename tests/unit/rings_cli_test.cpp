@@ -123,9 +123,10 @@ TEST(RingsCli, BadOrTruncatedXmlExitsThreeWithOneLine) {
 }
 
 TEST(RingsCli, UsageErrors) {
-  CliRun r = run({"rings", "--topo-xml", kOci});
+  // A topology alone is a prediction (rings_predict_test.cpp); a graph alone is an error.
+  CliRun r = run({"rings", "--graph-xml", kDir + "oci-h100-nvlink-ring-graph.xml"});
   EXPECT_EQ(r.rc, 3);
-  EXPECT_NE(r.err.find("--graph-xml"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--topo-xml"), std::string::npos) << r.err;
   r = run({"rings", "--nodes", "0", "--topo-xml", kOci, "--graph-xml", kOci});
   EXPECT_EQ(r.rc, 3);
 }
