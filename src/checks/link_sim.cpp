@@ -116,7 +116,7 @@ SweepSim sweep_rounds(const FabricSim& f, const std::vector<collectives::Round>&
     for (const auto& p : round) {
       ++out.measured_pairs;
       for (auto [s, d] : {std::pair{p.a, p.b}, std::pair{p.b, p.a}}) {
-        report::LinkResult l;
+        model::LinkResult l;
         l.src_host = data.rank_host[static_cast<std::size_t>(s)];
         l.dst_host = data.rank_host[static_cast<std::size_t>(d)];
         l.src_rank = s;
