@@ -750,18 +750,30 @@ LocalGroupRun run_nccl_bench_local(const collectives::BenchPlan& plan, int ngpus
         slot.result.set_exception(std::current_exception());
       }
     });
-  auto& first = (*slots)[0].done;
-  first.wait();  // rank 0 keeps the deadlines: it returns once every step ended or expired
-  // The others finish their last step a moment later; one still inside a launch is left behind.
+  // Rank 0 keeps the deadlines: it returns once every step ended or expired.
+  std::optional<GpuBenchOutcome> first;
+  std::exception_ptr error;
+  try {
+    first = (*slots)[0].done.get();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  threads[0].join();
+  // The others finish their last step a moment later; one that never answered rank 0 (still
+  // inside a launch) is left behind at once.
   const auto grace = std::chrono::duration<double>(std::max(5.0, std::min(deadline.remaining_s(), 30.0)));
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(grace);
-  for (int r = 0; r < ngpus; ++r) {
+  for (int r = 1; r < ngpus; ++r) {
     auto& t = threads[static_cast<std::size_t>(r)];
-    if ((*slots)[static_cast<std::size_t>(r)].done.wait_until(until) == std::future_status::ready) t.join();
+    const bool missing = first && std::find(first->bench.missing_ranks.begin(), first->bench.missing_ranks.end(), r) !=
+                                      first->bench.missing_ranks.end();
+    auto& done = (*slots)[static_cast<std::size_t>(r)].done;
+    if (done.wait_until(missing ? std::chrono::steady_clock::now() : until) == std::future_status::ready) t.join();
     else t.detach();
   }
+  if (error) std::rethrow_exception(error);
   LocalGroupRun run;
-  run.outcome = first.get();  // rethrows rank 0's error
+  run.outcome = std::move(*first);
   run.comm = comms[0];
   return run;
 }

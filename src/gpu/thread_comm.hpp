@@ -4,6 +4,7 @@
 /// broadcast and barrier meet in memory, with the same deadline semantics as MpiComm (a rank
 /// that never arrives is a nullopt in rank 0's gather; a waiting rank gives up at its deadline).
 /// No CUDA or NCCL here.
+#include <cstdint>
 #include <memory>
 #include <vector>
 
