@@ -272,7 +272,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     sub->add_option("-d,--datatype", o->dtype, "int8, int32, int64, float32, float64, float16, bfloat16");
     sub->add_option("-o,--redop", o->redop, "sum, prod, min, max, avg");
     sub->add_option("-r,--root", o->root, "Root rank of broadcast and reduce");
-    sub->add_option("-g,--ngpus", o->ngpus, "GPUs per thread (nccl-tests); 1 only: nccl-doctor runs one rank per GPU");
+    sub->add_option("-g,--ngpus", o->ngpus, "GPUs driven by this process (nccl-tests), one thread each; no MPI needed");
     sub->add_option("-t,--nthreads", o->nthreads, "Threads per process (nccl-tests); 1 only: one rank per GPU");
     sub->add_option("-a,--average", o->average,
                     "nccl-tests' time across ranks (0-3); accepted, no-op: times are always the slowest rank's (3)");

@@ -38,10 +38,13 @@ std::vector<T> parse_list(const std::string& text, F parse, const char* what) {
 
 std::string row_text(const report::CollectiveResult& r) {
   const auto dtype = collectives::nccl_tests_name(collectives::parse_dtype(r.dtype));
-  return fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}  {:>9.1f}  {:>7.2f}  {:>7.2f}  {:>6}  {:>6.1f}  {:>7}", r.bytes,
-                     r.count, dtype, r.redop, r.root, r.time_us, r.algbw_gbps, r.busbw_gbps,
+  // The last two columns: nccl-tests' statistic (loop mean, averaged over ranks) beside ours.
+  return fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}  {:>9.1f}  {:>7.2f}  {:>7.2f}  {:>6}  {:>6.1f}  {:>7}  {:>9}  {:>7}",
+                     r.bytes, r.count, dtype, r.redop, r.root, r.time_us, r.algbw_gbps, r.busbw_gbps,
                      r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), r.spread * 100,
-                     r.expected_busbw_gbps ? fmt::format("{:.2f}", *r.expected_busbw_gbps) : std::string("N/A"));
+                     r.expected_busbw_gbps ? fmt::format("{:.2f}", *r.expected_busbw_gbps) : std::string("N/A"),
+                     r.nccltests_avg_time_us > 0 ? fmt::format("{:.1f}", r.nccltests_avg_time_us) : std::string("N/A"),
+                     r.nccltests_avg_time_us > 0 ? fmt::format("{:.2f}", r.nccltests_busbw_gbps) : std::string("N/A"));
 }
 
 std::string group_header(const report::CollectiveResult& r) {
@@ -49,8 +52,12 @@ std::string group_header(const report::CollectiveResult& r) {
                      r.backend == "nccl" ? (r.algo == "native" ? "NCCL's own choice" : "NCCL_ALGO forced")
                                          : (r.algo == "native" ? "the MPI library's collective"
                                                                : "ours, over MPI point-to-point")) +
-         "#         size         count      type   redop    root       time    algbw    busbw  #wrong  spread   model\n"
-         "#          (B)    (elements)                                 (us)   (GB/s)   (GB/s)             (%)  (GB/s)\n";
+         "#                                                         ours: median                            "
+         "    nccl-tests: mean\n"
+         "#         size         count      type   redop    root       time    algbw    busbw  #wrong  spread   model  "
+         "     time    busbw\n"
+         "#          (B)    (elements)                                 (us)   (GB/s)   (GB/s)             (%)  (GB/s)  "
+         "     (us)   (GB/s)\n";
 }
 
 void print_rows(std::ostream& out, const std::vector<report::CollectiveResult>& rows) {
@@ -131,10 +138,13 @@ collectives::BenchPlan make_bench_plan(const BenchOptions& o) {
   if (o.warmup < 0) throw UsageError(fmt::format("-w {}: must not be negative", o.warmup));
   if (o.check < 0) throw UsageError(fmt::format("-c {}: must not be negative", o.check));
   if (o.root < 0) throw UsageError(fmt::format("-r {}: must not be negative", o.root));
-  // nccl-tests drives several GPUs per process (-g, -t); nccl-doctor runs one rank per GPU.
-  if (o.ngpus != 1)
-    throw UsageError(fmt::format("-g {}: nccl-doctor drives one GPU per rank; start {} times as many ranks instead "
-                                 "(e.g. mpirun -np <GPUs in the job>)", o.ngpus, o.ngpus));
+  // nccl-tests drives several GPUs per process (-g): so does the NCCL backend, one thread per GPU
+  // (a node check without MPI); the host backend runs one rank per process.
+  if (o.ngpus < 1) throw UsageError(fmt::format("-g {}: at least one GPU", o.ngpus));
+  if (o.ngpus != 1 && o.backend == "mpi")
+    throw UsageError(fmt::format("-g {}: the host backend runs one rank per process; start {} times as many ranks "
+                                 "instead (e.g. mpirun -np <ranks>), or use --backend nccl to drive {} GPUs from one "
+                                 "process", o.ngpus, o.ngpus, o.ngpus));
   if (o.nthreads != 1)
     throw UsageError(fmt::format("-t {}: nccl-doctor uses one thread per rank; start {} times as many ranks instead",
                                  o.nthreads, o.nthreads));
@@ -214,14 +224,16 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
   if (backend == "auto") {
     backend = gpus.count > 0 ? "nccl" : "mpi";
     if (gpus.count == 0)
-      notes.push_back("no GPU (" + gpus.reason + "): measured the host backend over MPI instead");
+      notes.push_back("no GPU (" + gpus.reason + "): measured the host backend over MPI instead" +
+                      (opts.ngpus > 1 ? fmt::format(" (-g {} not used: it drives GPUs)", opts.ngpus) : ""));
   }
 #else
   if (backend == "nccl")
     throw UnavailableError("--backend nccl: this build has no NCCL backend (rebuild with -DNCD_WITH_NCCL=ON)");
   if (backend == "auto") {
     backend = "mpi";
-    notes.push_back("built without NCCL: measured the host backend over MPI");
+    notes.push_back("built without NCCL: measured the host backend over MPI" +
+                    (opts.ngpus > 1 ? fmt::format(" (-g {} not used: it drives GPUs)", opts.ngpus) : ""));
   }
 #endif
 
@@ -244,6 +256,7 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
     ctx.err << row_text(row) << std::endl;
   };
   dist::Comm* comm = nullptr;
+  std::shared_ptr<dist::Comm> local_comm;  // -g N: rank 0's view of the in-process ranks
   // Rank 0: the report from what was measured (also used by the watchdog when stuck).
   auto fill = [&](report::Report& r, checks::BenchEvidence& ev, const collectives::BenchOutcome& outcome) {
     for (const auto& p : outcome.points) {
@@ -357,16 +370,33 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
     outcome = collectives::run_host_bench(plan, mpi, ctx.deadline(), progress, on_stuck);
   } else {
 #if NCD_HAVE_NCCL
-    comm = &ctx.comm();
     th.unstable_spread = 0.2;
-    gpu::GpuBenchOutcome g = gpu::run_nccl_bench(plan, *comm, ctx.deadline(), progress);
+    gpu::GpuBenchOutcome g;
+    dist::Comm* copy_comm = &ctx.comm();
+    if (opts.ngpus > 1) {
+      // -g N: this process drives N GPUs, one thread (an in-process rank) each.
+      if (copy_comm->size() > 1)
+        throw UsageError(fmt::format("-g {}: one process drives {} GPUs without MPI; under a launcher start one rank "
+                                     "per GPU instead ({} ranks here)",
+                                     opts.ngpus, opts.ngpus, copy_comm->size()));
+      gpu::LocalGroupRun local = gpu::run_nccl_bench_local(plan, opts.ngpus, ctx.deadline(), progress);
+      local_comm = local.comm;
+      comm = local_comm.get();
+      g = std::move(local.outcome);
+      notes.push_back(fmt::format("-g {}: one process drives GPUs 0-{}, one thread and communicator rank each (rank r "
+                                  "is GPU r)",
+                                  opts.ngpus, opts.ngpus - 1));
+    } else {
+      comm = copy_comm;
+      g = gpu::run_nccl_bench(plan, *comm, ctx.deadline(), progress);
+    }
     outcome = std::move(g.bench);
     notes.insert(notes.end(), g.notes.begin(), g.notes.end());
     r.findings.insert(r.findings.end(), g.findings.begin(), g.findings.end());
     if (opts.copies && !comm->broken()) {
       // One rank per node measures its node's GPUs, so copies do not compete with each other.
       std::vector<gpu::CopyResult> copies;
-      if (comm->nodes().is_leader(comm->rank()))
+      if (copy_comm->nodes().is_leader(copy_comm->rank()))
         copies = gpu::run_copy_bench(parse_size(opts.copy_bytes, "--copy-size"), 10, ctx.deadline());
       nlohmann::json cj = nlohmann::json::array();
       for (const auto& c : copies) {
@@ -374,9 +404,9 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
                       {"gbps", c.gbps > 0 ? nlohmann::json(c.gbps) : nlohmann::json(nullptr)},
                       {"expected_gbps", c.expected_gbps > 0 ? nlohmann::json(c.expected_gbps) : nlohmann::json(nullptr)},
                       {"expected_from", c.expected_from},
-                      {"host", comm->host()}, {"rank", comm->rank()}});
+                      {"host", copy_comm->host()}, {"rank", copy_comm->rank()}});
       }
-      auto all = comm->gather(cj.dump(), dist::Deadline::after(std::max(5.0, ctx.deadline().remaining_s())));
+      auto all = copy_comm->gather(cj.dump(), dist::Deadline::after(std::max(5.0, ctx.deadline().remaining_s())));
       if (ctx.is_root()) {
         nlohmann::json merged = nlohmann::json::array();
         std::set<std::string> seen;  // one rank per host measures the same GPUs
@@ -408,11 +438,14 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
     out << fmt::format("# nccl-doctor bench: backend {}, {} rank(s) on {} host(s)\n", backend, comm->size(),
                        comm->nodes().node_names.size());
     out << fmt::format("# dtype {}, redop {}, root {}, iters {}, warmup {}, check {}; time = median per iteration "
-                       "(slowest rank), spread = (p90-p10)/median\n",
+                       "(slowest rank), spread = (p90-p10)/median; nccl-tests' time = each rank's loop mean (total / "
+                       "iters), averaged over ranks (its -a 1), and its busbw from that\n",
                        collectives::to_string(plan.dtype), collectives::to_string(plan.redop), plan.root, plan.iters,
                        plan.warmup, plan.check);
-    out << fmt::format("# in-place: not measured (out-of-place only); -g 1 -t 1: one rank per GPU; times are the "
-                       "slowest rank's{}; -G {}: {}\n",
+    out << fmt::format("# in-place: not measured (out-of-place only); {}; times are the slowest rank's{}; -G {}: {}\n",
+                       opts.ngpus > 1 && backend == "nccl"
+                           ? fmt::format("-g {}: {} GPUs in this process, one thread each", opts.ngpus, opts.ngpus)
+                           : std::string("-g 1 -t 1: one rank per GPU"),
                        opts.average != 3 ? fmt::format(" (-a {} is not used)", opts.average) : "", opts.graph_iters,
                        opts.graph_iters > 0 ? "ignored, no CUDA graphs are captured" : "no CUDA graphs, as asked");
     print_rows(out, ev.rows);

@@ -9,8 +9,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <exception>
+#include <future>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include <dlfcn.h>
 #include <sched.h>
@@ -21,6 +24,7 @@
 #include "core/text.hpp"
 #include "core/units.hpp"
 #include "gpu/cuda_raii.hpp"
+#include "gpu/thread_comm.hpp"
 
 namespace ncd::gpu {
 namespace {
@@ -163,10 +167,11 @@ const char* algo_env(Algo a) {
   return nullptr;
 }
 
-/// Restores NCCL_ALGO as the user had it when destroyed.
+/// Restores NCCL_ALGO as the user had it when destroyed. Inactive (`active` false): changes
+/// nothing (the other threads of in-process ranks: one thread owns the environment).
 class AlgoEnv {
  public:
-  AlgoEnv() {
+  explicit AlgoEnv(bool active = true) : active_(active) {
     if (const char* v = std::getenv("NCCL_ALGO")) saved_ = v;
   }
   ~AlgoEnv() { set(nullptr); }
@@ -174,12 +179,14 @@ class AlgoEnv {
   AlgoEnv& operator=(const AlgoEnv&) = delete;
   /// nullptr: the user's own setting (NCCL's choice when unset).
   void set(const char* algo) {
+    if (!active_) return;
     if (algo) setenv("NCCL_ALGO", algo, 1);
     else if (saved_) setenv("NCCL_ALGO", saved_->c_str(), 1);
     else unsetenv("NCCL_ALGO");
   }
 
  private:
+  bool active_ = true;
   std::optional<std::string> saved_;
 };
 
@@ -462,7 +469,14 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     }
   }
   Stream stream;
-  AlgoEnv env;
+  // In-process ranks (bench -g N, one thread each) share one environment: rank 0 sets
+  // NCCL_ALGO, and barriers keep it in place from before any rank's init until every rank's
+  // init has finished (NCCL reads it during the asynchronous part of a non-blocking init).
+  const bool shared_env = !comm.is_mpi() && n > 1;
+  AlgoEnv env(!shared_env || me == 0);
+  auto env_barrier = [&] {
+    if (shared_env) (void)comm.barrier(dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
+  };
   if (const char* b = std::getenv("NCCL_COMM_BLOCKING"); b && *b && me == 0)
     res.notes.push_back(fmt::format("NCCL_COMM_BLOCKING={} is set: it overrides the non-blocking communicators, so a "
                                     "stuck init or collective cannot be abandoned at the deadline",
@@ -494,6 +508,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     ncclUniqueId id;
     std::memcpy(&id, id_blob.data(), sizeof id);
     env.set(algo_env(algo));
+    env_barrier();
     ncclConfig_t cfg = NCCL_CONFIG_INITIALIZER;
     cfg.blocking = 0;
     if (algo == Algo::kCollnet) cfg.collnetEnable = 1;  // CollNet is off unless the config asks
@@ -504,10 +519,11 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     bool ok = false;
     if (init != ncclSuccess && init != ncclInProgress) err = nccl_error(init, nc.get());
     else ok = nc.get() != nullptr && settle(nc.get(), ncclInProgress, deadline, err) == ncclSuccess;
-    env.set(nullptr);
     // A rank whose init failed aborts at once: that closes its bootstrap connections, so its
     // peers' inits fail now instead of waiting for it until the deadline.
     if (!ok) nc.abort();
+    env_barrier();
+    env.set(nullptr);
     // Everyone learns whether every rank got its communicator.
     auto init_blobs = comm.gather(ok ? "ok" : "fail: " + err, dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
     std::string verdict = "ok";
@@ -704,6 +720,62 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
   }
   if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) out.stopped = true;
   return res;
+}
+
+LocalGroupRun run_nccl_bench_local(const collectives::BenchPlan& plan, int ngpus, const dist::Deadline& deadline,
+                                   const std::function<void(const std::string&)>& progress) {
+  const GpuAvailability av = gpu_availability();
+  if (av.count == 0) throw UnavailableError("no GPU: " + av.reason);
+  if (ngpus > av.count)
+    throw UnavailableError(fmt::format("-g {}: only {} GPU(s) visible to this process (CUDA_VISIBLE_DEVICES?); use "
+                                       "-g {} or fewer",
+                                       ngpus, av.count, av.count));
+  require_nccl_runtime();
+  auto comms = make_thread_comms(ngpus);
+  struct Slot {
+    std::promise<GpuBenchOutcome> result;
+    std::future<GpuBenchOutcome> done = result.get_future();
+  };
+  // Shared with the threads: one that never returns keeps its slot, comm and plan alive.
+  auto slots = std::make_shared<std::vector<Slot>>(static_cast<std::size_t>(ngpus));
+  auto shared_plan = std::make_shared<const collectives::BenchPlan>(plan);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ngpus; ++r)
+    threads.emplace_back([slots, shared_plan, comm = comms[static_cast<std::size_t>(r)], deadline, r,
+                          progress = r == 0 ? progress : std::function<void(const std::string&)>{}] {
+      auto& slot = (*slots)[static_cast<std::size_t>(r)];
+      try {
+        slot.result.set_value(run_nccl_bench(*shared_plan, *comm, deadline, progress));
+      } catch (...) {
+        slot.result.set_exception(std::current_exception());
+      }
+    });
+  // Rank 0 keeps the deadlines: it returns once every step ended or expired.
+  std::optional<GpuBenchOutcome> first;
+  std::exception_ptr error;
+  try {
+    first = (*slots)[0].done.get();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  threads[0].join();
+  // The others finish their last step a moment later; one that never answered rank 0 (still
+  // inside a launch) is left behind at once.
+  const auto grace = std::chrono::duration<double>(std::max(5.0, std::min(deadline.remaining_s(), 30.0)));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(grace);
+  for (int r = 1; r < ngpus; ++r) {
+    auto& t = threads[static_cast<std::size_t>(r)];
+    const bool missing = first && std::find(first->bench.missing_ranks.begin(), first->bench.missing_ranks.end(), r) !=
+                                      first->bench.missing_ranks.end();
+    auto& done = (*slots)[static_cast<std::size_t>(r)].done;
+    if (done.wait_until(missing ? std::chrono::steady_clock::now() : until) == std::future_status::ready) t.join();
+    else t.detach();
+  }
+  if (error) std::rethrow_exception(error);
+  LocalGroupRun run;
+  run.outcome = std::move(*first);
+  run.comm = comms[0];
+  return run;
 }
 
 std::vector<CopyResult> run_copy_bench(std::size_t bytes, int iters, const dist::Deadline& deadline) {

@@ -3,6 +3,7 @@
 /// The GPU backend (built only with NCCL): NCCL collectives with one communicator per
 /// algorithm, and copy-engine bandwidth per GPU. This header has no CUDA/NCCL includes, so
 /// commands include it freely under NCD_HAVE_NCCL.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,20 @@ struct LocalDevice {
 [[nodiscard]] GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& comm,
                                              const dist::Deadline& deadline,
                                              const std::function<void(const std::string&)>& progress = {});
+
+/// `bench -g N`: N local GPUs from this one process, without MPI (a Slurm prolog, a container
+/// health probe). One thread per GPU, each an in-process rank (gpu::ThreadComm) running
+/// run_nccl_bench on GPU r with its own communicator (ncclCommInitRankConfig per thread, NCCL's
+/// "one device per thread" model), so every deadline, abort and data check is the MPI path's.
+/// A thread that never returns (a wedged launch) is left behind once rank 0 has its outcome.
+/// Throws UnavailableError (one line, exit 3) when fewer than N GPUs are visible.
+struct LocalGroupRun {
+  GpuBenchOutcome outcome;           ///< rank 0's, complete
+  std::shared_ptr<dist::Comm> comm;  ///< rank 0's view of the job: N ranks on this host
+};
+[[nodiscard]] LocalGroupRun run_nccl_bench_local(const collectives::BenchPlan& plan, int ngpus,
+                                                 const dist::Deadline& deadline,
+                                                 const std::function<void(const std::string&)>& progress = {});
 
 /// Host->device, device->host per local GPU and device->device between local GPUs.
 [[nodiscard]] std::vector<CopyResult> run_copy_bench(std::size_t bytes, int iters, const dist::Deadline& deadline);

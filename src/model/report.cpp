@@ -123,6 +123,10 @@ void to_json(nlohmann::json& j, const CollectiveResult& c) {
   // Not checked is null, never 0 ("checked, correct").
   j["wrong"] = c.wrong >= 0 ? nlohmann::json(c.wrong) : nlohmann::json(nullptr);
   if (!c.host.empty()) j["host"] = c.host;
+  auto measured = [](double v) { return v > 0 ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  j["nccltests_avg_time_us"] = measured(c.nccltests_avg_time_us);
+  j["nccltests_algbw_gbps"] = measured(c.nccltests_algbw_gbps);
+  j["nccltests_busbw_gbps"] = measured(c.nccltests_busbw_gbps);
   j["expected_busbw_gbps"] = c.expected_busbw_gbps ? nlohmann::json(*c.expected_busbw_gbps) : nlohmann::json(nullptr);
   if (!c.expected_from.empty()) j["expected_from"] = c.expected_from;
 }
@@ -143,6 +147,10 @@ void from_json(const nlohmann::json& j, CollectiveResult& c) {
   c.iters = j.value("iters", 0);
   c.algbw_gbps = j.value("algbw_gbps", 0.0);
   c.busbw_gbps = j.value("busbw_gbps", 0.0);
+  auto number = [&j](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : 0.0; };
+  c.nccltests_avg_time_us = number("nccltests_avg_time_us");
+  c.nccltests_algbw_gbps = number("nccltests_algbw_gbps");
+  c.nccltests_busbw_gbps = number("nccltests_busbw_gbps");
   // Absent or null: not checked (-1). A reader must not turn "unknown" into "correct".
   c.wrong = j.contains("wrong") && j["wrong"].is_number_integer() ? j["wrong"].get<std::int64_t>() : -1;
   if (j.contains("expected_busbw_gbps") && j["expected_busbw_gbps"].is_number())

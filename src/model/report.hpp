@@ -36,6 +36,12 @@ struct CollectiveResult {
   int iters = 0;
   double algbw_gbps = 0;
   double busbw_gbps = 0;
+  /// nccl-tests' statistic beside ours: each rank's mean time per iteration (its timed loop's
+  /// total / iters), averaged over the ranks (nccl-tests' default -a 1), and the bandwidths
+  /// from it. 0 when not measured (JSON null).
+  double nccltests_avg_time_us = 0;
+  double nccltests_algbw_gbps = 0;
+  double nccltests_busbw_gbps = 0;
   std::int64_t wrong = -1;  ///< -1 when not checked (JSON null); 0 checked and correct
   int nranks = 0;
   std::string host;        ///< set when the measurement belongs to one host (GPU copies)

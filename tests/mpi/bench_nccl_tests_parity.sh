@@ -14,8 +14,9 @@ timeout 200 "${mpiexec[@]}" -n 2 "$bin" bench --backend mpi --algo ring,native -
   > "$tmp/out" 2> "$tmp/err" < /dev/null
 rc=$?
 [[ $rc -le 2 ]] || { cat "$tmp/out" "$tmp/err"; fail "bench exit $rc"; }
-# size count type redop root time algbw busbw #wrong spread, then the model's busbw (or N/A)
-row='^ +[0-9]+ +[0-9]+ +float +sum +-?[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9N/A]+ +[0-9.]+( +[0-9.N/A]+)?$'
+# size count type redop root time algbw busbw #wrong spread, then the model's busbw (or N/A) and
+# nccl-tests' time and busbw (the loop mean)
+row='^ +[0-9]+ +[0-9]+ +float +sum +-?[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9N/A]+ +[0-9.]+( +[0-9.N/A]+)*$'
 n_out=$(grep -cE "$row" "$tmp/out")
 n_err=$(grep -cE "$row" "$tmp/err")
 [[ $n_out -eq 6 ]] || { cat "$tmp/out"; fail "$n_out rows on stdout, expected 6 (2 algos x 3 sizes)"; }

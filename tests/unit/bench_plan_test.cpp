@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "checks/bench_checks.hpp"
 #include "cli/cmd_bench.hpp"
 #include "collectives/bench.hpp"
@@ -55,6 +57,30 @@ TEST(BenchStats, MedianMinMaxAndSpread) {
   EXPECT_DOUBLE_EQ(r.busbw_gbps, 1.5);
 }
 
+TEST(BenchStats, NcclTestsLoopMeanBesideOurMedian) {
+  // Rank 0: 10 10 10 10 (mean 10); rank 1: 10 10 10 50 (mean 20, one slow iteration).
+  // Ours: per iteration the slowest rank (10 10 10 50), median 10. nccl-tests (-a 1): each
+  // rank's loop mean, averaged over ranks: (10 + 20) / 2 = 15, and its busbw from that.
+  std::vector<std::optional<std::string>> blobs{collectives::point_blob(true, 0, {10, 10, 10, 10}),
+                                                collectives::point_blob(true, 0, {10, 10, 10, 50})};
+  collectives::PointResult pr;
+  pr.row.bytes = 3000000;
+  collectives::BenchOutcome out;
+  ASSERT_TRUE(collectives::assemble_point(blobs, 4, 1, Op::kAllReduce, pr, out));
+  EXPECT_DOUBLE_EQ(pr.row.time_us, 10);
+  EXPECT_DOUBLE_EQ(pr.row.busbw_gbps, 300);  // 3 MB / 10 us = 300 GB/s, x 2(n-1)/n = 1
+  EXPECT_DOUBLE_EQ(pr.row.nccltests_avg_time_us, 15);
+  EXPECT_DOUBLE_EQ(pr.row.nccltests_algbw_gbps, 200);
+  EXPECT_DOUBLE_EQ(pr.row.nccltests_busbw_gbps, 200);
+  // Written and read back under their own names; a row without them reads as not measured.
+  nlohmann::json j = pr.row;
+  EXPECT_DOUBLE_EQ(j.at("nccltests_avg_time_us").get<double>(), 15);
+  EXPECT_DOUBLE_EQ(j.get<report::CollectiveResult>().nccltests_busbw_gbps, 200);
+  report::CollectiveResult empty;
+  j = empty;
+  EXPECT_TRUE(j.at("nccltests_avg_time_us").is_null());
+}
+
 TEST(BenchPlan, ParsesNcclTestsFlags) {
   cli::BenchOptions o;
   o.ops = "allreduce,all_gather,reducescatter,broadcast";
@@ -93,6 +119,11 @@ TEST(BenchPlan, RejectsBadValuesWithUsageErrors) {
   bad([](cli::BenchOptions& o) { o.factor = 1; });
   bad([](cli::BenchOptions& o) { o.min_bytes = "12Q"; });
   bad([](cli::BenchOptions& o) { o.backend = "gloo"; });
+  bad([](cli::BenchOptions& o) { o.ngpus = 0; });
+  bad([](cli::BenchOptions& o) { o.ngpus = 2; o.backend = "mpi"; });  // the host backend: one rank per process
+  cli::BenchOptions g;
+  g.ngpus = 4;  // the NCCL backend drives them from one process (auto: when there are GPUs)
+  EXPECT_NO_THROW((void)cli::make_bench_plan(g));
 }
 
 namespace {

@@ -44,8 +44,9 @@ struct Comm {
 
 thread_local double tl_last_op_end = 0;  // per stream worker: when its previous collective ended
 
-std::string g_last_error;
-int g_group = 0;
+// Per thread: one process may drive several devices, one thread each (bench -g N).
+thread_local std::string g_last_error;
+thread_local int g_group = 0;
 
 int env_int(const char* name, int dflt) {
   const char* v = std::getenv(name);
@@ -222,6 +223,9 @@ ncclResult_t collective(Kind k, const void* send, void* recv, std::size_t count,
         break;
     }
     if (corrupt && out_bytes) static_cast<char*>(recv)[out_bytes / 2] ^= 0x5a;
+    // The stand-in's own bookkeeping comes before the collective's end, so that t1 is the end
+    // of this task on the stream (what the next event on the stream sees), not a moment before it.
+    if (seq > 1) std::remove((c->dir + "/s" + std::to_string(seq - 1) + ".r" + std::to_string(c->rank)).c_str());
     while (coll_us > 0 && ncd_standin::now_us() < t0 + coll_us) {
     }
     const double t1 = ncd_standin::now_us();
@@ -229,7 +233,6 @@ ncclResult_t collective(Kind k, const void* send, void* recv, std::size_t count,
     // host did not queue it in time); us + idle is the period one iteration really took.
     const double idle = tl_last_op_end > 0 ? t0 - tl_last_op_end : -1;
     tl_last_op_end = t1;
-    if (seq > 1) std::remove((c->dir + "/s" + std::to_string(seq - 1) + ".r" + std::to_string(c->rank)).c_str());
     std::lock_guard<std::mutex> g(c->mu);
     char line[200];
     std::snprintf(line, sizeof line, "coll rank=%d algo=%s op=%s bytes=%zu idle=%.1f host_gap=%.1f us=%.1f", c->rank,

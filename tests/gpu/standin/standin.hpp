@@ -4,7 +4,9 @@
 /// libcudart.so.13 (cuda_standin.cpp) and libnccl.so.2 (nccl_standin.cpp) replace the real
 /// libraries through LD_LIBRARY_PATH. Device memory is host memory; a stream is a worker thread
 /// running its queue in order; events carry CLOCK_MONOTONIC time stamps; collectives exchange
-/// buffers through files in the directory named by the unique id. Knobs (environment):
+/// buffers through files in the directory named by the unique id, so the ranks of one
+/// collective may be processes (mpiexec) or threads of one process, one device each (the
+/// current device is per thread, as in CUDA; bench -g N). Knobs (environment):
 ///   NCD_STANDIN_GPUS=N               visible devices (0 or unset: no device)
 ///   NCD_STANDIN_NCCL_VERSION=2.28.9  what ncclGetVersion reports (2.17.1 to test the refusal)
 ///   NCD_STANDIN_COLL_US=D            every collective takes exactly D us on the stream (busy-wait)

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The timing loop. Every stand-in collective takes exactly 1 ms on its stream (a busy-wait on
-# CLOCK_MONOTONIC), so bench must report 1 ms +- 10% (the median per iteration). The stand-in
-# also records, per collective, how long its stream sat idle before it (the host had not queued
-# it yet) and the host's gap between two collective calls. On a loaded box the stream may
-# starve while the host is descheduled; then the reference is the period the stream really
-# took (idle + 1 ms; the median over iterations of the slowest rank, as ours) and ours must
-# match that within 10% (or half the spread of its own iterations, where they scatter): that checks our events,
-# not the weather. The floor: a sleeping poll between the collectives of the timed loop (the
-# old 200 us nanosleep) puts every host gap above 200 us; their 10th percentile must be below
-# 150 us (load only makes gaps longer, so a low percentile is robust to it).
+# CLOCK_MONOTONIC) and the stand-in records, per collective, its duration, how long its stream
+# sat idle before it (the host had not queued it yet) and the host's gap between two collective
+# calls. What the test controls, and asserts:
+#  - the stream's own period per iteration (idle + collective; for the first timed iteration the
+#    collective alone: the stream waited for the loop to begin, before our first event) is what
+#    our events must bracket. nccl-tests' time (each rank's loop mean, averaged over ranks) must
+#    be that statistic of the stand-in's periods within 10%: a sum over the loop, so load moves
+#    both alike (the tight check). Ours (the median over iterations of the slowest rank) must be
+#    that statistic of the periods within 10%, or half the spread of our own iterations where a
+#    loaded box makes them scatter (a core lost between a collective's end and the next event
+#    moves one iteration's time into the next, and the slowest-of-ranks median amplifies it);
+#  - never below the collective itself (1 ms - 10%): an event that does not wait for the stream;
+#  - no sleep floor: a sleeping poll between the collectives of the timed loop (the old 200 us
+#    nanosleep) puts every host gap above 200 us; their 10th percentile must be below 150 us
+#    (load only makes gaps longer, so a low percentile is robust to it).
+# "1 ms +- 10%" itself is printed, not asserted: on a busy box the stream's period is longer
+# than the collective (it waits for a core), which the test does not control.
 # Two ranks (each has a spinning stream and a polling host thread; this box has 2 cores).
 # Retried up to 3 times for timing; correctness (one row, no wrong element) checked each time.
 source "$(dirname "$0")/common.bash"
@@ -31,24 +39,27 @@ per_rank = {}
 for x in recs:
     per_rank.setdefault(x["rank"], []).append(x)
 # The 25 timed collectives of each rank follow its 3 warm-ups (the check comes last).
-timed = [x for xs in per_rank.values() for x in xs[3:28]]
-us = [float(x["us"]) for x in timed]
-# Our statistic is the median over iterations of the slowest rank: the reference is the same
-# statistic over the stream periods the stand-in recorded.
-period = [[float(x["us"]) + max(0.0, float(x["idle"])) for x in xs[3:28]] for xs in per_rank.values()]
-slowest = [max(p[i] for p in period) for i in range(25)]
-gaps = sorted(float(x["host_gap"]) for x in timed if float(x["host_gap"]) >= 0)
-ours, ref = rows[0]["time_us"], statistics.median(slowest)
+timed = {k: xs[3:28] for k, xs in per_rank.items()}
+us = [float(x["us"]) for xs in timed.values() for x in xs]
+assert min(us) >= 1000, min(us)  # the stand-in keeps its promise
+period = {k: [float(x["us"]) + (max(0.0, float(x["idle"])) if i else 0.0) for i, x in enumerate(xs)]
+          for k, xs in timed.items()}
+ref = statistics.median(max(p[i] for p in period.values()) for i in range(25))
+ref_nt = statistics.mean(statistics.mean(p) for p in period.values())
+gaps = sorted(float(x["host_gap"]) for xs in timed.values() for x in xs if float(x["host_gap"]) >= 0)
 p10_gap = gaps[len(gaps) // 10]
-quiet = abs(ours - 1000) <= 100
-# 10%, or half the iterations' own spread ((p90-p10)/median) where the box makes them scatter.
+ours, nt = rows[0]["time_us"], rows[0]["nccltests_avg_time_us"]
 tol = max(0.10, rows[0]["spread"] / 2)
-matches_stream = abs(ours - ref) <= tol * ref
+ok_ours = abs(ours - ref) <= tol * ref
+ok_nt = abs(nt - ref_nt) <= 0.10 * ref_nt
+not_below = min(ours, nt) >= 900
 no_floor = p10_gap < 150
-print(f"attempt {sys.argv[3]}: measured {ours:.1f} us; stand-in: collective median {statistics.median(us):.1f} us, "
-      f"period (idle + collective, slowest rank) median {ref:.1f} us, host gap p10 {p10_gap:.1f} us -> "
-      f"1 ms +-10%: {quiet}, matches the stream's period within {tol:.0%}: {matches_stream}, no sleep floor: {no_floor}")
-sys.exit(0 if (quiet or matches_stream) and no_floor else 3)
+print(f"attempt {sys.argv[3]}: ours (median, slowest rank) {ours:.1f} us vs the stream's period {ref:.1f} us "
+      f"({(ours / ref - 1) * 100:+.1f}%, tolerance {tol:.0%}): {ok_ours}; nccl-tests' mean {nt:.1f} us vs the "
+      f"periods' mean {ref_nt:.1f} us ({(nt / ref_nt - 1) * 100:+.1f}%): {ok_nt}; not below 1 ms - 10%: {not_below}; "
+      f"host gap p10 {p10_gap:.1f} us (no sleep floor): {no_floor}; collective median {statistics.median(us):.1f} us; "
+      f"1 ms +-10% (not asserted): {abs(ours - 1000) <= 100}")
+sys.exit(0 if ok_ours and ok_nt and not_below and no_floor else 3)
 PY
   case $? in
     0) fail=0; break ;;
