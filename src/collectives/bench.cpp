@@ -193,7 +193,7 @@ bool assemble_point(const std::vector<std::optional<std::string>>& blobs, int it
     for (double x : t) sum += x;
     if (!t.empty()) mean_sum += sum / static_cast<double>(t.size());
   }
-  report::CollectiveResult nt = pr.row;
+  model::CollectiveResult nt = pr.row;
   nt.time_us = n > 0 ? mean_sum / n : 0;
   set_bandwidth(nt, op);
   pr.row.nccltests_avg_time_us = nt.time_us;
