@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <numeric>
 #include <utility>
 
 #include "core/error.hpp"
@@ -260,42 +261,9 @@ std::vector<std::optional<std::string>> MpiComm::gather(const std::string& blob,
 }
 
 bool MpiComm::broadcast(std::string& blob, const Deadline& deadline) {
-  const int tag = next_tag();
-  // Heap buffers, leaked on timeout (see gather).
-  auto msg = std::make_unique<std::pair<std::uint64_t, std::string>>(0, std::string());
-  if (rank_ == 0) {
-    msg->first = blob.size();
-    msg->second = blob;
-    std::vector<MPI_Request> reqs;
-    for (int r = 1; r < size_; ++r) {
-      reqs.emplace_back();
-      MPI_Isend(&msg->first, 1, MPI_UINT64_T, r, tag, comm_, &reqs.back());
-      reqs.emplace_back();
-      MPI_Isend(msg->second.data(), static_cast<int>(msg->first), MPI_BYTE, r, tag + 1, comm_, &reqs.back());
-    }
-    if (!wait_all(reqs, deadline).empty()) {
-      mark_broken();
-      (void)msg.release();
-      return false;
-    }
-    return true;
-  }
-  std::vector<MPI_Request> req(1);
-  MPI_Irecv(&msg->first, 1, MPI_UINT64_T, 0, tag, comm_, req.data());
-  if (!wait_all(req, deadline).empty()) {
-    mark_broken();
-    (void)msg.release();
-    return false;
-  }
-  msg->second.resize(msg->first);
-  MPI_Irecv(msg->second.data(), static_cast<int>(msg->first), MPI_BYTE, 0, tag + 1, comm_, req.data());
-  if (!wait_all(req, deadline).empty()) {
-    mark_broken();
-    (void)msg.release();
-    return false;
-  }
-  blob = std::move(msg->second);
-  return true;
+  std::vector<int> everyone(static_cast<std::size_t>(size_));
+  std::iota(everyone.begin(), everyone.end(), 0);
+  return broadcast_among(blob, 0, everyone, next_tag(), deadline);
 }
 
 bool MpiComm::barrier(const Deadline& deadline) {

@@ -7,6 +7,7 @@ else blamed; prints what was measured (ratios, noise, passes) for the test log.
   --want   a warn/error finding that must be there (SUBJECT exact, e.g. "node2 (all links)")
   --info   an info finding with ID whose message contains TEXT
   --median print only the median bandwidth of the run's links (GB/s) and exit
+  --incomplete  the run could not judge something (summary.incomplete, exit 3 unless errors)
 """
 import json
 import os
@@ -22,6 +23,8 @@ def main(argv):
         print(f"{statistics.median(l['gbps'] for l in links):.6f}")
         return 0
     want, info = [], []
+    incomplete = "--incomplete" in rest
+    rest = [a for a in rest if a != "--incomplete"]
     i = 0
     while i < len(rest):
         if rest[i] == "--want":
@@ -64,7 +67,10 @@ def main(argv):
             ok = False
         else:
             print(f"  {fid}: {hits[0]['message']}")
-    expect_code = 2 if any(w[2] == "error" for w in want) else 1 if want else 0
+    expect_code = 2 if any(w[2] == "error" for w in want) else 3 if incomplete else 1 if want else 0
+    if incomplete != bool(r["summary"].get("incomplete")):
+        print(f"FAIL {label}: summary.incomplete {r['summary'].get('incomplete')}, expected {incomplete}")
+        ok = False
     code = r["summary"]["exit_code"]
     tolerated = len(bad) < len([f for f in r["findings"] if f["severity"] in ("warn", "error")])
     if code != expect_code and not (tolerated and code == max(expect_code, 1)):
