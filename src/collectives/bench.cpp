@@ -180,6 +180,7 @@ bool assemble_point(const std::vector<std::optional<std::string>>& blobs, int it
   pr.row.time_min_us = st.min;
   pr.row.time_max_us = st.max;
   pr.row.spread = st.spread;
+  pr.row.spread_iqr = st.spread_iqr;
   pr.row.iters = iters;
   pr.row.nranks = n;
   pr.row.wrong = check > 0 ? 0 : -1;
@@ -216,6 +217,7 @@ IterStats iter_stats(std::vector<double> us) {
   s.min = us.front();
   s.max = us.back();
   s.spread = s.median > 0 ? (pct(0.9) - pct(0.1)) / s.median : 0;
+  s.spread_iqr = s.median > 0 ? (pct(0.75) - pct(0.25)) / s.median : 0;
   return s;
 }
 

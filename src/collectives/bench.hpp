@@ -53,6 +53,7 @@ struct BenchOutcome {
 /// Statistics of per-iteration times: median, min, max, spread = (p90 - p10) / median.
 struct IterStats {
   double median = 0, min = 0, max = 0, spread = 0;
+  double spread_iqr = 0;  ///< (p75 - p25) / median
 };
 [[nodiscard]] IterStats iter_stats(std::vector<double> us);
 

@@ -116,6 +116,7 @@ void to_json(nlohmann::json& j, const CollectiveResult& c) {
                      {"time_min_us", c.time_min_us},
                      {"time_max_us", c.time_max_us},
                      {"spread", c.spread},
+                     {"spread_iqr", c.spread_iqr >= 0 ? nlohmann::json(c.spread_iqr) : nlohmann::json(nullptr)},
                      {"iters", c.iters},
                      {"algbw_gbps", c.algbw_gbps},
                      {"busbw_gbps", c.busbw_gbps},
@@ -144,6 +145,7 @@ void from_json(const nlohmann::json& j, CollectiveResult& c) {
   c.time_min_us = j.value("time_min_us", 0.0);
   c.time_max_us = j.value("time_max_us", 0.0);
   c.spread = j.value("spread", 0.0);
+  c.spread_iqr = j.contains("spread_iqr") && j["spread_iqr"].is_number() ? j["spread_iqr"].get<double>() : -1.0;
   c.iters = j.value("iters", 0);
   c.algbw_gbps = j.value("algbw_gbps", 0.0);
   c.busbw_gbps = j.value("busbw_gbps", 0.0);

@@ -33,6 +33,9 @@ struct CollectiveResult {
   double time_min_us = 0;
   double time_max_us = 0;
   double spread = 0;      ///< (p90 - p10) / median of per-iteration times
+  /// (p75 - p25) / median: how much the bulk of the iterations varies (one or two slow
+  /// iterations move `spread`, not this). -1 when unknown (reports written before it).
+  double spread_iqr = -1;
   int iters = 0;
   double algbw_gbps = 0;
   double busbw_gbps = 0;

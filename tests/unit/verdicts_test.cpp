@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "checks/bench_checks.hpp"
+#include "collectives/bench.hpp"
 #include "cli/cmd_diff.hpp"
 #include "cli/cmd_sweep.hpp"
 #include "core/catalogue.hpp"
@@ -351,6 +352,31 @@ TEST(Verdicts, UnstableOnceSteadyWhenMeasuredAgainIsANote) {
   EXPECT_EQ(checks::check_bench(ev)[0].severity, Severity::kWarn);
   // The reference alone unstable is a note already: nothing to measure again.
   EXPECT_TRUE(checks::unstable_rows(host_rows(0.05, 0.9)).empty());
+}
+
+TEST(Verdicts, TwoSlowIterationsAmongTenAreNotInstability) {
+  // p10-p90 wide because two of ten iterations were slow, the middle half steady: not unstable.
+  auto ev = host_rows(0.05, 0.05);
+  ev.rows[0].spread = 0.64;
+  ev.rows[0].spread_iqr = 0.04;
+  EXPECT_TRUE(checks::check_bench(ev).empty());
+  EXPECT_TRUE(checks::unstable_rows(ev).empty());
+  // The middle half varies too: the series is unstable, and the message gives both figures.
+  ev.rows[0].spread_iqr = 0.4;
+  auto found = checks::check_bench(ev);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].severity, Severity::kWarn);
+  EXPECT_NE(found[0].message.find("middle half 40%"), std::string::npos) << found[0].message;
+  // A row read from an older report (no quartiles) is judged on p10-p90 alone.
+  ev.rows[0].spread_iqr = -1;
+  EXPECT_EQ(checks::check_bench(ev).size(), 1u);
+}
+
+TEST(BenchStats, QuartileSpreadIgnoresTwoOutliersOfTen) {
+  std::vector<double> us = {1000, 1010, 990, 1005, 995, 1002, 998, 1001, 1700, 1650};
+  auto st = collectives::iter_stats(us);
+  EXPECT_GT(st.spread, 0.5);      // p90 lands on an outlier
+  EXPECT_LT(st.spread_iqr, 0.02);  // the middle half does not
 }
 
 report::Report job(int ranks, const std::string& backend) {
