@@ -140,9 +140,14 @@ report::FailOn Context::fail_on() const {
 }
 
 void Context::progress(const std::string& line) {
-  if (!is_root() || opts.verbosity < 0 || !isatty(STDERR_FILENO)) return;
-  err << "\r\033[K" << line << std::flush;
-  progress_shown_ = true;
+  if (!is_root() || opts.verbosity < 0) return;
+  if (isatty(STDERR_FILENO)) {
+    err << "\r\033[K" << line << std::flush;
+    progress_shown_ = true;
+  } else if (opts.verbosity > 0) {
+    // A batch log (Slurm, CI) gets each step as a line of its own with -v, time-stamped by the run.
+    err << fmt::format("[{:7.1f} s] ", elapsed_s()) << line << '\n' << std::flush;
+  }
 }
 
 void Context::end_progress() {

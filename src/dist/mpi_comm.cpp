@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dist/mpi_comm.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <numeric>
+#include <thread>
 #include <utility>
+
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -68,6 +75,60 @@ std::string describe_disagreement(const std::vector<std::uint64_t>& hashes,
 }
 }  // namespace
 
+namespace {
+/// MPI_Init is given at least this long, however short --timeout is: a launcher fence on a busy
+/// or large machine takes seconds, and a short --timeout is meant for the measurements.
+constexpr double kInitFloorS = 20;
+
+/// The rank and size the launcher put in the environment (MPI cannot say before MPI_Init).
+std::pair<std::string, std::string> launcher_rank_size() {
+  std::string rank = "?", size = "?";
+  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* e = std::getenv(v)) { rank = e; break; }
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
+    if (const char* e = std::getenv(v)) { size = e; break; }
+  return {rank, size};
+}
+
+/// Ends the process (exit 3, one line on stderr) unless disarmed within `seconds`.
+class InitWatchdog {
+ public:
+  explicit InitWatchdog(double seconds)
+      : thread_([this, seconds] {
+          std::unique_lock lock(mu_);
+          if (cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return done_; })) return;
+          auto [rank, size] = launcher_rank_size();
+          std::string line = "nccl-doctor: [" + local_hostname() + " rank " + rank + " of " + size +
+                             "] MPI start-up: MPI_Init did not finish within " +
+                             std::to_string(static_cast<int>(seconds)) +
+                             " s; it waits for every rank of the job, so a rank did not start, crashed or "
+                             "stopped while starting (every rank still waiting prints this line; a rank that "
+                             "never does is the first suspect)\n";
+          [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
+          // The launcher ends the whole job when the first rank exits: a moment's grace lets
+          // the other waiting ranks, whose watchdogs fire about now, say so too.
+          std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+          std::_Exit(3);
+        }) {}
+  ~InitWatchdog() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  InitWatchdog(const InitWatchdog&) = delete;
+  InitWatchdog& operator=(const InitWatchdog&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: started once the members it uses exist
+};
+}  // namespace
+
 bool launched_by_mpi_launcher() {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MV2_COMM_WORLD_SIZE"})
     if (std::getenv(v)) return true;
@@ -97,6 +158,10 @@ MpiComm::MpiComm(const Deadline& deadline) {
   int inited = 0;
   MPI_Initialized(&inited);
   if (!inited) {
+    // MPI_Init waits for every rank of the job (the launcher's fence) and has no timeout of its
+    // own: a rank that never starts, or is stopped while starting, would hold the others here
+    // for ever. A watchdog ends this rank with one line if the fence has not passed in time.
+    InitWatchdog watchdog(std::max(kInitFloorS, std::min(deadline.remaining_s(), 3600.0)));
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   }

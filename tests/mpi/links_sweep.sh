@@ -54,11 +54,20 @@ rc=$?
 
 # A rank that stops answering: SIGSTOP rank 3 a second into a long sweep.
 timeout_s=12
-start=$(date +%s.%N)
-"${mpiexec[@]}" -n 4 "$bin" links --size 1M --repeat 1000000 --timeout $timeout_s \
+"${mpiexec[@]}" -n 4 "$bin" -v links --size 1M --repeat 1000000 --timeout $timeout_s \
   --json "$tmp/stop.json" > "$tmp/stop.txt" 2>&1 &
 job=$!
-sleep 2
+# Stop it mid-sweep, not mid-start-up (a rank stopped inside MPI_Init is init_stall.sh's case):
+# with -v and no terminal, rank 0 prints its steps as lines; the sweep line comes once every
+# rank has passed the start-up exchange. Under a sanitizer start-up alone takes seconds.
+for _ in $(seq 1 600); do
+  grep -q "sweep over 4 ranks" "$tmp/stop.txt" 2>/dev/null && break
+  kill -0 $job 2>/dev/null || break
+  sleep 0.1
+done
+grep -q "sweep over 4 ranks" "$tmp/stop.txt" || { echo "the sweep did not start"; cat "$tmp/stop.txt"; kill $job; exit 1; }
+sleep 1
+start=$(date +%s.%N)
 victim=""
 for pid in $(pgrep -P "$job"); do
   if tr '\0' '\n' < /proc/$pid/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=3"; then victim=$pid; fi
