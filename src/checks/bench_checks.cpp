@@ -152,6 +152,11 @@ bool reference_alone_unstable(const BenchEvidence& ev, const std::string& op, co
   return ours_measured;
 }
 
+/// ", its middle half N%" (p75-p25 over the median), or nothing for rows written before it.
+std::string middle_half(const model::CollectiveResult& r) {
+  return r.spread_iqr >= 0 ? fmt::format(", its middle half {:.0f}%", r.spread_iqr * 100) : std::string();
+}
+
 }  // namespace
 
 std::vector<std::size_t> unstable_rows(const BenchEvidence& ev, const BenchThresholds& th) {
@@ -217,9 +222,7 @@ std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds&
     Finding f = make_finding("bench.unstable", ev.host, fmt::format("{} {}", op, algo),
                              fmt::format("{} {} at {} varies {:.0f}% between iterations (p10-p90 over the median){}",
                                          op, algo, format_size(worst->bytes), worst->spread * 100,
-                                         worst->spread_iqr >= 0
-                                             ? fmt::format(", its middle half {:.0f}%", worst->spread_iqr * 100)
-                                             : std::string()));
+                                         middle_half(*worst)));
     if (reference_alone_unstable(ev, op, algo, *worst, th)) {
       f.severity = Severity::kInfo;
       f.message += ": the MPI library's own collective (the reference) varies while our ring and tree over the "
@@ -235,11 +238,11 @@ std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds&
       f.evidence.push_back("measured again: " + row_line(again));
       if (again.iters >= 5 && !unstable(again, th)) {
         f.severity = Severity::kInfo;
-        f.message += fmt::format("; measured again at once it varied {:.0f}%: a passing disturbance on the host, "
+        f.message += fmt::format("; measured again at once it varied {:.0f}%{}: a passing disturbance on the host, "
                                  "not a path that keeps varying",
-                                 again.spread * 100);
+                                 again.spread * 100, middle_half(again));
       } else {
-        f.message += fmt::format("; measured again it still varied {:.0f}%", again.spread * 100);
+        f.message += fmt::format("; measured again it still varied {:.0f}%{}", again.spread * 100, middle_half(again));
       }
       break;
     }
