@@ -2,6 +2,7 @@
 #include "cli/cmd_rings.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -290,11 +291,13 @@ int run_rings(const RingsOptions& opts, Context& ctx) {
 LiveRings inspect_rings_live(Context& ctx) {
 #if NCD_HAVE_NCCL
   dist::Comm& comm = ctx.comm();
-  gpu::RingsCapture cap = gpu::capture_rings(comm, ctx.deadline(), kMaxLogPerRank);
-  // Ranks whose capture ran into the deadline still report (give them a few seconds): only
-  // the rank that never comes back is named.
-  auto blobs = comm.gather(nlohmann::json(cap).dump(),
-                           dist::Deadline::after(std::max(5.0, ctx.deadline().remaining_s())));
+  // The capture gives up a reserve before the deadline (a fifth of the time left, 1-5 s): ranks
+  // whose capture ran into it still report in the reserve, and only the rank that never comes
+  // back is named, by the deadline.
+  const dist::Deadline& deadline = ctx.deadline();
+  gpu::RingsCapture cap =
+      gpu::capture_rings(comm, deadline.reserving(std::clamp(deadline.remaining_s() / 5, 1.0, 5.0)), kMaxLogPerRank);
+  auto blobs = comm.gather(nlohmann::json(cap).dump(), dist::Deadline::after(std::max(0.5, deadline.remaining_s())));
   LiveRings out;
   out.section = nlohmann::json::array();
   if (!ctx.is_root()) return out;

@@ -120,7 +120,10 @@ bool stall_in_native_requested(int rank) {
 }  // namespace
 
 bool sync_point(dist::Comm& comm, const dist::Deadline& deadline, BenchOutcome& out, bool stop_now) {
-  auto got = comm.gather(stop_now ? "stop" : "ok", deadline);
+  // Rank 0 stopping after it already named the ranks that did not answer gains nothing by
+  // waiting for them again: the ranks that are alive are at this point with it, at once.
+  const bool known = comm.rank() == 0 && stop_now && !out.missing_ranks.empty();
+  auto got = comm.gather(stop_now ? "stop" : "ok", known ? deadline.capped(0.5) : deadline);
   std::string verdict = "go";
   if (comm.rank() == 0) {
     std::vector<int> missing;
@@ -128,7 +131,7 @@ bool sync_point(dist::Comm& comm, const dist::Deadline& deadline, BenchOutcome& 
       if (!got[i]) missing.push_back(static_cast<int>(i));
       else if (*got[i] != "ok") verdict = "stop";
     }
-    if (!missing.empty()) {
+    if (!missing.empty() && !known) {
       out.missing_ranks = missing;
       verdict = "stop";
     }

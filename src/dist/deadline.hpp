@@ -31,6 +31,14 @@ class Deadline {
     if (end_ == Clock::time_point::max()) return std::numeric_limits<double>::infinity();
     return std::chrono::duration<double>(end_ - Clock::now()).count();
   }
+  /// This deadline brought forward by `seconds` (a step that must report by the deadline stops
+  /// its work this much earlier); no deadline stays none.
+  [[nodiscard]] Deadline reserving(double seconds) const {
+    Deadline d = *this;
+    if (end_ != Clock::time_point::max())
+      d.end_ -= std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    return d;
+  }
   /// The earlier of this deadline and one `seconds` from now.
   [[nodiscard]] Deadline capped(double seconds) const {
     Deadline d = after(seconds);

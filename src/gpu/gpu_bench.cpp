@@ -421,6 +421,11 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
                                const std::function<void(const std::string&)>& progress) {
   GpuBenchOutcome res;
   collectives::BenchOutcome& out = res.bench;
+  // The step is reported by its deadline: inits, collectives and events give up a reserve
+  // before it (a fifth of the time left, 1-5 s), and the exchanges that name the ranks that
+  // did not answer run in that reserve.
+  const dist::Deadline work = deadline.reserving(std::clamp(deadline.remaining_s() / 5, 1.0, 5.0));
+  auto report_by = [&deadline] { return dist::Deadline::after(std::max(1.0, deadline.remaining_s())); };
   const GpuAvailability av = gpu_availability();
   if (av.count == 0) throw UnavailableError("no GPU: " + av.reason);
   require_nccl_runtime();
@@ -436,7 +441,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     if (cudaDeviceGetPCIBusId(bus, sizeof bus, device) != cudaSuccess) (void)cudaGetLastError();
     const std::string mine = fmt::format("{}\t{}\t{}\t{}\t{}\t{}", comm.host(), to_lower(bus), device, ld.local_rank,
                                          ld.local_size, av.count);
-    auto all = comm.gather(mine, dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
+    auto all = comm.gather(mine, report_by());
     if (me == 0) {
       std::map<std::string, std::vector<int>> by_gpu;
       std::map<std::string, std::string> bus_of;
@@ -475,16 +480,16 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
   const bool shared_env = !comm.is_mpi() && n > 1;
   AlgoEnv env(!shared_env || me == 0);
   auto env_barrier = [&] {
-    if (shared_env) (void)comm.barrier(dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
+    if (shared_env) (void)comm.barrier(report_by());
   };
   if (const char* b = std::getenv("NCCL_COMM_BLOCKING"); b && *b && me == 0)
     res.notes.push_back(fmt::format("NCCL_COMM_BLOCKING={} is set: it overrides the non-blocking communicators, so a "
                                     "stuck init or collective cannot be abandoned at the deadline",
                                     b));
   bool stop_next = false;
-  // After a step ran into the deadline the ranks that aborted arrive a moment after rank 0:
-  // give them a few seconds, or a sync point would name them with the rank that is stuck.
-  auto sync_deadline = [&deadline] { return dist::Deadline::after(std::max(5.0, deadline.remaining_s())); };
+  // After a step ran into its work deadline the ranks that aborted arrive a moment after rank
+  // 0: the reserve gives them that moment, or a sync point would name them with the stuck rank.
+  auto sync_deadline = report_by;
 
   for (Algo algo : plan.algos) {
     if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) {
@@ -499,7 +504,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
       if (r != ncclSuccess) throw Error("ncclGetUniqueId: " + nccl_error(r, nullptr));
       id_blob.assign(reinterpret_cast<const char*>(&id), sizeof id);
     }
-    if (!comm.broadcast(id_blob, deadline) || id_blob.size() != sizeof(ncclUniqueId)) {
+    if (!comm.broadcast(id_blob, work) || id_blob.size() != sizeof(ncclUniqueId)) {
       out.stopped = true;
       out.failed_step = "NCCL unique id exchange";
       comm.mark_broken();
@@ -518,14 +523,14 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
     const ncclResult_t init = ncclCommInitRankConfig(nc.out(), n, id, me, &cfg);
     bool ok = false;
     if (init != ncclSuccess && init != ncclInProgress) err = nccl_error(init, nc.get());
-    else ok = nc.get() != nullptr && settle(nc.get(), ncclInProgress, deadline, err) == ncclSuccess;
+    else ok = nc.get() != nullptr && settle(nc.get(), ncclInProgress, work, err) == ncclSuccess;
     // A rank whose init failed aborts at once: that closes its bootstrap connections, so its
     // peers' inits fail now instead of waiting for it until the deadline.
     if (!ok) nc.abort();
     env_barrier();
     env.set(nullptr);
     // Everyone learns whether every rank got its communicator.
-    auto init_blobs = comm.gather(ok ? "ok" : "fail: " + err, dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
+    auto init_blobs = comm.gather(ok ? "ok" : "fail: " + err, report_by());
     std::string verdict = "ok";
     if (me == 0) {
       // The rank whose own init failed, rather than the peers that lost it (a remote error).
@@ -542,7 +547,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
       }
       if (verdict == "ok" && !remote.empty()) verdict = remote;
     }
-    if (!comm.broadcast(verdict, dist::Deadline::after(std::max(5.0, deadline.remaining_s()) + 15))) verdict = "timeout";
+    if (!comm.broadcast(verdict, dist::Deadline::after(std::max(1.0, deadline.remaining_s()) + 15))) verdict = "timeout";
     if (verdict != "ok") {
       nc.abort();
       if (verdict == "timeout" || err == "deadline expired") {
@@ -608,7 +613,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
             err = nccl_error(r, nc.get());
             return false;
           }
-          const ncclResult_t st = settle(nc.get(), r, deadline, err, poll);
+          const ncclResult_t st = settle(nc.get(), r, work, err, poll);
           if (usage_error(st)) unsupported = comm_dead = true;
           return st == ncclSuccess;
         };
@@ -616,7 +621,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
         for (int i = 0; i < plan.warmup && good; ++i) good = run_once(Poll::kSleep);
         if (good) {
           cuda_check(cudaEventRecord(done.get(), stream.get()), "cudaEventRecord");
-          good = wait_event(done.get(), nc.get(), deadline, err);
+          good = wait_event(done.get(), nc.get(), work, err);
         }
         std::vector<double> times;
         if (good) {
@@ -626,7 +631,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
             good = run_once(Poll::kSpin);
             cuda_check(cudaEventRecord(ev[static_cast<std::size_t>(i) + 1].get(), stream.get()), "cudaEventRecord");
           }
-          if (good) good = wait_event(ev.back().get(), nc.get(), deadline, err);
+          if (good) good = wait_event(ev.back().get(), nc.get(), work, err);
           for (int i = 0; i < plan.iters && good; ++i) {
             float ms = 0;
             cuda_check(cudaEventElapsedTime(&ms, ev[static_cast<std::size_t>(i)].get(),
@@ -646,7 +651,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
           }
           if (good) {
             cuda_check(cudaEventRecord(done.get(), stream.get()), "cudaEventRecord");
-            good = wait_event(done.get(), nc.get(), deadline, err);
+            good = wait_event(done.get(), nc.get(), work, err);
           }
           if (good) {
             if (shape.recv_count)
@@ -655,7 +660,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
             if (corrupt && *corrupt && std::atoi(corrupt) == me && shape.recv_count && collectives::has_output(spec, me))
               host[0] ^= 0x5a;
           }
-          const std::int64_t w = shared_check ? allreduce_wrong(spec, me, n, good ? host.data() : nullptr, esz, comm, deadline)
+          const std::int64_t w = shared_check ? allreduce_wrong(spec, me, n, good ? host.data() : nullptr, esz, comm, work)
                                  : good      ? static_cast<std::int64_t>(collectives::count_wrong(spec, me, host.data()))
                                              : -1;
           if (good) wrong = std::max(wrong, w);
@@ -672,7 +677,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
         // (wrong = -2: this op; -3: and the communicator is unusable).
         auto blobs = comm.gather(
             collectives::point_blob(good || unsupported, comm_dead ? -3 : unsupported ? -2 : wrong, times),
-            dist::Deadline::after(std::max(5.0, deadline.remaining_s())));
+            report_by());
         // Every rank must take the same branch (the syncs pair up): rank 0 decides.
         std::string decision = "ok";
         if (me == 0)
@@ -680,7 +685,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
             if (b && b->find("\"wrong\":-3") != std::string::npos) decision = "skip-algo";
             else if (b && b->find("\"wrong\":-2") != std::string::npos && decision == "ok") decision = "skip-op";
           }
-        if (!comm.broadcast(decision, dist::Deadline::after(std::max(5.0, deadline.remaining_s()) + 15))) {
+        if (!comm.broadcast(decision, dist::Deadline::after(std::max(1.0, deadline.remaining_s()) + 15))) {
           nc.abort();
           comm.mark_broken();
           out.stopped = true;

@@ -16,11 +16,49 @@
 #  - no sleep floor: a sleeping poll between the collectives of the timed loop (the old 200 us
 #    nanosleep) puts every host gap above 200 us; their 10th percentile must be below 150 us
 #    (load only makes gaps longer, so a low percentile is robust to it).
-# "1 ms +- 10%" itself is printed, not asserted: on a busy box the stream's period is longer
-# than the collective (it waits for a core), which the test does not control.
-# Two ranks (each has a spinning stream and a polling host thread; this box has 2 cores).
+# First, one process (one spinning stream, one polling host thread: what 2 cores hold): "1 ms
+# +- 10%" is asserted, ours and nccl-tests' statistic alike, whenever the stand-in's own record
+# shows its stream ran at the collective's pace (median period within 5% of 1 ms: nothing else
+# took the cores). On a box so busy that it never did in 3 tries, the period is the reference.
+# Then two ranks (each a spinning stream and a polling host thread, 4 busy threads on 2 cores:
+# the period is longer than the collective, so the relative checks below).
 # Retried up to 3 times for timing; correctness (one row, no wrong element) checked each time.
 source "$(dirname "$0")/common.bash"
+one_ms=1
+for attempt in 1 2 3; do
+  rm -f "$tmp/trace"
+  NCD_STANDIN_COLL_US=1000 timeout 60 "$bin" bench --backend nccl --expected-busbw 0.0001 --algo native --op allreduce \
+    -b 64K -e 64K -n 25 -w 3 -c 1 --timeout 50 --json "$tmp/one.json" > "$tmp/out" 2>&1
+  rc=$?
+  # One rank alone: nothing crosses a bus, so the verdict is INCOMPLETE (3); the rows are what count.
+  [[ $rc -eq 3 || $rc -eq 0 ]] || { echo "FAIL: one rank: exit $rc"; cat "$tmp/out"; exit 1; }
+  python3 - "$tmp/one.json" "$tmp/trace" "$attempt" <<'PY'
+import json, statistics, sys
+r = json.load(open(sys.argv[1]))
+rows = r["measurements"]["collectives"]
+assert len(rows) == 1 and rows[0]["wrong"] == 0, rows
+recs = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in open(sys.argv[2]) if l.startswith("coll ")]
+assert len(recs) == 29, len(recs)  # 3 warm-up + 25 timed + 1 check
+timed = recs[3:28]
+period = [float(x["us"]) + (max(0.0, float(x["idle"])) if i else 0.0) for i, x in enumerate(timed)]
+ref = statistics.median(period)
+ours, nt = rows[0]["time_us"], rows[0]["nccltests_avg_time_us"]
+paced = abs(ref - 1000) <= 50
+print(f"one rank, attempt {sys.argv[3]}: stream period median {ref:.1f} us (paced: {paced}); ours {ours:.1f} us, "
+      f"nccl-tests' mean {nt:.1f} us")
+if not paced:
+    sys.exit(3)  # the box took the cores: not what this phase controls; try again
+assert abs(ours - 1000) <= 100, f"ours {ours:.1f} us is not 1 ms +- 10% while the stream ran at 1 ms"
+assert abs(nt - 1000) <= 100, f"nccl-tests' {nt:.1f} us is not 1 ms +- 10% while the stream ran at 1 ms"
+print("ok: a 1 ms stand-in collective is timed at 1 ms +- 10%")
+PY
+  case $? in
+    0) one_ms=0; break ;;
+    3) ;;
+    *) echo "FAIL: one rank"; cat "$tmp/out"; exit 1 ;;
+  esac
+done
+[[ $one_ms -eq 0 ]] || echo "note: the box was too busy for the stream to keep a 1 ms pace in 3 tries; the two-rank checks below still hold"
 fail=1
 for attempt in 1 2 3; do
   rm -f "$tmp/trace"
@@ -58,7 +96,7 @@ print(f"attempt {sys.argv[3]}: ours (median, slowest rank) {ours:.1f} us vs the 
       f"({(ours / ref - 1) * 100:+.1f}%, tolerance {tol:.0%}): {ok_ours}; nccl-tests' mean {nt:.1f} us vs the "
       f"periods' mean {ref_nt:.1f} us ({(nt / ref_nt - 1) * 100:+.1f}%): {ok_nt}; not below 1 ms - 10%: {not_below}; "
       f"host gap p10 {p10_gap:.1f} us (no sleep floor): {no_floor}; collective median {statistics.median(us):.1f} us; "
-      f"1 ms +-10% (not asserted): {abs(ours - 1000) <= 100}")
+      f"(1 ms +- 10% is the one-rank phase above)")
 sys.exit(0 if ok_ours and ok_nt and not_below and no_floor else 3)
 PY
   case $? in
