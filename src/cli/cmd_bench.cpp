@@ -17,9 +17,7 @@
 #include "topo/paths.hpp"
 #include "report/writers.hpp"
 #include "ncd/config.hpp"
-#if NCD_HAVE_NCCL
-#include "gpu/gpu_bench.hpp"
-#endif
+#include "gpu/backend.hpp"
 
 namespace ncd::cli {
 namespace {
@@ -218,24 +216,24 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
 
   std::string backend = opts.backend;
   std::vector<std::string> notes;
-#if NCD_HAVE_NCCL
-  const gpu::GpuAvailability gpus = gpu::gpu_availability();
-  if (backend == "nccl" && gpus.count == 0) throw UnavailableError("--backend nccl: no GPU: " + gpus.reason);
-  if (backend == "auto") {
-    backend = gpus.count > 0 ? "nccl" : "mpi";
-    if (gpus.count == 0)
-      notes.push_back("no GPU (" + gpus.reason + "): measured the host backend over MPI instead" +
-                      (opts.ngpus > 1 ? fmt::format(" (-g {} not used: it drives GPUs)", opts.ngpus) : ""));
+  const gpu::Backend& gpu_backend = gpu::backend();
+  const std::string unused_g = opts.ngpus > 1 ? fmt::format(" (-g {} not used: it drives GPUs)", opts.ngpus) : "";
+  if (!gpu_backend.built()) {
+    if (backend == "nccl")
+      throw UnavailableError("--backend nccl: this build has no NCCL backend (rebuild with -DNCD_WITH_NCCL=ON)");
+    if (backend == "auto") {
+      backend = "mpi";
+      notes.push_back("built without NCCL: measured the host backend over MPI" + unused_g);
+    }
+  } else {
+    const gpu::GpuAvailability gpus = gpu_backend.availability();
+    if (backend == "nccl" && gpus.count == 0) throw UnavailableError("--backend nccl: no GPU: " + gpus.reason);
+    if (backend == "auto") {
+      backend = gpus.count > 0 ? "nccl" : "mpi";
+      if (gpus.count == 0)
+        notes.push_back("no GPU (" + gpus.reason + "): measured the host backend over MPI instead" + unused_g);
+    }
   }
-#else
-  if (backend == "nccl")
-    throw UnavailableError("--backend nccl: this build has no NCCL backend (rebuild with -DNCD_WITH_NCCL=ON)");
-  if (backend == "auto") {
-    backend = "mpi";
-    notes.push_back("built without NCCL: measured the host backend over MPI" +
-                    (opts.ngpus > 1 ? fmt::format(" (-g {} not used: it drives GPUs)", opts.ngpus) : ""));
-  }
-#endif
 
   collectives::BenchOutcome outcome;
   report::Report r;
@@ -369,7 +367,6 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
     };
     outcome = collectives::run_host_bench(plan, mpi, ctx.deadline(), progress, on_stuck);
   } else {
-#if NCD_HAVE_NCCL
     th.unstable_spread = 0.2;
     gpu::GpuBenchOutcome g;
     dist::Comm* copy_comm = &ctx.comm();
@@ -379,7 +376,7 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
         throw UsageError(fmt::format("-g {}: one process drives {} GPUs without MPI; under a launcher start one rank "
                                      "per GPU instead ({} ranks here)",
                                      opts.ngpus, opts.ngpus, copy_comm->size()));
-      gpu::LocalGroupRun local = gpu::run_nccl_bench_local(plan, opts.ngpus, ctx.deadline(), progress);
+      gpu::LocalGroupRun local = gpu_backend.run_bench_local(plan, opts.ngpus, ctx.deadline(), progress);
       local_comm = local.comm;
       comm = local_comm.get();
       g = std::move(local.outcome);
@@ -388,7 +385,7 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
                                   opts.ngpus, opts.ngpus - 1));
     } else {
       comm = copy_comm;
-      g = gpu::run_nccl_bench(plan, *comm, ctx.deadline(), progress);
+      g = gpu_backend.run_bench(plan, *comm, ctx.deadline(), progress);
     }
     outcome = std::move(g.bench);
     notes.insert(notes.end(), g.notes.begin(), g.notes.end());
@@ -397,15 +394,9 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
       // One rank per node measures its node's GPUs, so copies do not compete with each other.
       std::vector<gpu::CopyResult> copies;
       if (copy_comm->nodes().is_leader(copy_comm->rank()))
-        copies = gpu::run_copy_bench(parse_size(opts.copy_bytes, "--copy-size"), 10, ctx.deadline());
+        copies = gpu_backend.run_copies(parse_size(opts.copy_bytes, "--copy-size"), 10, ctx.deadline());
       nlohmann::json cj = nlohmann::json::array();
-      for (const auto& c : copies) {
-        cj.push_back({{"kind", c.kind}, {"src", c.src}, {"dst", c.dst}, {"bus_id", c.bus_id}, {"bytes", c.bytes},
-                      {"gbps", c.gbps > 0 ? nlohmann::json(c.gbps) : nlohmann::json(nullptr)},
-                      {"expected_gbps", c.expected_gbps > 0 ? nlohmann::json(c.expected_gbps) : nlohmann::json(nullptr)},
-                      {"expected_from", c.expected_from},
-                      {"host", copy_comm->host()}, {"rank", copy_comm->rank()}});
-      }
+      for (const auto& c : copies) cj.push_back(gpu::copy_to_json(c, copy_comm->host(), copy_comm->rank()));
       auto all = copy_comm->gather(cj.dump(), dist::Deadline::after(std::max(5.0, ctx.deadline().remaining_s())));
       if (ctx.is_root()) {
         nlohmann::json merged = nlohmann::json::array();
@@ -429,7 +420,7 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
         }
       }
     }
-#endif
+
   }
 
   checks::BenchEvidence ev;

@@ -7,6 +7,7 @@
 #include "core/catalogue.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "gpu/backend.hpp"
 #include "ncd/config.hpp"
 #include "probe/versions.hpp"
 
@@ -16,17 +17,14 @@ int run_version(const VersionOptions&, Context& ctx) {
   probe::Versions v = probe::probe_versions();
   if (ctx.opts.format == "json") {
     nlohmann::json j = {{"version", NCD_VERSION},
-                        {"features", {{"nccl", static_cast<bool>(NCD_HAVE_NCCL)},
-                                      {"nccl_build_version", NCD_NCCL_BUILD_VERSION}}},
+                        {"features", {{"nccl", gpu::backend().built()},
+                                      {"nccl_build_version", gpu::backend().build_version()}}},
                         {"runtime", v}};
     ctx.out << j.dump(2) << '\n';
     return 0;
   }
   ctx.out << "nccl-doctor " << NCD_VERSION << '\n';
-  ctx.out << "build: NCCL backend "
-          << (NCD_HAVE_NCCL ? fmt::format("on (built against NCCL {})", NCD_NCCL_BUILD_VERSION)
-                            : std::string("off (rebuild with -DNCD_WITH_NCCL=ON for GPU benchmarks)"))
-          << '\n';
+  ctx.out << "build: NCCL backend " << gpu::backend().describe() << '\n';
   ctx.out << "runtime:\n";
   ctx.out << "  NCCL          " << (v.nccl.empty() ? "not found (libnccl.so.2)" : v.nccl) << '\n';
   ctx.out << "  CUDA runtime  " << (v.cuda_runtime.empty() ? "not found" : v.cuda_runtime) << '\n';

@@ -15,9 +15,7 @@
 #include "nccl/log_model.hpp"
 #include "nccl/topo_xml.hpp"
 #include "topo/paths.hpp"
-#if NCD_HAVE_NCCL
-#include "gpu/rings_capture.hpp"
-#endif
+#include "gpu/backend.hpp"
 
 namespace ncd::cli {
 namespace {
@@ -289,14 +287,18 @@ int run_rings(const RingsOptions& opts, Context& ctx) {
 }
 
 LiveRings inspect_rings_live(Context& ctx) {
-#if NCD_HAVE_NCCL
+  const gpu::Backend& gpu_backend = gpu::backend();
+  if (!gpu_backend.built())
+    throw UnavailableError(
+        "rings: this build has no NCCL backend (rebuild with -DNCD_WITH_NCCL=ON); for offline inspection pass "
+        "--topo-xml FILE --graph-xml FILE");
   dist::Comm& comm = ctx.comm();
   // The capture gives up a reserve before the deadline (a fifth of the time left, 1-5 s): ranks
   // whose capture ran into it still report in the reserve, and only the rank that never comes
   // back is named, by the deadline.
   const dist::Deadline& deadline = ctx.deadline();
   gpu::RingsCapture cap =
-      gpu::capture_rings(comm, deadline.reserving(std::clamp(deadline.remaining_s() / 5, 1.0, 5.0)), kMaxLogPerRank);
+      gpu_backend.capture_rings(comm, deadline.reserving(std::clamp(deadline.remaining_s() / 5, 1.0, 5.0)), kMaxLogPerRank);
   auto blobs = comm.gather(nlohmann::json(cap).dump(), dist::Deadline::after(std::max(0.5, deadline.remaining_s())));
   LiveRings out;
   out.section = nlohmann::json::array();
@@ -361,12 +363,6 @@ LiveRings inspect_rings_live(Context& ctx) {
   out.findings.insert(out.findings.end(), cmp.begin(), cmp.end());
   sort_findings(out.findings);
   return out;
-#else
-  (void)ctx;
-  throw UnavailableError(
-      "rings: this build has no NCCL backend (rebuild with -DNCD_WITH_NCCL=ON); for offline inspection pass "
-      "--topo-xml FILE --graph-xml FILE");
-#endif
 }
 
 }  // namespace ncd::cli

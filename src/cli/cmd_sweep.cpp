@@ -31,9 +31,7 @@
 #include "topo/fingerprint.hpp"
 #include "topo/paths.hpp"
 #include "topo/model.hpp"
-#if NCD_HAVE_NCCL
-#include "gpu/gpu_bench.hpp"
-#endif
+#include "gpu/backend.hpp"
 
 extern char** environ;
 
@@ -378,10 +376,8 @@ void stage_bench(Sweep& s, const dist::Deadline& deadline) {
     }
     if (!outcome.stopped && !mpi.broken()) repeats = repeat_unstable(s, bp, outcome, stage_start, deadline);
   } else {
-#if NCD_HAVE_NCCL
     th.unstable_spread = 0.2;
-    gpu::GpuBenchOutcome g;
-    g = gpu::run_nccl_bench(bp, s.comm, deadline, progress);
+    gpu::GpuBenchOutcome g = gpu::backend().run_bench(bp, s.comm, deadline, progress);
     outcome = std::move(g.bench);
     if (s.ctx.is_root()) s.r.notes.insert(s.r.notes.end(), g.notes.begin(), g.notes.end());
     if (s.ctx.is_root()) s.r.findings.insert(s.r.findings.end(), g.findings.begin(), g.findings.end());
@@ -390,21 +386,14 @@ void stage_bench(Sweep& s, const dist::Deadline& deadline) {
       // One rank per node measures its node's GPUs (the others would measure the same ones).
       nlohmann::json mine = nlohmann::json::array();
       if (s.comm.nodes().is_leader(s.comm.rank())) {
-        for (const auto& c : gpu::run_copy_bench(s.plan.copy_bytes, 10, deadline))
-          mine.push_back({{"kind", c.kind}, {"src", c.src}, {"dst", c.dst}, {"bus_id", c.bus_id},
-                          {"bytes", c.bytes},
-                          {"gbps", c.gbps > 0 ? nlohmann::json(c.gbps) : nlohmann::json(nullptr)},
-                          {"expected_gbps", c.expected_gbps > 0 ? nlohmann::json(c.expected_gbps) : nlohmann::json(nullptr)},
-                          {"expected_from", c.expected_from}, {"host", s.comm.host()}, {"rank", s.comm.rank()}});
+        for (const auto& c : gpu::backend().run_copies(s.plan.copy_bytes, 10, deadline))
+          mine.push_back(gpu::copy_to_json(c, s.comm.host(), s.comm.rank()));
       }
       auto all = s.comm.gather(mine.dump(), deadline);
       for (const auto& b : all)
         if (b)
           for (const auto& c : nlohmann::json::parse(*b)) copies.push_back(c);
     }
-#else
-    throw UnavailableError("sweep planned the NCCL backend in a build without NCCL");
-#endif
   }
   if (!s.ctx.is_root()) return;
   checks::BenchEvidence ev;
@@ -712,7 +701,7 @@ RunFacts sweep_facts(const report::Report& r, const nlohmann::json& stages, cons
   }
   if (nranks < 2) miss(need::kMultiRank, "one rank: run under mpirun or srun", false);
   if (nnodes < 2) miss(need::kMultiNode, "one node", true);
-  if (f.gpus > 0 && !NCD_HAVE_NCCL) miss(need::kNcclBackend, "built without NCCL", true);
+  if (f.gpus > 0 && !gpu::backend().built()) miss(need::kNcclBackend, "built without NCCL", true);
   if (f.gpus > 0 && nvml_missing) miss(need::kNvml, "NVML unavailable", false);
   miss(need::kLog, "no NCCL log given (nccl-doctor log)", true);
   for (const auto& st : stages) {
@@ -785,7 +774,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
     f.nnodes = static_cast<int>(comm.nodes().node_names.size());
     f.min_gpus = env.ranks.empty() ? 0 : 1 << 20;
     for (const auto& e : env.ranks) f.min_gpus = std::min(f.min_gpus, e.versions.gpu_count);
-    f.nccl_build = NCD_HAVE_NCCL;
+    f.nccl_build = gpu::backend().built();
     f.quick = o.quick;
     f.full = o.full;
     f.excluded = excluded;
@@ -815,7 +804,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
                                     "inspected",
                                     join(parts, "; "),
                                     with_gpu ? fmt::format(" while {} rank(s) have GPUs", with_gpu) : ""));
-    } else if (p.backend == "mpi" && f.min_gpus > 0 && !NCD_HAVE_NCCL) {
+    } else if (p.backend == "mpi" && f.min_gpus > 0 && !f.nccl_build) {
       r.notes.push_back("built without NCCL: the host backend measures over MPI (rebuild with -DNCD_WITH_NCCL=ON)");
     }
     plan_blob = nlohmann::json(p).dump();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <streambuf>
 
+#include "core/build_info.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
@@ -187,8 +188,7 @@ nlohmann::json report_to_json(const Report& r, int code) {
   j["schema"] = kSchema;
   j["tool"] = {{"name", "nccl-doctor"},
                {"version", NCD_VERSION},
-               {"features", {{"nccl", static_cast<bool>(NCD_HAVE_NCCL)},
-                             {"nccl_build_version", NCD_NCCL_BUILD_VERSION}}}};
+               {"features", {{"nccl", build_info().nccl}, {"nccl_build_version", build_info().nccl_build_version}}}};
   j["command"] = r.command;
   j["args"] = r.args;
   j["started"] = r.started_unix;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "checks/baseline.hpp"
+#include "core/build_info.hpp"
 #include "core/catalogue.hpp"
 #include "report/escape.hpp"
 #include "ncd/config.hpp"
@@ -193,7 +194,7 @@ class Metrics {
 };
 
 void Metrics::fill(const Report& r, int code, const PromOptions& o) {
-  info_.add({{"version", NCD_VERSION}, {"command", enum_value(r.command)}, {"nccl_backend", NCD_HAVE_NCCL ? "on" : "off"}},
+  info_.add({{"version", NCD_VERSION}, {"command", enum_value(r.command)}, {"nccl_backend", build_info().nccl ? "on" : "off"}},
             1);
   last_run_.add({}, r.started_unix);
   duration_.add({}, r.duration_s);
