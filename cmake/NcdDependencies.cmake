@@ -3,7 +3,9 @@
 
 # Skip the deprecated MPI-2 C++ bindings: mpi.h parses 35x faster and libmpi_cxx is not needed.
 set(MPI_CXX_SKIP_MPICXX ON CACHE BOOL "Do not use the MPI-2 C++ bindings")
-find_package(MPI 3.0 REQUIRED COMPONENTS C CXX)
+if(NCD_WITH_MPI)
+  find_package(MPI 3.0 REQUIRED COMPONENTS C CXX)
+endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc>=2.0)
 find_package(CLI11 2.1 CONFIG REQUIRED)

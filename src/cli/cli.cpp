@@ -26,7 +26,7 @@
 #include "core/finding.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
-#include "dist/mpi_comm.hpp"
+#include "dist/comm.hpp"
 #include "report/writers.hpp"
 #include "ncd/config.hpp"
 
@@ -465,7 +465,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     err.flush();
     // Peers may be waiting for this rank: end the whole job rather than let them hang.
     if (ctx.has_comm() && ctx.comm().is_mpi() && ctx.comm().size() > 1)
-      static_cast<dist::MpiComm&>(ctx.comm()).abort_job(3);
+      ctx.comm().abort_job(3);
     return 3;
   };
   try {
@@ -473,7 +473,7 @@ int run_cli_impl(const std::vector<std::string>& args, std::ostream& out, std::o
     // A step expired: peers may be stuck in MPI, so a collective finalize could hang. Rank 0
     // has written its report by now; end the whole job (other ranks give it time to do so).
     if (ctx.has_comm() && ctx.comm().is_mpi() && ctx.comm().broken()) {
-      auto& mpi = static_cast<dist::MpiComm&>(ctx.comm());
+      dist::Comm& mpi = ctx.comm();
       out.flush();
       err.flush();
       if (mpi.rank() != 0) {

@@ -447,7 +447,7 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
   // A rank that never answered may be stuck in MPI: end the whole job now that the report is out.
   // Rank 0 only (see the self-test above): the job's exit status is rank 0's verdict.
   if (comm->broken() && comm->size() > 1 && comm->is_mpi() && comm->rank() == 0)
-    static_cast<dist::MpiComm*>(comm)->abort_job(code);
+    comm->abort_job(code);
   return code;
 }
 

@@ -15,7 +15,6 @@
 #include "core/catalogue.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
-#include "dist/mpi_comm.hpp"
 #include "report/escape.hpp"
 #include "report/prom.hpp"
 #include "report/writers.hpp"
@@ -101,25 +100,14 @@ void Context::start_clock() {
 double Context::elapsed_s() const { return mono_now() - started_mono_; }
 
 dist::Comm& Context::comm() {
-  if (!comm_) {
-    if (dist::launched_by_mpi_launcher())
-      comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
-    else
-      comm_ = std::make_unique<dist::SingleComm>();
-    check_launch(comm_->size());  // srun without PMI: N one-rank jobs, each thinking it is alone
-    if (!comm_->disagreement().empty()) throw RanksDisagree(comm_->disagreement());
-  }
+  if (!comm_) adopt_comm(dist::make_world_comm(deadline_.capped(120)));
   return *comm_;
 }
 
-dist::MpiComm& Context::mpi() {
-  if (comm_ && !comm_->is_mpi()) comm_.reset();
-  if (!comm_) {
-    comm_ = std::make_unique<dist::MpiComm>(deadline_.capped(120));
-    check_launch(comm_->size());
-    if (!comm_->disagreement().empty()) throw RanksDisagree(comm_->disagreement());
-  }
-  return static_cast<dist::MpiComm&>(*comm_);
+void Context::adopt_comm(std::unique_ptr<dist::Comm> c) {
+  comm_ = std::move(c);
+  check_launch(comm_->size());  // srun without PMI: N one-rank jobs, each thinking it is alone
+  if (!comm_->disagreement().empty()) throw RanksDisagree(comm_->disagreement());
 }
 
 bool Context::is_root() const { return !comm_ || comm_->rank() == 0; }

@@ -75,6 +75,8 @@ class Context {
   int finish(report::Report& r, const std::function<void(std::ostream&)>& body);
 
  private:
+  /// Takes `c` as the job's communicator: checks the launch and that the ranks agree.
+  void adopt_comm(std::unique_ptr<dist::Comm> c);
   std::unique_ptr<dist::Comm> comm_;
   dist::Deadline deadline_;
   double started_unix_ = 0;

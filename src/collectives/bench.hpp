@@ -10,10 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "collectives/host_algos.hpp"
 #include "collectives/types.hpp"
-#include "dist/mpi_comm.hpp"
+#include "dist/comm.hpp"
 #include "model/report.hpp"
+
+namespace ncd::dist {
+class MpiComm;
+}
 
 namespace ncd::collectives {
 

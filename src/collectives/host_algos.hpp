@@ -26,11 +26,6 @@ struct CollArgs {
   void* scratch = nullptr;  ///< at least scratch_bytes(algo, op, shape, nranks)
 };
 
-/// Pipelining knobs of our own algorithms.
-struct HostTuning {
-  std::size_t slice_bytes = 512 * 1024;  ///< messages are cut into slices of this size
-  double yield_s = 1e-3;                  ///< yield (not sleep) this long before sleeping
-};
 
 enum class CollStatus { kDone, kTimedOut };
 

@@ -64,4 +64,10 @@ struct Shape {
 [[nodiscard]] std::vector<std::size_t> size_sweep(std::size_t min, std::size_t max, double factor,
                                                   std::size_t step = 0);
 
+/// Pipelining knobs of our own algorithms.
+struct HostTuning {
+  std::size_t slice_bytes = 512 * 1024;  ///< messages are cut into slices of this size
+  double yield_s = 1e-3;                  ///< yield (not sleep) this long before sleeping
+};
+
 }  // namespace ncd::collectives

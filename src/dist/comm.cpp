@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dist/comm.hpp"
 
+#include <cstdlib>
+
 #include <unistd.h>
 
 #include <csignal>
@@ -75,5 +77,13 @@ std::string local_hostname() {
 }
 
 SingleComm::SingleComm() { nodes_ = NodeMap::from_hosts({local_hostname()}); }
+
+bool launched_by_mpi_launcher() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MV2_COMM_WORLD_SIZE"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+void Comm::abort_job(int code) { std::_Exit(code); }
 
 }  // namespace ncd::dist

@@ -73,6 +73,9 @@ class Comm {
   /// they were still alive when the signal came, waiting at most `max_wait_s` for all of them.
   /// A rank missing here died (or is stopped); the others were merely interrupted.
   [[nodiscard]] virtual std::vector<int> alive_after_interrupt(double /*max_wait_s*/) { return {}; }
+  /// Ends the whole job at once (after a timeout, when peers may be stuck): MPI_Abort under
+  /// MPI; without one, this process exits.
+  [[noreturn]] virtual void abort_job(int code);
   /// Non-empty when the ranks were started with different commands or options (MPMD launch,
   /// different scripts): one line naming the groups of ranks and what each runs.
   [[nodiscard]] const std::string& disagreement() const { return disagreement_; }
@@ -105,6 +108,17 @@ class SingleComm final : public Comm {
   bool broadcast(std::string&, const Deadline&) override { return true; }
   bool barrier(const Deadline&) override { return true; }
 };
+
+/// True when this process was started by mpirun/mpiexec/srun with a PMI(x) environment.
+[[nodiscard]] bool launched_by_mpi_launcher();
+
+/// The job's communicator: MPI's when a launcher started this process (MPI initialised and
+/// every rank's host learnt within `deadline`), else a single rank. A build without MPI
+/// (NCD_WITH_MPI=OFF) started by a launcher: UnavailableError.
+[[nodiscard]] std::unique_ptr<Comm> make_world_comm(const Deadline& deadline);
+
+/// The MPI library's version line ("none (built without MPI)" in a build without it).
+[[nodiscard]] std::string mpi_library_version();
 
 /// This machine's host name (gethostname).
 [[nodiscard]] std::string local_hostname();

@@ -129,10 +129,17 @@ class InitWatchdog {
 };
 }  // namespace
 
-bool launched_by_mpi_launcher() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MV2_COMM_WORLD_SIZE"})
-    if (std::getenv(v)) return true;
-  return false;
+std::unique_ptr<Comm> make_world_comm(const Deadline& deadline) {
+  if (launched_by_mpi_launcher()) return std::make_unique<MpiComm>(deadline);
+  return std::make_unique<SingleComm>();
+}
+
+std::string mpi_library_version() {
+  char buf[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int len = 0;
+  if (MPI_Get_library_version(buf, &len) != MPI_SUCCESS) return {};
+  std::string s(buf, static_cast<std::size_t>(len));
+  return std::string(trim(s.substr(0, s.find_first_of("\n,"))));
 }
 
 std::vector<int> wait_all(std::vector<MPI_Request>& reqs, const Deadline& deadline) {

@@ -7,9 +7,6 @@
 
 namespace ncd::dist {
 
-/// True when this process was started by mpirun/mpiexec/srun with a PMI(x) environment.
-[[nodiscard]] bool launched_by_mpi_launcher();
-
 class MpiComm final : public Comm {
  public:
   /// Initialises MPI (a singleton job when there is no launcher) and learns every rank's host
@@ -35,8 +32,7 @@ class MpiComm final : public Comm {
   bool broadcast_among(std::string& blob, int root, const std::vector<int>& members, int tag,
                        const Deadline& deadline) override;
   std::vector<int> alive_after_interrupt(double max_wait_s) override;
-  /// Ends the whole job at once (after a timeout, when peers may be stuck).
-  [[noreturn]] void abort_job(int code);
+  [[noreturn]] void abort_job(int code) override;
 
  private:
   int next_tag();

@@ -70,4 +70,23 @@ nlohmann::json copy_to_json(const CopyResult& c, const std::string& host, int ra
           {"host", host},             {"rank", rank}};
 }
 
+// The rings capture as gathered from every rank (the records cross ranks in every build).
+void to_json(nlohmann::json& j, const RingsCapture& c) {
+  j = nlohmann::json{{"host", c.host},           {"rank", c.rank},           {"leader", c.leader},
+                     {"cuda_dev", c.cuda_dev},   {"topo_xml", c.topo_xml},   {"graph_xml", c.graph_xml},
+                     {"debug_log", c.debug_log}, {"log_truncated", c.log_truncated}, {"error", c.error}};
+}
+
+void from_json(const nlohmann::json& j, RingsCapture& c) {
+  c.host = j.value("host", "");
+  c.rank = j.value("rank", 0);
+  c.leader = j.value("leader", false);
+  c.cuda_dev = j.value("cuda_dev", -1);
+  c.topo_xml = j.value("topo_xml", "");
+  c.graph_xml = j.value("graph_xml", "");
+  c.debug_log = j.value("debug_log", "");
+  c.log_truncated = j.value("log_truncated", false);
+  c.error = j.value("error", "");
+}
+
 }  // namespace ncd::gpu

@@ -3,12 +3,12 @@
 
 #include <dlfcn.h>
 #include <hwloc.h>
-#include <mpi.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/text.hpp"
+#include "dist/comm.hpp"
 #include "ncd/config.hpp"
 
 namespace ncd::probe {
@@ -82,15 +82,7 @@ Versions probe_versions() {
       }
     }
   }
-  {
-    char buf[MPI_MAX_LIBRARY_VERSION_STRING] = {};
-    int len = 0;
-    if (MPI_Get_library_version(buf, &len) == MPI_SUCCESS) {
-      std::string s(buf, static_cast<std::size_t>(len));
-      auto nl = s.find_first_of("\n,");
-      v.mpi = std::string(trim(s.substr(0, nl)));
-    }
-  }
+  v.mpi = dist::mpi_library_version();
   unsigned hv = hwloc_get_api_version();
   v.hwloc = fmt::format("{} (API {}.{}.{})", NCD_HWLOC_BUILD_VERSION, hv >> 16, (hv >> 8) & 0xff,
                         hv & 0xff);
