@@ -24,7 +24,7 @@
 # the period is longer than the collective, so the relative checks below).
 # Retried up to 3 times for timing; correctness (one row, no wrong element) checked each time.
 source "$(dirname "$0")/common.bash"
-one_ms=1
+one_ms=1  # 0: asserted; 1: the box never let the stream keep pace; 2: paced but mistimed
 for attempt in 1 2 3; do
   rm -f "$tmp/trace"
   NCD_STANDIN_COLL_US=1000 timeout 60 "$bin" bench --backend nccl --expected-busbw 0.0001 --algo native --op allreduce \
@@ -41,24 +41,31 @@ recs = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in open(sys.argv[2]
 assert len(recs) == 29, len(recs)  # 3 warm-up + 25 timed + 1 check
 timed = recs[3:28]
 period = [float(x["us"]) + (max(0.0, float(x["idle"])) if i else 0.0) for i, x in enumerate(timed)]
-ref = statistics.median(period)
+# Ours is a median, nccl-tests' a mean: each is judged when the same statistic of the stand-in's
+# own periods shows the stream kept a 1 ms pace (one slow period moves a mean, not a median).
+med, mean = statistics.median(period), statistics.mean(period)
 ours, nt = rows[0]["time_us"], rows[0]["nccltests_avg_time_us"]
-paced = abs(ref - 1000) <= 50
-print(f"one rank, attempt {sys.argv[3]}: stream period median {ref:.1f} us (paced: {paced}); ours {ours:.1f} us, "
-      f"nccl-tests' mean {nt:.1f} us")
-if not paced:
-    sys.exit(3)  # the box took the cores: not what this phase controls; try again
-assert abs(ours - 1000) <= 100, f"ours {ours:.1f} us is not 1 ms +- 10% while the stream ran at 1 ms"
-assert abs(nt - 1000) <= 100, f"nccl-tests' {nt:.1f} us is not 1 ms +- 10% while the stream ran at 1 ms"
-print("ok: a 1 ms stand-in collective is timed at 1 ms +- 10%")
+paced_med, paced_mean = abs(med - 1000) <= 50, abs(mean - 1000) <= 50
+ok_med, ok_mean = abs(ours - 1000) <= 100, abs(nt - 1000) <= 100
+print(f"one rank, attempt {sys.argv[3]}: stream period median {med:.1f} us (paced: {paced_med}), mean {mean:.1f} us "
+      f"(paced: {paced_mean}); ours (median) {ours:.1f} us, nccl-tests' mean {nt:.1f} us")
+if (paced_med and not ok_med) or (paced_mean and not ok_mean):
+    print("mistimed: the stream kept a 1 ms pace but the loop's time is not 1 ms +- 10%")
+    sys.exit(4)
+if paced_med and paced_mean:
+    print("ok: a 1 ms stand-in collective is timed at 1 ms +- 10% (median and nccl-tests' mean)")
+    sys.exit(0)
+sys.exit(3)  # the box took the cores during this attempt: not what this phase controls
 PY
   case $? in
     0) one_ms=0; break ;;
     3) ;;
+    4) one_ms=2 ;;
     *) echo "FAIL: one rank"; cat "$tmp/out"; exit 1 ;;
   esac
 done
-[[ $one_ms -eq 0 ]] || echo "note: the box was too busy for the stream to keep a 1 ms pace in 3 tries; the two-rank checks below still hold"
+[[ $one_ms -eq 2 ]] && { echo "FAIL: a 1 ms collective the stream ran at 1 ms was not timed at 1 ms +- 10%"; exit 1; }
+[[ $one_ms -eq 1 ]] && echo "note: the box was too busy for the stream to keep a 1 ms pace in 3 tries; the two-rank checks below still hold"
 fail=1
 for attempt in 1 2 3; do
   rm -f "$tmp/trace"
