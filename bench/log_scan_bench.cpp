@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "nccl/log_analyzer.hpp"
+#include "checks/log_rules.hpp"
 #include "nccl/log_line.hpp"
 
 namespace {
@@ -134,7 +134,7 @@ std::string analyse(const std::string& path) {
   ncd::nccl::LogIngest in;
   in.add_file(path);
   ncd::nccl::RunLog log = in.take();
-  ncd::nccl::Diagnosis d = ncd::nccl::analyze(log);
+  ncd::checks::Diagnosis d = ncd::checks::analyze(log);
   return fmt::format("{} lines, {} NCCL lines, {} WARN, {} hosts, {} connections, {} findings, root {}", log.total_lines,
                      log.nccl_lines, log.warn_lines, log.hosts.size(), log.connections.size(), d.findings.size(),
                      d.root.empty() ? "-" : d.root);

@@ -11,7 +11,7 @@
 #include "core/catalogue.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
-#include "nccl/log_analyzer.hpp"
+#include "checks/log_rules.hpp"
 
 namespace ncd::cli {
 
@@ -105,7 +105,7 @@ int run_log(const LogOptions& opts_in, Context& ctx) {
     if (!rel.empty() && *rel.begin() != "..") f = rel.string();
   }
   nccl::RunLog model;
-  nccl::Diagnosis d = nccl::analyze_files(opts.files, &model);
+  checks::Diagnosis d = checks::analyze_files(opts.files, &model);
 
   report::Report r;
   r.command = "log";

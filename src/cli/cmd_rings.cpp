@@ -11,7 +11,7 @@
 #include "core/text.hpp"
 #include "checks/ring_predict.hpp"
 #include "nccl/graph_xml.hpp"
-#include "nccl/log_analyzer.hpp"
+#include "nccl/log_ingest.hpp"
 #include "nccl/log_model.hpp"
 #include "nccl/topo_xml.hpp"
 #include "topo/paths.hpp"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Streaming ingestion of NCCL logs into the RunLog (declared in log_analyzer.hpp).
+// Streaming ingestion of NCCL logs into the RunLog (declared in log_ingest.hpp).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +19,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
-#include "nccl/log_analyzer.hpp"
+#include "nccl/log_ingest.hpp"
 #include "nccl/log_line.hpp"
 
 namespace ncd::nccl {

@@ -2,7 +2,7 @@
 #pragma once
 /// The run model rebuilt from NCCL debug logs: hosts, ranks, versions, interfaces, transports
 /// per channel and peer, rings, trees, env overrides, warnings and how far each process got.
-/// Pure data (no I/O); filled by LogIngest (log_analyzer.hpp), read by the checks and by
+/// Pure data (no I/O); filled by LogIngest (log_ingest.hpp), read by the checks and by
 /// `nccl-doctor rings`. Memory grows with ranks, channels and distinct events, never with the
 /// size of the input.
 #include <cstdint>
@@ -191,7 +191,7 @@ enum class EventKind { kWarn, kTrace, kCarried, kInfoSignal };
 
 struct LogEvent {
   EventKind kind = EventKind::kWarn;
-  int sig = 0;           ///< the signature (log_analyzer's Sig), 0 = unclassified
+  int sig = 0;           ///< the signature (log_ingest.hpp: Sig), 0 = unclassified
   std::string host;
   long pid = -1;
   long tid = -1;

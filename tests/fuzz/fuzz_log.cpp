@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
-#include "nccl/log_analyzer.hpp"
+#include "checks/log_rules.hpp"
 #include "nccl/log_line.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     ncd::nccl::LogIngest in;
     in.add_text(text, "fuzz.log");
-    (void)ncd::nccl::analyze(in.take());
+    (void)ncd::checks::analyze(in.take());
   } catch (const ncd::Error&) {
   }
   return 0;

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "log_test_util.hpp"
-#include "nccl/log_analyzer.hpp"
+#include "checks/log_rules.hpp"
 #include "nccl/log_line.hpp"
 #include "nccl/log_structure.hpp"
 

@@ -17,7 +17,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
-#include "nccl/log_analyzer.hpp"
+#include "checks/log_rules.hpp"
 #include "report/escape.hpp"
 #include "report/report.hpp"
 #include "report/writers.hpp"
@@ -199,9 +199,9 @@ TEST(SafeRead, TruncatedGzipIsReportedAndItsHeadAnalysed) {
     std::ofstream(cut, std::ios::binary) << data.substr(0, data.size() / 2);
   }
   nccl::RunLog intact, damaged;
-  (void)nccl::analyze_files({whole}, &intact);
+  (void)checks::analyze_files({whole}, &intact);
   EXPECT_TRUE(intact.damaged_inputs.empty());
-  (void)nccl::analyze_files({cut}, &damaged);
+  (void)checks::analyze_files({cut}, &damaged);
   ASSERT_EQ(damaged.damaged_inputs.size(), 1u);
   EXPECT_NE(damaged.damaged_inputs[0].find("truncated"), std::string::npos) << damaged.damaged_inputs[0];
   EXPECT_GT(damaged.total_lines, 10);
@@ -217,7 +217,7 @@ TEST(SafeRead, TruncatedGzipIsReportedAndItsHeadAnalysed) {
   // the log is an input error naming the corruption; either way never a healthy short log.
   nccl::RunLog corrupt;
   try {
-    (void)nccl::analyze_files({crc}, &corrupt);
+    (void)checks::analyze_files({crc}, &corrupt);
     ASSERT_EQ(corrupt.damaged_inputs.size(), 1u);
     EXPECT_NE(corrupt.damaged_inputs[0].find("corrupt"), std::string::npos) << corrupt.damaged_inputs[0];
   } catch (const InputError& e) {
@@ -249,7 +249,7 @@ TEST(SafeRead, WideEncodingsAreNamed) {
       std::ofstream(p, std::ios::binary) << c.bytes;
     }
     try {
-      (void)nccl::analyze_files({p}, nullptr);
+      (void)checks::analyze_files({p}, nullptr);
       ADD_FAILURE() << c.name << " was read";
     } catch (const InputError& e) {
       EXPECT_NE(std::string(e.what()).find(c.want), std::string::npos) << c.name << ": " << e.what();

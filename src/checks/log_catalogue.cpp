@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Catalogue entries of the log analyser (src/nccl/log_analyzer.cpp detects them): every tag of
+// Catalogue entries of the log analyser (src/checks/log_rules_*.cpp detect them): every tag of
 // corpus/logs/TAXONOMY.md, plus three for what no tag covers. `version.mismatch` and `env.risky`
 // are shared with the live env checks (src/checks/env_checks.cpp registers them).
 #include "core/catalogue.hpp"

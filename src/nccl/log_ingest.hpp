@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-/// Post-mortem of NCCL debug logs: LogIngest streams files (plain, .gz, stdin) into a RunLog,
-/// analyze() turns the RunLog into findings with the ids of corpus/logs/TAXONOMY.md, root
-/// cause first.
+/// Reading NCCL debug logs: LogIngest streams files (plain, .gz, stdin) into a RunLog and
+/// classifies each error-bearing message (Sig). The rules that turn a RunLog into findings live
+/// in checks/ (checks/log_rules.hpp).
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/finding.hpp"
 #include "nccl/log_model.hpp"
 
 namespace ncd::nccl {
@@ -94,19 +93,5 @@ class LogIngest {
   struct State;
   std::unique_ptr<State> st_;
 };
-
-/// The result of the analysis.
-struct Diagnosis {
-  std::vector<Finding> findings;  ///< the root cause first, then consequences and context
-  std::string root;               ///< the root-cause id; "" when nothing is wrong
-  std::string verdict;            ///< one paragraph for people
-};
-
-/// Pure: from the run model to findings.
-[[nodiscard]] Diagnosis analyze(const RunLog& log);
-
-/// Reads `paths` and analyses them (the `log` command without the rendering). Throws
-/// InputError when an input is unreadable or holds no NCCL information.
-[[nodiscard]] Diagnosis analyze_files(const std::vector<std::string>& paths, RunLog* model = nullptr);
 
 }  // namespace ncd::nccl
