@@ -24,6 +24,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
+#include "core/time.hpp"
 #include "core/units.hpp"
 #include "dist/mpi_comm.hpp"
 #include "ncd/config.hpp"
@@ -222,11 +223,7 @@ struct Sweep {
   void stage_line(const std::string& stage, const std::string& what) {
     if (!ctx.is_root() || ctx.opts.verbosity < 0) return;
     ctx.end_progress();
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char clock[16];
-    std::strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+    const std::string clock = format_utc(static_cast<double>(std::time(nullptr)), kUtcClock);
     const std::string of = plan.stages.size() > 1 ? fmt::format("/{}", plan.stages.size()) : "";
     ctx.err << fmt::format("nccl-doctor: {}Z t={:.1f}s sweep [{}{}] {}: {}", clock, ctx.elapsed_s() - started,
                            stage_index, of, stage, what)
