@@ -58,19 +58,6 @@ struct Builder {
   }
 };
 
-/// The bandwidth NCCL gives a PCI element's link to its parent (topo.cc: its own reading of
-/// link_speed, unknown strings Gen3, width 0 as 16).
-double nccl_pci_bw(const topo::PciDevice& d) {
-  double gts = !d.speed_text.empty() ? topo::nccl_reads_speed(d.speed_text)
-               : d.link.max_gts > 0  ? d.link.max_gts
-               : d.link.cur_gts > 0  ? d.link.cur_gts
-                                     : 8.0;
-  int width = d.link.max_width > 0 ? d.link.max_width : d.link.cur_width > 0 ? d.link.cur_width : 16;
-  if (d.speed_text.empty() && d.link.max_gts <= 0 && d.link.cur_gts <= 0 && d.link_gbps > 0)
-    return topo::pcie_bw_from_raw(d.link_gbps);
-  return topo::pcie_bw(gts, width);
-}
-
 void add_cpus(Builder& b) {
   for (const auto& c : b.s.cpus) {
     int n = b.cpu(c.numa);
@@ -113,7 +100,7 @@ void add_pci(Builder& b) {
     const topo::PciDevice* d = s.find_pci(bus);
     std::string parent = topo::nccl_parent(s, bus);
     int upn = (!parent.empty() && b.by_bus.count(parent)) ? b.by_bus[parent] : b.cpu(d->numa);
-    b.both(n, upn, kLinkPci, nccl_pci_bw(*d));
+    b.both(n, upn, kLinkPci, topo::nccl_link_bw(*d));
     b.up[static_cast<std::size_t>(n)] = upn;
   }
   for (std::size_t i = 0; i < s.gpus.size(); ++i) {  // GPUs without a PCI position hang from their CPU
