@@ -370,15 +370,8 @@ int SearchSystem::local_net(int gpu_index, int channel) const {
   if (nets.empty()) return -1;
   std::size_t sharing = local(net(nets.front()), kGpu).size();
   int per = static_cast<int>((nets.size() + std::max<std::size_t>(sharing, 1) - 1) / std::max<std::size_t>(sharing, 1));
-  unsigned dev = static_cast<unsigned>(std::max(nodes[static_cast<std::size_t>(gpu(gpu_index))].dev, 0));
-  unsigned cnt = static_cast<unsigned>(nets.size());
-  if ((cnt & (cnt - 1)) == 0) {  // mirrorBits
-    unsigned bits = 0, r = 0;
-    while ((1u << bits) < cnt) ++bits;
-    for (unsigned b = 0; b < bits; ++b)
-      if (dev & (1u << b)) r |= 1u << (bits - 1 - b);
-    dev = r;
-  }
+  unsigned dev = topo::nccl_local_start(nodes[static_cast<std::size_t>(gpu(gpu_index))].dev, nets.size());
+  const unsigned cnt = static_cast<unsigned>(nets.size());
   dev += static_cast<unsigned>(channel % std::max(per, 1));
   return nets[dev % cnt];
 }
