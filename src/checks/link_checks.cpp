@@ -2,6 +2,7 @@
 #include "checks/link_checks.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -978,6 +979,31 @@ std::optional<CheckOutcome> link_slow_outcome(const LinkAnalysis& analysis) {
                         join(net_why, "; ") + " (give --expect net=GBPS, or sweep 3 or more nodes)"};
   return CheckOutcome{"link.slow", CheckStatus::kNotApplicable, 0,
                       "two ranks on one host: no fabric link, and one shared-memory link has no other to compare with"};
+}
+
+nlohmann::json link_classes_json(const LinkAnalysis& analysis, const LinkCheckOptions& opts) {
+  auto text_of = [](const std::map<std::string, std::string>& m, const std::string& cls) {
+    auto it = m.find(cls);
+    return it != m.end() ? it->second : std::string();
+  };
+  nlohmann::json classes = nlohmann::json::object();
+  for (const auto& [cls, c] : analysis.classes)
+    classes[cls] = {{"links", c.links},
+                    {"median_gbps", c.median_gbps},
+                    {"sigma_gbps", c.sigma_gbps},
+                    {"slow_below_gbps", c.slow_below_gbps},
+                    {"expected_gbps", c.expected_gbps},
+                    {"expected_from", text_of(opts.expected_from, cls)},
+                    {"no_expectation_reason", text_of(opts.no_expectation_reason, cls)},
+                    {"median_latency_us", c.median_latency_us},
+                    {"noise", c.noise},
+                    {"noise_between", c.noise_between},
+                    {"noise_repeat", c.noise_repeat},
+                    {"healthy_values", c.healthy_values},
+                    {"link_limit_ratio", c.link_limit_ratio},
+                    {"node_limit_ratio", c.node_limit_ratio},
+                    {"method", c.method}};
+  return classes;
 }
 
 }  // namespace ncd::checks

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/catalogue.hpp"
 #include "core/finding.hpp"
 #include "model/report.hpp"
@@ -93,6 +95,9 @@ struct LinkAnalysis {
 /// its pairs are not reported again as link.slow. 3 endpoints triangulate (each node's two
 /// links against the third); 2 endpoints can only be compared with the expectation.
 [[nodiscard]] LinkAnalysis check_links(const LinkSweepData& data, const LinkCheckOptions& opts = {});
+/// `sections.links.classes` of a report: one object per link class (its ClassSummary, and where
+/// its expectation came from or why it has none, from `opts`). The one writer of that JSON.
+[[nodiscard]] nlohmann::json link_classes_json(const LinkAnalysis& analysis, const LinkCheckOptions& opts);
 
 /// What a bisection found (collectives::BisectPlanner), for the checks.
 struct BisectFindingsInput {

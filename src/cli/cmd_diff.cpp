@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/cmd_diff.hpp"
 
-#include <ctime>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +10,7 @@
 #include "checks/baseline.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
+#include "core/time.hpp"
 #include "report/escape.hpp"
 
 namespace ncd::cli {
@@ -24,12 +24,7 @@ report::Report load(const std::string& path) {
 
 std::string when(double unix_s) {
   if (unix_s <= 0) return "unknown time";
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
+  return format_utc(unix_s, kUtcHuman);
 }
 
 std::string_view kind_name(checks::Change::Kind k) {

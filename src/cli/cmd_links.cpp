@@ -268,24 +268,7 @@ int run_links(const LinksOptions& o, Context& ctx) {
                       "the job is ended (MPI may be stuck)");
   for (std::size_t n = 0; n < nodes.node_names.size(); ++n)
     r.hosts.push_back({nodes.node_names[n], nodes.node_ranks[n], "", nullptr});
-  nlohmann::json classes = nlohmann::json::object();
-  for (const auto& [cls, c] : analysis.classes)
-    classes[cls] = {{"links", c.links},
-                    {"median_gbps", c.median_gbps},
-                    {"sigma_gbps", c.sigma_gbps},
-                    {"slow_below_gbps", c.slow_below_gbps},
-                    {"expected_gbps", c.expected_gbps},
-                    {"expected_from", check_opts.expected_from.count(cls) ? check_opts.expected_from.at(cls) : ""},
-                    {"no_expectation_reason", check_opts.no_expectation_reason.count(cls)
-                                                  ? check_opts.no_expectation_reason.at(cls) : ""},
-                    {"median_latency_us", c.median_latency_us},
-                    {"noise", c.noise},
-                    {"noise_between", c.noise_between},
-                    {"noise_repeat", c.noise_repeat},
-                    {"healthy_values", c.healthy_values},
-                    {"link_limit_ratio", c.link_limit_ratio},
-                    {"node_limit_ratio", c.node_limit_ratio},
-                    {"method", c.method}};
+  const nlohmann::json classes = checks::link_classes_json(analysis, check_opts);
   r.sections["links"] = {{"mode", std::string(to_string(plan.mode))},
                          {"backend", "mpi"},
                          {"bytes", plan.bytes},

@@ -24,6 +24,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
+#include "core/time.hpp"
 #include "core/units.hpp"
 #include "dist/mpi_comm.hpp"
 #include "ncd/config.hpp"
@@ -220,11 +221,7 @@ struct Sweep {
   void stage_line(const std::string& stage, const std::string& what) {
     if (!ctx.is_root() || ctx.opts.verbosity < 0) return;
     ctx.end_progress();
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char clock[16];
-    std::strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+    const std::string clock = format_utc(static_cast<double>(std::time(nullptr)), kUtcClock);
     const std::string of = plan.stages.size() > 1 ? fmt::format("/{}", plan.stages.size()) : "";
     ctx.err << fmt::format("nccl-doctor: {}Z t={:.1f}s sweep [{}{}] {}: {}", clock, ctx.elapsed_s() - started,
                            stage_index, of, stage, what)
@@ -568,22 +565,17 @@ void stage_links(Sweep& s, const dist::Deadline& deadline, double budget_s) {
   data.silent_ranks = res.silent_ranks;
   data.rank_host = s.comm.nodes().rank_host;
   data.round_timeout_s = res.round_timeout_s;
-  checks::LinkAnalysis analysis = checks::check_links(data, checks::LinkCheckOptions{});
+  const checks::LinkCheckOptions link_opts{};
+  checks::LinkAnalysis analysis = checks::check_links(data, link_opts);
   s.r.findings.insert(s.r.findings.end(), analysis.findings.begin(), analysis.findings.end());
   s.r.links.insert(s.r.links.end(), res.links.begin(), res.links.end());
   s.r.notes.insert(s.r.notes.end(), analysis.notes.begin(), analysis.notes.end());
   if (auto o = checks::link_slow_outcome(analysis)) s.overrides[o->id] = *o;
   if (res.deadline_reached) s.r.notes.push_back("links: stopped early: " + res.stop_reason);
   if (res.failed) s.r.notes.push_back("links: a round did not finish; the report holds what was measured before it");
-  nlohmann::json classes = nlohmann::json::object();
+  const nlohmann::json classes = checks::link_classes_json(analysis, link_opts);
   std::vector<std::string> parts;
   for (const auto& [cls, c] : analysis.classes) {
-    classes[cls] = {{"links", c.links},
-                    {"median_gbps", c.median_gbps},
-                    {"sigma_gbps", c.sigma_gbps},
-                    {"slow_below_gbps", c.slow_below_gbps},
-                    {"expected_gbps", c.expected_gbps},
-                    {"median_latency_us", c.median_latency_us}};
     parts.push_back(fmt::format("{} {} link(s), median {:.3g} GB/s, {:.3g} us", cls, c.links, c.median_gbps,
                                 c.median_latency_us));
   }

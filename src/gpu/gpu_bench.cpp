@@ -25,6 +25,7 @@
 #include "core/units.hpp"
 #include "gpu/cuda_raii.hpp"
 #include "gpu/thread_comm.hpp"
+#include "topo/bandwidth.hpp"
 
 namespace ncd::gpu {
 namespace {
@@ -413,8 +414,7 @@ double pcie_gbps(const std::string& speed, int width) {
   } catch (...) {
     return 0;
   }
-  const double enc = gts >= 8 ? 128.0 / 130.0 : 0.8;  // 128b/130b from Gen3, 8b/10b before
-  return gts * enc * width / 8.0;
+  return topo::pcie_raw_gbps(gts, width);
 }
 
 GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& comm, const dist::Deadline& deadline,

@@ -58,19 +58,6 @@ struct Builder {
   }
 };
 
-/// The bandwidth NCCL gives a PCI element's link to its parent (topo.cc: its own reading of
-/// link_speed, unknown strings Gen3, width 0 as 16).
-double nccl_pci_bw(const topo::PciDevice& d) {
-  double gts = !d.speed_text.empty() ? topo::nccl_reads_speed(d.speed_text)
-               : d.link.max_gts > 0  ? d.link.max_gts
-               : d.link.cur_gts > 0  ? d.link.cur_gts
-                                     : 8.0;
-  int width = d.link.max_width > 0 ? d.link.max_width : d.link.cur_width > 0 ? d.link.cur_width : 16;
-  if (d.speed_text.empty() && d.link.max_gts <= 0 && d.link.cur_gts <= 0 && d.link_gbps > 0)
-    return topo::pcie_bw_from_raw(d.link_gbps);
-  return topo::pcie_bw(gts, width);
-}
-
 void add_cpus(Builder& b) {
   for (const auto& c : b.s.cpus) {
     int n = b.cpu(c.numa);
@@ -113,7 +100,7 @@ void add_pci(Builder& b) {
     const topo::PciDevice* d = s.find_pci(bus);
     std::string parent = topo::nccl_parent(s, bus);
     int upn = (!parent.empty() && b.by_bus.count(parent)) ? b.by_bus[parent] : b.cpu(d->numa);
-    b.both(n, upn, kLinkPci, nccl_pci_bw(*d));
+    b.both(n, upn, kLinkPci, topo::nccl_link_bw(*d));
     b.up[static_cast<std::size_t>(n)] = upn;
   }
   for (std::size_t i = 0; i < s.gpus.size(); ++i) {  // GPUs without a PCI position hang from their CPU
@@ -383,15 +370,8 @@ int SearchSystem::local_net(int gpu_index, int channel) const {
   if (nets.empty()) return -1;
   std::size_t sharing = local(net(nets.front()), kGpu).size();
   int per = static_cast<int>((nets.size() + std::max<std::size_t>(sharing, 1) - 1) / std::max<std::size_t>(sharing, 1));
-  unsigned dev = static_cast<unsigned>(std::max(nodes[static_cast<std::size_t>(gpu(gpu_index))].dev, 0));
-  unsigned cnt = static_cast<unsigned>(nets.size());
-  if ((cnt & (cnt - 1)) == 0) {  // mirrorBits
-    unsigned bits = 0, r = 0;
-    while ((1u << bits) < cnt) ++bits;
-    for (unsigned b = 0; b < bits; ++b)
-      if (dev & (1u << b)) r |= 1u << (bits - 1 - b);
-    dev = r;
-  }
+  unsigned dev = topo::nccl_local_start(nodes[static_cast<std::size_t>(gpu(gpu_index))].dev, nets.size());
+  const unsigned cnt = static_cast<unsigned>(nets.size());
   dev += static_cast<unsigned>(channel % std::max(per, 1));
   return nets[dev % cnt];
 }

@@ -178,15 +178,9 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     }
     r.d.numa = numa_of(t, r.obj);
   }
-  std::set<std::string> keep;
-  for (const auto& [bus, r] : all) {
-    if (r.d.kind == topo::PciKind::kBridge || r.d.kind == topo::PciKind::kOther) continue;
-    std::string cur = bus;
-    while (!cur.empty() && all.count(cur) && !keep.count(cur)) {
-      keep.insert(cur);
-      cur = all.at(cur).d.parent;
-    }
-  }
+  std::vector<const topo::PciDevice*> found;
+  for (const auto& [bus, r] : all) found.push_back(&r.d);
+  const std::set<std::string> keep = topo::pci_functions_to_keep(found);
   int gpu_seq = 0;
   for (const auto& bus : keep) {
     const Raw& r = all.at(bus);

@@ -188,15 +188,9 @@ topo::System sysfs_system(const std::string& root) {
     all.emplace(r.d.bus_id, std::move(r));
   }
   // Keep GPUs, NICs, NVSwitches and every bridge above them.
-  std::set<std::string> keep;
-  for (const auto& [bus, r] : all) {
-    if (r.d.kind == topo::PciKind::kBridge || r.d.kind == topo::PciKind::kOther) continue;
-    std::string cur = bus;
-    while (!cur.empty() && all.count(cur) && !keep.count(cur)) {
-      keep.insert(cur);
-      cur = all.at(cur).d.parent;
-    }
-  }
+  std::vector<const topo::PciDevice*> found;
+  for (const auto& [bus, r] : all) found.push_back(&r.d);
+  const std::set<std::string> keep = topo::pci_functions_to_keep(found);
   int single_numa = s.cpus.size() == 1 ? s.cpus.front().numa : -1;
   for (const auto& bus : keep) {
     topo::PciDevice d = all.at(bus).d;

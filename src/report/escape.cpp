@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "report/escape.hpp"
 
-#include <ctime>
+#include "core/time.hpp"
+
 
 namespace ncd::report {
 
@@ -81,12 +82,7 @@ std::string html_escape(std::string_view s) {
 
 std::string format_utc(double unix_s) {
   if (unix_s <= 0) return "unknown";
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
+  return ncd::format_utc(unix_s, kUtcHuman);
 }
 
 }  // namespace ncd::report

@@ -15,6 +15,7 @@
 #include "ncd/config.hpp"
 #include "report/escape.hpp"
 #include "report/text.hpp"
+#include "topo/model.hpp"
 
 namespace ncd::report {
 namespace {
@@ -165,12 +166,6 @@ struct TopoPicture {
 std::string link_text(const json& link, bool& bad, std::string& title) {
   int cw = static_cast<int>(jnum(link, "cur_width")), mw = static_cast<int>(jnum(link, "max_width"));
   double cs = jnum(link, "cur_gts"), ms = jnum(link, "max_gts");
-  auto gen = [](double gts) {
-    constexpr double kGens[] = {2.5, 5.0, 8.0, 16.0, 32.0, 64.0};
-    for (int i = 0; i < 6; ++i)
-      if (std::fabs(gts - kGens[i]) < 0.01) return i + 1;
-    return 0;
-  };
   int w = cw > 0 ? cw : mw;
   double s = cs > 0 ? cs : ms;
   bad = cw > 0 && mw > 0 && cw < mw;  // width, not speed: GPUs lower their speed when idle
@@ -178,7 +173,7 @@ std::string link_text(const json& link, bool& bad, std::string& title) {
   if (w <= 0 && s <= 0) return "";
   std::string t = w > 0 ? fmt::format("x{}", w) : "x?";
   if (bad) t += fmt::format("/{}", mw);
-  if (gen(s) > 0) t += fmt::format(" G{}", gen(s));
+  if (topo::pcie_gen(s) > 0) t += fmt::format(" G{}", topo::pcie_gen(s));
   return t;
 }
 

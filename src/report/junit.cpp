@@ -2,7 +2,6 @@
 #include "report/junit.hpp"
 
 #include <algorithm>
-#include <ctime>
 #include <fmt/format.h>
 #include <map>
 #include <pugixml.hpp>
@@ -11,6 +10,7 @@
 
 #include "core/catalogue.hpp"
 #include "core/text.hpp"
+#include "core/time.hpp"
 #include "report/escape.hpp"
 
 namespace ncd::report {
@@ -25,15 +25,6 @@ const std::map<std::string, std::vector<std::string>>& command_domains() {
       {"diff", {"baseline"}},
       {"sweep", {"env", "topo", "bench", "links", "rings", "dist"}}};
   return kMap;
-}
-
-std::string iso8601(double unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf;
 }
 
 std::string failure_text(const Finding& f) {
@@ -201,7 +192,7 @@ std::string render_junit(const Report& r, int code) {
     const auto st_it = stage_time.find(domain);
     set_attr(suite, "time", fmt::format("{:.3f}", st_it != stage_time.end() ? st_it->second
                                                    : stage_time.empty() ? r.duration_s : 0.0));
-    set_attr(suite, "timestamp", iso8601(r.started_unix));
+    set_attr(suite, "timestamp", ncd::format_utc(r.started_unix, kUtcIso8601));
     total_tests += tests;
     total_failures += failures;
     total_skipped += skipped_n;

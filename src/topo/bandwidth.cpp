@@ -5,6 +5,8 @@
 // the one NCCL plans rings and trees with, which is what users compare against.
 #include "topo/bandwidth.hpp"
 
+#include <iterator>
+
 namespace ncd::topo {
 
 namespace {
@@ -13,17 +15,14 @@ namespace {
 // width*units/80 GB/s, i.e. Gen3 x16 = 12, Gen4 x16 = 24, Gen5 x16 = 48, Gen6 x16 = 96 GB/s.
 // (Roughly the usable payload rate after 128b/130b encoding and TLP overhead; nvbandwidth
 // measures 25-26 GB/s host<->device on Gen4 x16.)
-struct PcieGen {
-  double gts;
-  double units;  // NCCL units (100 Mb/s per lane)
-};
-constexpr PcieGen kPcieGens[] = {
-    {2.5, 15},   // Gen1
-    {5.0, 30},   // Gen2
-    {8.0, 60},   // Gen3
-    {16.0, 120}, // Gen4
-    {32.0, 240}, // Gen5
-    {64.0, 480}, // Gen6
+// Indexed by generation - 1 (the per-lane speeds are kPcieGts in model.cpp, via pcie_gen).
+constexpr double kPcieNcclUnits[] = {
+    15,   // Gen1  2.5 GT/s
+    30,   // Gen2  5 GT/s
+    60,   // Gen3  8 GT/s
+    120,  // Gen4 16 GT/s
+    240,  // Gen5 32 GT/s
+    480,  // Gen6 64 GT/s
 };
 
 // --- NVLink per link, by the source GPU's SM (NCCL ncclTopoNVLinkBw, topo.h:274-283).
@@ -52,17 +51,33 @@ constexpr double kArmBw = 6.0;           // every arm64, Grace included
 
 double pcie_bw(double gts, int width) {
   if (gts <= 0 || width <= 0) return 0;
-  for (const auto& g : kPcieGens)
-    if (gts > g.gts - 0.01 && gts < g.gts + 0.01) return width * g.units / 80.0;
-  return 0;  // a speed NCCL's table does not know: unknown, not slow
+  const int gen = pcie_gen(gts);
+  if (gen < 1 || gen > static_cast<int>(std::size(kPcieNcclUnits))) return 0;  // unknown, not slow
+  return width * kPcieNcclUnits[gen - 1] / 80.0;
 }
 
-// --- hwloc's pci_link_speed is lanes x GT/s x encoding / 8 (128b/130b from Gen3 on): Gen4 x16 =
-// 31.51 GB/s where NCCL's table gives 24. The ratio 24/31.51 = 0.7617 (Gen3+) maps one onto
-// the other (Gen1/2 give 0.75).
-constexpr double kHwlocRawToNccl = 24.0 / 31.507692;
+double pcie_raw_gbps(double gts, int width) {
+  if (gts <= 0 || width <= 0) return 0;
+  const double encoding = gts >= 8 ? 128.0 / 130.0 : 8.0 / 10.0;  // 128b/130b from Gen3, 8b/10b before
+  return gts * encoding * width / 8.0;
+}
 
-double pcie_bw_from_raw(double raw_gbps) { return raw_gbps > 0 ? raw_gbps * kHwlocRawToNccl : 0; }
+// --- hwloc's pci_link_speed is pcie_raw_gbps: Gen4 x16 = 31.51 GB/s where NCCL's table gives
+// 24. The ratio 24/31.51 = 0.7617 (Gen3+) maps one onto the other (Gen1/2 give 0.75).
+double pcie_bw_from_raw(double raw_gbps) {
+  return raw_gbps > 0 ? raw_gbps * pcie_bw(16.0, 16) / pcie_raw_gbps(16.0, 16) : 0;
+}
+
+double nccl_link_bw(const PciDevice& d) {
+  double gts = !d.speed_text.empty() ? nccl_reads_speed(d.speed_text)
+               : d.link.max_gts > 0  ? d.link.max_gts
+               : d.link.cur_gts > 0  ? d.link.cur_gts
+                                     : 8.0;
+  int width = d.link.max_width > 0 ? d.link.max_width : d.link.cur_width > 0 ? d.link.cur_width : 16;
+  if (d.speed_text.empty() && d.link.max_gts <= 0 && d.link.cur_gts <= 0 && d.link_gbps > 0)
+    return pcie_bw_from_raw(d.link_gbps);
+  return pcie_bw(gts, width);
+}
 
 double nccl_reads_speed(std::string_view text) {
   // NCCL 2.28.9 kvDictPciGen, in its order; kvConvertToInt matches when the string starts with

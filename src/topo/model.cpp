@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <iterator>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -208,6 +209,9 @@ std::vector<int> parse_cpulist(std::string_view s) {
   return cpus;
 }
 
+// The one table of PCIe per-lane speeds, GT/s, indexed by generation - 1 (Gen1 .. Gen6).
+constexpr double kPcieGts[] = {2.5, 5.0, 8.0, 16.0, 32.0, 64.0};
+
 double parse_pcie_speed(std::string_view in) {
   std::string_view s = trim(in);
   // A leading decimal number followed by "GT/s" (any suffix: "PCIe", "PCIe/s"). Old kernels
@@ -218,16 +222,31 @@ double parse_pcie_speed(std::string_view in) {
   double v = std::strtod(std::string(s.substr(0, i)).c_str(), nullptr);
   std::string_view rest = trim(s.substr(i));
   if (rest.rfind("GT/s", 0) != 0) return 0;
-  for (double known : {2.5, 5.0, 8.0, 16.0, 32.0, 64.0})
-    if (v > known - 0.01 && v < known + 0.01) return known;
-  return 0;
+  const int gen = pcie_gen(v);
+  return gen > 0 ? kPcieGts[gen - 1] : 0;
 }
 
 int pcie_gen(double gts) {
-  constexpr double kGens[] = {2.5, 5.0, 8.0, 16.0, 32.0, 64.0};
-  for (int i = 0; i < 6; ++i)
-    if (gts > kGens[i] - 0.01 && gts < kGens[i] + 0.01) return i + 1;
+  for (int i = 0; i < static_cast<int>(std::size(kPcieGts)); ++i)
+    if (gts > kPcieGts[i] - 0.01 && gts < kPcieGts[i] + 0.01) return i + 1;
   return 0;
+}
+
+std::set<std::string> pci_functions_to_keep(const std::vector<const PciDevice*>& all) {
+  std::map<std::string_view, const PciDevice*> by_bus;
+  for (const PciDevice* d : all) by_bus.emplace(d->bus_id, d);
+  std::set<std::string> keep;
+  for (const auto& [bus, d] : by_bus) {
+    if (d->kind == PciKind::kBridge || d->kind == PciKind::kOther) continue;
+    std::string cur(bus);
+    while (!cur.empty() && !keep.count(cur)) {
+      auto it = by_bus.find(cur);
+      if (it == by_bus.end()) break;
+      keep.insert(cur);
+      cur = it->second->parent;
+    }
+  }
+  return keep;
 }
 
 // --- JSON ------------------------------------------------------------------------------------

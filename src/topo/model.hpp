@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -222,6 +223,11 @@ struct System {
 [[nodiscard]] double parse_pcie_speed(std::string_view s);
 /// PCIe generation of a per-lane speed (2.5 -> 1 ... 64 -> 6); 0 unknown.
 [[nodiscard]] int pcie_gen(double gts);
+/// The PCI functions a topology keeps from a probe's full list (hwloc or sysfs): every GPU,
+/// NIC and NVSwitch and each bridge above it, up to the root (a parent missing from `all`
+/// ends the climb); other endpoints and bridges with nothing kept below are pruned. Bus ids,
+/// in bus order.
+[[nodiscard]] std::set<std::string> pci_functions_to_keep(const std::vector<const PciDevice*>& all);
 
 void to_json(nlohmann::json& j, const System& s);
 void from_json(const nlohmann::json& j, System& s);

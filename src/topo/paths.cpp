@@ -95,19 +95,6 @@ double device_link_bw(const PciDevice& d, std::string* label) {
   return bw;
 }
 
-/// The bandwidth NCCL assumes for a device's link: its own reading of the speed string (unknown
-/// strings are Gen3), width 0 read as 16 (topo.cc:482-492); quirks do not exist for NCCL.
-double nccl_link_bw(const PciDevice& d) {
-  double gts = !d.speed_text.empty() ? nccl_reads_speed(d.speed_text)
-               : d.link.max_gts > 0  ? d.link.max_gts
-               : d.link.cur_gts > 0  ? d.link.cur_gts
-                                     : 8.0;
-  int width = d.link.max_width > 0 ? d.link.max_width : d.link.cur_width > 0 ? d.link.cur_width : 16;
-  if (d.speed_text.empty() && d.link.max_gts <= 0 && d.link.cur_gts <= 0 && d.link_gbps > 0)
-    return pcie_bw_from_raw(d.link_gbps);
-  return pcie_bw(gts, width);
-}
-
 std::vector<Path> bfs(const Graph& g, int src) {
   std::vector<Path> paths(g.nodes.size());
   paths[src].set = true;
@@ -482,25 +469,8 @@ void compute_paths(System& s) {
       gn[a][k] = to_info(from_gpu[a][g.net_nodes[nets[k].nic][nets[k].port]]);
 
   // NIC ownership (ncclTopoGetLocalGpu via ncclTopoGetLocalNet, §4.9) on the wiring paths.
-  auto local_nets = [&](std::size_t a) {
-    std::vector<std::size_t> best;
-    double bw = -1;
-    PathType type = PathType::kDIS;
-    for (std::size_t k = 0; k < nets.size(); ++k) {
-      const PathInfo& p = gn[a][k];
-      if (p.type == PathType::kDIS) continue;
-      double b = p.bw_gbps > 0 ? p.bw_gbps : kLocBw;
-      if (b > bw || (b == bw && p.type < type)) {
-        best.clear();
-        bw = b;
-        type = p.type;
-      }
-      if (b == bw && p.type == type) best.push_back(k);
-    }
-    return best;
-  };
   std::vector<std::vector<std::size_t>> lnets(ng);
-  for (std::size_t a = 0; a < ng; ++a) lnets[a] = local_nets(a);
+  for (std::size_t a = 0; a < ng; ++a) lnets[a] = nccl_local_paths(gn[a]);
   std::vector<int> owner(nets.size(), -1);
   for (std::size_t a = 0; a < ng; ++a) {
     const auto& L = lnets[a];
@@ -509,8 +479,7 @@ void compute_paths(System& s) {
     for (std::size_t b = 0; b < ng; ++b)
       if (!lnets[b].empty() && lnets[b][0] == L[0]) ++sharing;
     std::size_t per_gpu = (L.size() + sharing - 1) / std::max<std::size_t>(sharing, 1);
-    unsigned dev = static_cast<unsigned>(std::max(s.gpus[a].index, 0));
-    if ((L.size() & (L.size() - 1)) == 0) dev = mirror_bits(dev, static_cast<unsigned>(L.size()));
+    const unsigned dev = nccl_local_start(s.gpus[a].index, L.size());
     for (std::size_t c = 0; c < std::max<std::size_t>(per_gpu, 1); ++c) {
       std::size_t k = L[(dev + c) % L.size()];
       if (owner[k] < 0) owner[k] = static_cast<int>(a);
@@ -617,11 +586,17 @@ int nccl_local_nic(const System& s, std::size_t gpu) {
   if (gpu >= s.paths.gpu_nic.size()) return -1;
   // Channel 0 of ncclTopoGetLocalNet: among the NICs with the best path (bw, then type), the
   // one the (mirrored) NVML index selects.
-  std::vector<int> best;
+  const std::vector<std::size_t> best = nccl_local_paths(s.paths.gpu_nic[gpu]);
+  if (best.empty()) return -1;
+  return static_cast<int>(best[nccl_local_start(s.gpus[gpu].index, best.size()) % best.size()]);
+}
+
+std::vector<std::size_t> nccl_local_paths(const std::vector<PathInfo>& paths) {
+  std::vector<std::size_t> best;
   double bw = -1;
   PathType type = PathType::kDIS;
-  for (std::size_t n = 0; n < s.paths.gpu_nic[gpu].size(); ++n) {
-    const PathInfo& p = s.paths.gpu_nic[gpu][n];
+  for (std::size_t k = 0; k < paths.size(); ++k) {
+    const PathInfo& p = paths[k];
     if (p.type == PathType::kDIS) continue;
     double b = p.bw_gbps > 0 ? p.bw_gbps : kLocBw;
     if (b > bw || (b == bw && p.type < type)) {
@@ -629,12 +604,15 @@ int nccl_local_nic(const System& s, std::size_t gpu) {
       bw = b;
       type = p.type;
     }
-    if (b == bw && p.type == type) best.push_back(static_cast<int>(n));
+    if (b == bw && p.type == type) best.push_back(k);
   }
-  if (best.empty()) return -1;
-  unsigned dev = static_cast<unsigned>(std::max(s.gpus[gpu].index, 0));
-  if ((best.size() & (best.size() - 1)) == 0) dev = mirror_bits(dev, static_cast<unsigned>(best.size()));
-  return best[dev % best.size()];
+  return best;
+}
+
+unsigned nccl_local_start(int gpu_index, std::size_t n) {
+  unsigned dev = static_cast<unsigned>(std::max(gpu_index, 0));
+  if (n > 0 && (n & (n - 1)) == 0) dev = mirror_bits(dev, static_cast<unsigned>(n));
+  return dev;
 }
 
 }  // namespace ncd::topo

@@ -36,4 +36,14 @@ void apply_link_quirks(System& s);
 /// index (into s.nics) a GPU uses, or -1. Needs compute_paths.
 [[nodiscard]] int nccl_local_nic(const System& s, std::size_t gpu);
 
+/// NCCL's "what is local to this GPU" (ncclTopoGetLocal, nccl-internals §4.9): among `paths`
+/// (one GPU to each NIC, or to each NET port), the indices of those with the highest bandwidth
+/// (an unknown one counts as kLocBw, never slow), then the lowest path type; DIS paths are
+/// skipped. Empty when nothing is reachable. The one query nccl_local_nic and the NIC
+/// ownership of compute_paths (PXN) use.
+[[nodiscard]] std::vector<std::size_t> nccl_local_paths(const std::vector<PathInfo>& paths);
+/// Which of `n` local candidates a GPU with NVML index `gpu_index` starts from: its index,
+/// bit-mirrored when `n` is a power of two (topo.cc); channel c takes (start + c) % n.
+[[nodiscard]] unsigned nccl_local_start(int gpu_index, std::size_t n);
+
 }  // namespace ncd::topo
