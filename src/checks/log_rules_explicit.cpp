@@ -18,7 +18,8 @@ namespace ncd::checks::log_rules {
 // ---------------------------------------------------------------------------------------------
 // Rules. Each adds candidates; ordering happens at the end.
 
-void rule_explicit_warns(const RunLog& log, Builder& b) {
+/// WARN lines that name their fault: the GPU, CUDA and memory faults NCCL names.
+void rule_explicit_gpu(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigDuplicateGpu); !evs.empty()) {
     std::set<std::string> devs;
     std::set<int> ranks;
@@ -113,6 +114,10 @@ void rule_explicit_warns(const RunLog& log, Builder& b) {
     add_evidence(f, b, evs, 2);
     if (!log.version_quote.empty()) f.evidence.push_back(b.ev(log.version_quote));
   }
+}
+
+/// WARN lines that name their fault: topology paths and CUDA IPC.
+void rule_explicit_paths(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigReversePath); !evs.empty()) {
     bool old = log.version.known() && log.version.before(2, 15);
     if (old) {
@@ -174,6 +179,10 @@ void rule_explicit_warns(const RunLog& log, Builder& b) {
         }
     }
   }
+}
+
+/// WARN lines that name their fault: InfiniBand / RoCE set-up: memory registration, QP state, GID changes, async events.
+void rule_explicit_ib_setup(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigRegMr); !evs.empty()) {
     auto& f = b.add("ib.reg_mr_failed", kTierExplicit, hosts_text(hosts_of(evs)), "HCA memory registration",
                     "Registering NCCL's buffers with the HCA failed.", first_at(evs));
@@ -253,6 +262,10 @@ void rule_explicit_warns(const RunLog& log, Builder& b) {
         if (g.evidence.size() < 4) g.evidence.push_back(b.ev(*e));
     }
   }
+}
+
+/// WARN lines that name their fault: InfiniBand work completions with an error status.
+void rule_explicit_ib_completion(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigIbCompletion); !evs.empty()) {
     std::map<int, std::vector<const LogEvent*>> by_code;
     for (const auto* e : evs) by_code[e->result].push_back(e);
@@ -328,10 +341,23 @@ void rule_explicit_warns(const RunLog& log, Builder& b) {
       }
     }
   }
+}
+
+/// WARN lines that name their fault: NCCL versions that differ between ranks.
+void rule_explicit_versions(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigVersionMismatch); !evs.empty()) {
     auto& f = b.add("version.mismatch", kTierExplicit, hosts_text(hosts_of(evs)), "NCCL",
                     "NCCL detected ranks running different NCCL versions.", first_at(evs));
     add_evidence(f, b, evs);
   }
 }
+
+void rule_explicit_warns(const RunLog& log, Builder& b) {
+  rule_explicit_gpu(log, b);
+  rule_explicit_paths(log, b);
+  rule_explicit_ib_setup(log, b);
+  rule_explicit_ib_completion(log, b);
+  rule_explicit_versions(log, b);
+}
+
 }  // namespace ncd::checks::log_rules
