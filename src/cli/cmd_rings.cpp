@@ -293,12 +293,10 @@ LiveRings inspect_rings_live(Context& ctx) {
         "rings: this build has no NCCL backend (rebuild with -DNCD_WITH_NCCL=ON); for offline inspection pass "
         "--topo-xml FILE --graph-xml FILE");
   dist::Comm& comm = ctx.comm();
-  // The capture gives up a reserve before the deadline (a fifth of the time left, 1-5 s): ranks
-  // whose capture ran into it still report in the reserve, and only the rank that never comes
-  // back is named, by the deadline.
+  // The capture stops a reserve before the deadline (gpu::work_deadline): ranks whose capture
+  // ran into it still report in the reserve, and only the rank that never comes back is named.
   const dist::Deadline& deadline = ctx.deadline();
-  gpu::RingsCapture cap =
-      gpu_backend.capture_rings(comm, deadline.reserving(std::clamp(deadline.remaining_s() / 5, 1.0, 5.0)), kMaxLogPerRank);
+  gpu::RingsCapture cap = gpu_backend.capture_rings(comm, gpu::work_deadline(deadline), kMaxLogPerRank);
   auto blobs = comm.gather(nlohmann::json(cap).dump(), dist::Deadline::after(std::max(0.5, deadline.remaining_s())));
   LiveRings out;
   out.section = nlohmann::json::array();

@@ -421,10 +421,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
                                const std::function<void(const std::string&)>& progress) {
   GpuBenchOutcome res;
   collectives::BenchOutcome& out = res.bench;
-  // The step is reported by its deadline: inits, collectives and events give up a reserve
-  // before it (a fifth of the time left, 1-5 s), and the exchanges that name the ranks that
-  // did not answer run in that reserve.
-  const dist::Deadline work = deadline.reserving(std::clamp(deadline.remaining_s() / 5, 1.0, 5.0));
+  const dist::Deadline work = work_deadline(deadline);
   auto report_by = [&deadline] { return dist::Deadline::after(std::max(1.0, deadline.remaining_s())); };
   const GpuAvailability av = gpu_availability();
   if (av.count == 0) throw UnavailableError("no GPU: " + av.reason);
@@ -489,10 +486,9 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
   bool stop_next = false;
   // After a step ran into its work deadline the ranks that aborted arrive a moment after rank
   // 0: the reserve gives them that moment, or a sync point would name them with the stuck rank.
-  auto sync_deadline = report_by;
 
   for (Algo algo : plan.algos) {
-    if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) {
+    if (!collectives::sync_point(comm, report_by(), out, stop_next)) {
       out.stopped = true;
       return res;
     }
@@ -578,7 +574,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
         last_bytes = shape.bytes;
         const std::string step = fmt::format("{} {} {}", collectives::to_string(op), collectives::to_string(algo),
                                              format_size(shape.bytes));
-        if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) {
+        if (!collectives::sync_point(comm, report_by(), out, stop_next)) {
           nc.abort();
           out.stopped = true;
           if (out.failed_step.empty()) out.failed_step = step;
@@ -723,7 +719,7 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
       }
     }
   }
-  if (!collectives::sync_point(comm, sync_deadline(), out, stop_next)) out.stopped = true;
+  if (!collectives::sync_point(comm, report_by(), out, stop_next)) out.stopped = true;
   return res;
 }
 

@@ -3,6 +3,7 @@
 /// The GPU backend (built only with NCCL): NCCL collectives with one communicator per
 /// algorithm, and copy-engine bandwidth per GPU. This header has no CUDA/NCCL includes, so
 /// commands include it freely under NCD_HAVE_NCCL.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,13 @@ struct LocalDevice {
 /// Runs the plan with NCCL: one communicator per algorithm (NCCL_ALGO set before each
 /// ncclCommInitRankConfig; native = NCCL's choice), non-blocking init polled against the
 /// deadline, ncclCommAbort on expiry. Each rank uses GPU (local rank % visible GPUs).
+/// A GPU step reports by its deadline: its work (inits, collectives, events, the rings capture)
+/// stops a reserve earlier, a fifth of the time left and 1-5 s, and the exchanges that name the
+/// ranks that did not answer run in that reserve.
+[[nodiscard]] inline dist::Deadline work_deadline(const dist::Deadline& d) {
+  return d.reserving(std::clamp(d.remaining_s() / 5, 1.0, 5.0));
+}
+
 [[nodiscard]] GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& comm,
                                              const dist::Deadline& deadline,
                                              const std::function<void(const std::string&)>& progress = {});
