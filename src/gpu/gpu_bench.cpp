@@ -422,6 +422,9 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
   GpuBenchOutcome res;
   collectives::BenchOutcome& out = res.bench;
   const dist::Deadline work = work_deadline(deadline);
+  // The exchanges after the work: ranks that aborted at the work deadline arrive a moment after
+  // rank 0, and the reserve gives them that moment (a sync point would otherwise name them with
+  // the stuck rank).
   auto report_by = [&deadline] { return dist::Deadline::after(std::max(1.0, deadline.remaining_s())); };
   const GpuAvailability av = gpu_availability();
   if (av.count == 0) throw UnavailableError("no GPU: " + av.reason);
@@ -484,9 +487,6 @@ GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& c
                                     "stuck init or collective cannot be abandoned at the deadline",
                                     b));
   bool stop_next = false;
-  // After a step ran into its work deadline the ranks that aborted arrive a moment after rank
-  // 0: the reserve gives them that moment, or a sync point would name them with the stuck rank.
-
   for (Algo algo : plan.algos) {
     if (!collectives::sync_point(comm, report_by(), out, stop_next)) {
       out.stopped = true;
