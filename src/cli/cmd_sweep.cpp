@@ -558,14 +558,24 @@ void stage_links(Sweep& s, const dist::Deadline& deadline, double budget_s) {
   lp.iters = s.opts.quick ? 3 : 5;
   s.progress("links", fmt::format("{} sweep over {} ranks", s.plan.links_mode, s.comm.size()));
   const double stage_s = std::min(deadline.remaining_s(), std::max(20.0, 3 * budget_s));
-  collectives::LinkSweepResult res = collectives::run_link_sweep(lp, s.ctx.mpi(), deadline, stage_s);
+  const checks::LinkCheckOptions link_opts{};
+  // Suspect pairs are measured again before they are blamed, as in `links` (its --no-confirm
+  // has no sweep counterpart: a sweep's verdict rests on confirmed findings).
+  const collectives::SuspectFn suspects = [&](const std::vector<report::LinkResult>& links) {
+    checks::LinkSweepData d;
+    d.links = links;
+    d.rank_host = s.comm.nodes().rank_host;
+    std::vector<collectives::Pair> pairs;
+    for (const auto& [a, b] : checks::check_links(d, link_opts).suspect_rank_pairs) pairs.push_back({a, b});
+    return pairs;
+  };
+  collectives::LinkSweepResult res = collectives::run_link_sweep(lp, s.ctx.mpi(), deadline, stage_s, suspects);
   if (!s.ctx.is_root()) return;
   checks::LinkSweepData data;
   data.links = res.links;
   data.silent_ranks = res.silent_ranks;
   data.rank_host = s.comm.nodes().rank_host;
   data.round_timeout_s = res.round_timeout_s;
-  const checks::LinkCheckOptions link_opts{};
   checks::LinkAnalysis analysis = checks::check_links(data, link_opts);
   s.r.findings.insert(s.r.findings.end(), analysis.findings.begin(), analysis.findings.end());
   s.r.links.insert(s.r.links.end(), res.links.begin(), res.links.end());
@@ -583,6 +593,7 @@ void stage_links(Sweep& s, const dist::Deadline& deadline, double budget_s) {
                            {"bytes", lp.bytes},               {"iters", lp.iters},
                            {"rounds_planned", res.rounds_planned}, {"rounds_done", res.rounds_done},
                            {"round_timeout_s", res.round_timeout_s}, {"silent_ranks", res.silent_ranks},
+                           {"remeasured_pairs", res.confirmed_pairs},
                            {"stop_reason", res.stop_reason},  {"classes", classes}};
   const report::LinkResult* slowest = nullptr;
   for (const auto& l : res.links)

@@ -42,6 +42,8 @@ assert r["summary"]["incomplete"] is False, r["summary"]
 checks = {c["id"]: c for c in r["checks"]}
 assert checks["link.slow"]["status"] == "evaluated" and checks["link.slow"]["subjects"] == 4, checks["link.slow"]
 assert checks["bench.unstable"]["status"] == "evaluated", checks["bench.unstable"]
+# Suspect pairs are measured again before they are blamed (the count is reported, 0 or more).
+assert isinstance(r["sections"]["links"]["remeasured_pairs"], int), r["sections"]["links"]
 for cid, c in checks.items():
     if cid.startswith("ring."):
         assert c["status"] == "not_applicable", c

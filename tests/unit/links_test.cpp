@@ -6,6 +6,7 @@
 #include <random>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -281,8 +282,68 @@ TEST(LinkChecks, ASlowNodeIsBlamedOnceNotPerLink) {
     EXPECT_NE(f.subject.find("node2"), std::string::npos);
     EXPECT_EQ(f.severity, Severity::kError) << "100x slower is an error";
     EXPECT_NEAR(*f.measured, 0.024, 1e-9);
-    EXPECT_TRUE(a.suspect_rank_pairs.empty()) << "a node slow in several rounds needs no second look";
+    if (n >= 4) {
+      EXPECT_TRUE(a.suspect_rank_pairs.empty()) << "a node slow in 3 or more rounds needs no second look";
+    }
   }
+}
+
+TEST(LinkChecks, TwoSlowPairsOfOneRingRoundAreLinksMeasuredAgainNotTwoSlowNodes) {
+  // Measured in CI (4 ranks of one 2-core host, a ring sweep, another test running beside it):
+  // the two pairs of the ring's second round, 1-2 and 3-0, were slow; the first round's pairs
+  // 0-1 and 2-3 were not. Ranks 2 and 3 were once each blamed as node.slow ("the peers are fast
+  // with each other"), each leaving out the fast 2-3 link as a link to the other slow node.
+  // 0-1's two directions were not in the log (their median was 4.37 GB/s): both readings.
+  for (auto [ab, ba] : {std::pair{4.3, 4.45}, std::pair{4.0, 4.77}}) {
+    SCOPED_TRACE(fmt::format("0-1 at {} / {} GB/s", ab, ba));
+    checks::LinkSweepData d;
+    d.rank_host = {"vm", "vm", "vm", "vm"};
+    for (auto [s, t, g, lat] : std::vector<std::tuple<int, int, double, double>>{
+             {0, 1, ab, 3.0}, {1, 0, ba, 3.0},          // round 1
+             {2, 3, 3.075, 37.4}, {3, 2, 3.783, 37.4},  // round 1
+             {1, 2, 0.577, 15.6}, {2, 1, 0.535, 15.6},  // round 2
+             {0, 3, 1.496, 3.1}, {3, 0, 0.641, 3.1}})   // round 2
+      d.links.push_back(link(s, t, g, lat, "vm", "vm"));
+    auto a = checks::check_links(d);
+    for (const auto& f : a.findings) EXPECT_NE(f.id, "node.slow") << f.message;
+    if (a.findings.empty()) {
+      // Each rank with one fast and one slow link, no expectation for shm: which half is
+      // healthy cannot be told from these links. Too noisy to judge, said.
+      ASSERT_EQ(a.notes.size(), 1u);
+      EXPECT_NE(a.notes[0].find("too noisy to judge"), std::string::npos) << a.notes[0];
+    } else {
+      EXPECT_EQ(ids(a.findings), (std::vector<std::string>{"link.slow vm/rank0<->vm/rank3",
+                                                            "link.slow vm/rank1<->vm/rank2"}));
+    }
+    // Either way the two slow pairs are measured again before anything is blamed.
+    std::set<std::pair<int, int>> suspects(a.suspect_rank_pairs.begin(), a.suspect_rank_pairs.end());
+    EXPECT_EQ(suspects, (std::set<std::pair<int, int>>{{0, 3}, {1, 2}}));
+
+    // Measured again (the sweep keeps the better median of each direction): the disturbance
+    // has passed, nothing is left to blame.
+    for (auto& l : d.links)
+      if ((l.src_rank == 1 && l.dst_rank == 2) || (l.src_rank == 2 && l.dst_rank == 1)) l.gbps = 3.9;
+      else if (l.src_rank == 0 && l.dst_rank == 3) l.gbps = 4.1;
+      else if (l.src_rank == 3 && l.dst_rank == 0) l.gbps = 3.6;
+    auto b = checks::check_links(d);
+    EXPECT_TRUE(b.findings.empty()) << ::testing::PrintToString(ids(b.findings));
+    for (const auto& n : b.notes) EXPECT_NE(n.find("too noisy to judge below"), std::string::npos) << n;
+    EXPECT_TRUE(b.suspect_rank_pairs.empty());
+
+    // Measured again and 1-2 still slow: a slow link, named with both ends.
+    for (auto& l : d.links)
+      if ((l.src_rank == 1 && l.dst_rank == 2) || (l.src_rank == 2 && l.dst_rank == 1)) l.gbps = 0.55;
+    EXPECT_EQ(ids(checks::check_links(d).findings), (std::vector<std::string>{"link.slow vm/rank1<->vm/rank2"}));
+  }
+}
+
+TEST(LinkChecks, ANodeSlowInFewRoundsIsMeasuredAgain) {
+  // Three nodes: a slow node has two links, two rounds; it is blamed, and measured again first.
+  auto d = sweep(3, 7, 1.5, 3.0, [](int s, int t, double g) { return s == 2 || t == 2 ? 0.024 : g; });
+  auto a = checks::check_links(d);
+  ASSERT_EQ(a.findings.size(), 1u) << ::testing::PrintToString(ids(a.findings));
+  EXPECT_EQ(a.findings[0].id, "node.slow");
+  EXPECT_EQ(a.suspect_rank_pairs, (std::vector<std::pair<int, int>>{{0, 2}, {1, 2}}));
 }
 
 TEST(LinkChecks, ASlowLinkNamesBothEnds) {
@@ -495,7 +556,11 @@ TEST(LinkAttribution, OneSlowNodeAtHalfIsAWarningAtAQuarterAnError) {
       EXPECT_NEAR(*f.measured / *f.expected, cap, 0.05 * cap) << "the ratio to its peers";
       EXPECT_NE(f.message.find(fmt::format("{:.2f}x", *f.measured / *f.expected)), std::string::npos) << f.message;
       EXPECT_NE(f.message.find("confidence"), std::string::npos) << f.message;
-      EXPECT_TRUE(a.suspect_rank_pairs.empty());
+      if (n >= 4) {
+        EXPECT_TRUE(a.suspect_rank_pairs.empty()) << "slow in 3 or more rounds";
+      } else {
+        EXPECT_EQ(a.suspect_rank_pairs.size(), 2u) << "slow in 2 rounds: measured again";
+      }
     }
   }
 }
