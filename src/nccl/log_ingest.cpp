@@ -359,6 +359,15 @@ struct LogIngest::State {
   void feed_record(std::string_view rec, std::string_view physical);
   void on_nccl(const LogLine& l, std::string_view rec);
   void on_info(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p);
+  void info_signal(Sig sig, const LogLine& l, std::string_view rec, HostInfo& h);
+  void on_ring_listing(std::string_view m, std::string_view rec, ProcessInfo& p, bool legacy_syntax);
+  void on_trace_or_running(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p);
+  void on_bootstrap(std::string_view m, std::string_view rec, HostInfo& h, ProcessInfo& p);
+  void on_info_n(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p);
+  void on_net(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p);
+  void on_net_ib_using(std::string_view m, std::string_view rec, HostInfo& h, ProcessInfo& p);
+  void on_net_plugin(std::string_view r, const LogLine& l, std::string_view rec, HostInfo& h);
+  void on_net_ofi(std::string_view r, const LogLine& l, std::string_view rec, HostInfo& h);
   void on_connection(const ConnLine& c, std::string_view rec, HostInfo& h, ProcessInfo& p, const LogLine& l);
   void on_comm(std::string_view msg, std::string_view rec, HostInfo& h, ProcessInfo& p);
   void on_trees(std::string_view msg, ProcessInfo& p);
@@ -607,35 +616,36 @@ void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
   if (l.kind == LineKind::kNcclInfo) on_info(l, rec, h, p);
 }
 
+void LogIngest::State::info_signal(Sig sig, const LogLine& l, std::string_view rec, HostInfo& h) {
+  if (!keep_event(sig, &h, l.pid, EventKind::kInfoSignal)) return;
+  LogEvent ev;
+  ev.kind = EventKind::kInfoSignal;
+  ev.sig = sig;
+  ev.host = h.name;
+  ev.pid = l.pid;
+  ev.dev = l.dev;
+  ev.message = quote_text(l.msg);
+  ev.text = quote_text(rec);
+  ev.at = here();
+  log.events.push_back(std::move(ev));
+}
+
+/// "Channel 00 :    0 1 2 3" (or "Ring 00 : ..." before 2.7): the ring order of one channel.
+void LogIngest::State::on_ring_listing(std::string_view m, std::string_view rec, ProcessInfo& p, bool legacy_syntax) {
+  int ch = 0, count = 0;
+  int ranks[512];
+  if (!parse_ring_listing(m, ch, ranks, 512, count)) return;
+  advance(p.stage, Stage::kTopology);
+  auto& ring = log.rings[ch];
+  if (ring.empty()) ring.assign(ranks, ranks + std::min(count, 512));
+  if (count > log.nranks && m.find("...") == std::string_view::npos) log.nranks = count;
+  if (log.ring_quotes.size() < 4) log.ring_quotes.push_back(Quote{quote_text(rec), here()});
+  if (legacy_syntax && log.version_hint.empty()) log.version_hint = "<= 2.6 (Ring syntax)";
+}
+
 void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p) {
   std::string_view m = l.msg;
   if (m.empty()) return;
-  const std::string& hn = h.name;
-  auto signal = [&](Sig sig) {
-    if (!keep_event(sig, &h, l.pid, EventKind::kInfoSignal)) return;
-    LogEvent ev;
-    ev.kind = EventKind::kInfoSignal;
-    ev.sig = sig;
-    ev.host = hn;
-    ev.pid = l.pid;
-    ev.dev = l.dev;
-    ev.message = quote_text(m);
-    ev.text = quote_text(rec);
-    ev.at = here();
-    log.events.push_back(std::move(ev));
-  };
-  // "Channel 00 :    0 1 2 3" (or "Ring 00 : ..." before 2.7): the ring order of one channel.
-  auto ring_listing = [&](bool legacy_syntax) {
-    int ch = 0, count = 0;
-    int ranks[512];
-    if (!parse_ring_listing(m, ch, ranks, 512, count)) return;
-    advance(p.stage, Stage::kTopology);
-    auto& ring = log.rings[ch];
-    if (ring.empty()) ring.assign(ranks, ranks + std::min(count, 512));
-    if (count > log.nranks && m.find("...") == std::string_view::npos) log.nranks = count;
-    if (log.ring_quotes.size() < 4) log.ring_quotes.push_back(Quote{quote_text(rec), here()});
-    if (legacy_syntax && log.version_hint.empty()) log.version_hint = "<= 2.6 (Ring syntax)";
-  };
   switch (m[0]) {
     case 'C': {
       ConnLine c;
@@ -644,7 +654,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           on_connection(c, rec, h, p, l);
           return;
         }
-        ring_listing(false);
+        on_ring_listing(m, rec, p, false);
         return;
       }
       if (starts_with(m, "Connected all rings") || starts_with(m, "Connected all trees") ||
@@ -657,7 +667,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
         advance(p.stage, Stage::kBootstrap);
         return;
       }
-      if (starts_with(m, "Could not find a path")) signal(kSigPathPattern);
+      if (starts_with(m, "Could not find a path")) info_signal(kSigPathPattern, l, rec, h);
       return;
     }
     case 'R': {
@@ -667,7 +677,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           on_connection(c, rec, h, p, l);
           return;
         }
-        ring_listing(true);
+        on_ring_listing(m, rec, p, true);
       }
       return;
     }
@@ -675,31 +685,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
       if (starts_with(m, "Trees")) on_trees(m, p);
       return;
     case 'B':
-      if (starts_with(m, "Bootstrap")) {
-        advance(p.stage, Stage::kBootstrap);
-        if (p.address.empty()) {
-          // "Bootstrap : Using eth0:10.0.0.1<0>": the address of this process's machine.
-          std::size_t u = m.find("Using");
-          if (u != std::string_view::npos) {
-            std::string_view a = trim_sv(m.substr(u + 5));
-            std::size_t c = a.find(':');
-            std::size_t e = a.find('<');
-            if (c != std::string_view::npos && e != std::string_view::npos && e > c) {
-              p.address = std::string(a.substr(c + 1, e - c - 1));
-              p.address_quote = Quote{quote_text(rec), here()};
-            }
-          }
-        }
-        if (!h.bootstrap_ifs.empty()) return;  // every rank repeats it: parse the host's first
-        std::size_t u = m.find("Using");
-        if (u == std::string_view::npos) return;
-        auto ifs = parse_ifaces(m.substr(u + 5));
-        if (!ifs.empty()) {
-          h.bootstrap_ifs = std::move(ifs);
-          h.bootstrap_quote = Quote{quote_text(rec), here()};
-        }
-        advance(p.stage, Stage::kBootstrap);
-      }
+      if (starts_with(m, "Bootstrap")) on_bootstrap(m, rec, h, p);
       return;
     case 'U':
       if (starts_with(m, "Using network ")) {
@@ -710,159 +696,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
       }
       return;
     case 'N':
-      if (starts_with(m, "NET/")) {
-        std::string_view r = m.substr(4);
-        // A net plugin that sets NCCL variables itself ("NET/OFI ... Setting NCCL_TOPO_FILE
-        // environment variable to X"): configuration the user did not write, recorded as such.
-        if (std::size_t sv = m.find("Setting NCCL_"); sv != std::string_view::npos) {
-          std::string_view a = m.substr(sv + 8);
-          std::size_t to = a.find(" to ");
-          std::size_t nm = a.find_first_of(" =");
-          if (to != std::string_view::npos && nm != std::string_view::npos) {
-            note_env(std::string(a.substr(0, nm)), std::string(trim_sv(a.substr(to + 4))), rec, h, false);
-          }
-        }
-        if (starts_with(r, "IB : Using") || starts_with(r, "IB: Using") || starts_with(r, "IBext : Using")) {
-          advance(p.stage, Stage::kBootstrap);
-          if (!h.ib_quote.empty() && !h.rdma_devs.empty()) return;
-          std::size_t u = m.find("Using");
-          std::string_view list = m.substr(u + 5);
-          std::size_t oob = list.find("OOB ");
-          std::string_view devs = oob == std::string_view::npos ? list : list.substr(0, oob);
-          if (h.rdma_devs.empty()) {
-            // " [0]mlx5_0:1/IB/SHARP [8]mlx5_8:1/RoCE [RO];"
-            std::size_t pos = 0;
-            while ((pos = devs.find('[', pos)) != std::string_view::npos && h.rdma_devs.size() < 64) {
-              std::size_t e = devs.find(']', pos);
-              if (e == std::string_view::npos) break;
-              long idx = -1;
-              if (!parse_int(devs.substr(pos + 1, e - pos - 1), idx)) {
-                pos = e;
-                continue;
-              }
-              std::size_t end = devs.find(' ', e);
-              std::string_view tok = devs.substr(e + 1, end == std::string_view::npos ? std::string_view::npos : end - e - 1);
-              RdmaDevice d;
-              d.index = static_cast<int>(idx);
-              std::size_t slash = tok.find('/');
-              d.name = std::string(tok.substr(0, slash));
-              if (slash != std::string_view::npos) {
-                std::string_view ll = tok.substr(slash + 1);
-                d.link_layer = std::string(ll.substr(0, ll.find('/')));
-              }
-              if (!d.link_layer.empty() && d.link_layer.back() == ';') d.link_layer.pop_back();
-              h.rdma_devs.push_back(std::move(d));
-              pos = e;
-            }
-          }
-          if (oob != std::string_view::npos && h.oob_ifs.empty()) h.oob_ifs = parse_ifaces(list.substr(oob + 4));
-          if (h.ib_quote.empty()) h.ib_quote = Quote{quote_text(rec), here()};
-          advance(p.stage, Stage::kBootstrap);
-          return;
-        }
-        if (starts_with(r, "IB : No device found") || starts_with(r, "IB: No device found")) {
-          if (h.ib_quote.empty()) h.ib_quote = Quote{quote_text(rec), here()};
-          signal(kSigIbNoDevice);
-          return;
-        }
-        if (starts_with(r, "Socket : Using") || starts_with(r, "Socket: Using")) {
-          advance(p.stage, Stage::kBootstrap);
-          if (!h.socket_ifs.empty()) return;
-          std::size_t u = m.find("Using");
-          auto ifs = parse_ifaces(m.substr(u + 5));
-          if (!ifs.empty() && h.socket_ifs.empty()) {
-            h.socket_ifs = std::move(ifs);
-            h.socket_quote = Quote{quote_text(rec), here()};
-          }
-          advance(p.stage, Stage::kBootstrap);
-          return;
-        }
-        if (starts_with(r, "Plugin")) {
-          // The dynamic loader's verdict: "returned 2 : libnccl-net.so: cannot open shared object
-          // file: No such file or directory" means no plugin; any other text (an undefined
-          // symbol, a missing dependency, a wrong ELF class) means a plugin that exists and failed.
-          std::string_view dl;
-          if (std::size_t q = r.find("dlerror="); q != std::string_view::npos) dl = r.substr(q + 8);
-          else if (std::size_t q2 = r.find("returned "); q2 != std::string_view::npos) {
-            std::size_t c = r.find(" : ", q2);
-            if (c != std::string_view::npos) dl = r.substr(c + 3);
-          }
-          if (!dl.empty()) {
-            std::string_view lib = dl.substr(0, dl.find(':'));
-            bool absent = contains(dl, "No such file or directory") && contains(lib, "libnccl-net") &&
-                          lib.find('/') == std::string_view::npos && !h.env.count("NCCL_NET_PLUGIN");
-            if (!absent && h.plugin_error.empty()) {
-              h.plugin_error = std::string(trim_sv(dl.substr(0, dl.find(" : when loading"))));
-              signal(kSigPluginLoad);
-            }
-          }
-          // Internal: "Could not find: libnccl-net.so. Using internal ..." / "No plugin found".
-          if (contains(r, "Could not find") || contains(r, "No plugin found") || contains(r, "using internal") ||
-              contains(r, "Using internal")) {
-            if (contains(r, "libnccl-net") || contains(r, "net plugin") || contains(r, "network plugin") ||
-                contains(r, "internal implementation")) {
-              if (h.plugin == PluginState::kUnknown) {
-                h.plugin = PluginState::kInternal;
-                h.plugin_text = "internal";
-                h.plugin_quote = Quote{quote_text(rec), here()};
-              }
-            }
-          } else if (contains(r, "Loaded net plugin") || contains(r, "Loaded plugin")) {
-            h.plugin = PluginState::kExternal;
-            h.plugin_text = std::string(trim_sv(r.substr(r.find("plugin") + 6)));
-            h.plugin_quote = Quote{quote_text(rec), here()};
-          }
-          return;
-        }
-        if (starts_with(r, "OFI ")) {
-          std::size_t s = r.find("Selected Provider is ");
-          if (s == std::string_view::npos) s = r.find("Selected provider is ");
-          if (s != std::string_view::npos) {
-            std::string_view prov = r.substr(s + 21);
-            h.ofi_provider = std::string(prov.substr(0, prov.find_first_of(" ,")));
-            h.ofi_quote = Quote{quote_text(rec), here()};
-            if (h.ofi_provider != "efa") signal(kSigOfiProvider);
-          }
-          if (h.plugin == PluginState::kUnknown || h.plugin == PluginState::kInternal) {
-            h.plugin = PluginState::kExternal;
-            h.plugin_text = "aws-ofi-nccl";
-            if (h.plugin_quote.empty()) h.plugin_quote = Quote{quote_text(rec), here()};
-          }
-          return;
-        }
-        if (contains(r, "GPU Direct RDMA Disabled")) signal(kSigGdrDisabledHca);
-        // "NET/IB: Dev 0 Port 1 qpn 1234 mtu 5 LID 7 ..." (NET subsystem): the QP MTU per host.
-        if (starts_with(r, "IB") && h.ib_mtus.size() < 8) {
-          std::size_t mt = r.find(" mtu ");
-          long v = -1;
-          if (mt != std::string_view::npos && parse_int(r.substr(mt + 5), v) && !h.ib_mtus.count(static_cast<int>(v)))
-            h.ib_mtus.emplace(static_cast<int>(v), Quote{quote_text(rec), here()});
-        }
-        return;
-      }
-      if (starts_with(m, "NET : Using interface ")) {
-        // 2.3: one line per socket interface, the first one is used for bootstrap.
-        auto ifs = parse_ifaces(m.substr(22));
-        if (!ifs.empty()) {
-          if (h.socket_ifs.empty()) h.socket_quote = Quote{quote_text(rec), here()};
-          if (h.socket_ifs.size() < 32) h.socket_ifs.push_back(ifs.front());
-        }
-        advance(p.stage, Stage::kBootstrap);
-        return;
-      }
-      if (starts_with(m, "NCCL version ")) {
-        set_version(m.substr(13), rec, hn);
-        return;
-      }
-      if (starts_with(m, "NCCL_")) {
-        std::size_t s = m.find(" set by environment to ");
-        std::size_t vlen = 23;
-        if (s == std::string_view::npos) return;
-        std::string value(trim_sv(m.substr(s + vlen)));
-        if (!value.empty() && value.back() == '.') value.pop_back();
-        note_env(std::string(m.substr(0, s)), value, rec, h, true);
-        return;
-      }
+      on_info_n(l, rec, h, p);
       return;
     case 'P':
       if (starts_with(m, "Plugin Path : ") || starts_with(m, "Plugin Path: ")) {
@@ -884,10 +718,10 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
       }
       return;
     case 'F':
-      if (starts_with(m, "Failed to open libibverbs")) signal(kSigIbverbsMissing);
+      if (starts_with(m, "Failed to open libibverbs")) info_signal(kSigIbverbsMissing, l, rec, h);
       return;
     case 'G':
-      if (contains(m, "GPU Direct RDMA Disabled")) signal(kSigGdrDisabledHca);
+      if (contains(m, "GPU Direct RDMA Disabled")) info_signal(kSigGdrDisabledHca, l, rec, h);
       else if (starts_with(m, "GPU/") && contains(m, "/NVL)")) ++h.nvlink_paths;
       return;
     case 'c':
@@ -916,7 +750,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
           return;
         }
         if (starts_with(m, "ncclMaxSharedMem") && contains(m, "exceeds")) {
-          signal(kSigMaxSharedMem);
+          info_signal(kSigMaxSharedMem, l, rec, h);
           return;
         }
       }
@@ -924,7 +758,12 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
     default:
       break;
   }
-  // Error traces "file.cc:N -> R" and the COLL lines of running collectives.
+  on_trace_or_running(l, rec, h, p);
+}
+
+/// Error traces "file.cc:N -> R" and the COLL lines of running collectives.
+void LogIngest::State::on_trace_or_running(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p) {
+  std::string_view m = l.msg;
   TraceLine t;
   if (m[0] >= 'a' && m[0] <= 'z' && parse_trace(m, t)) {
     p.failed = true;
@@ -932,7 +771,7 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
     LogEvent ev;
     ev.kind = EventKind::kTrace;
     ev.sig = kSigTrace;
-    ev.host = hn;
+    ev.host = h.name;
     ev.pid = l.pid;
     ev.tid = l.tid;
     ev.dev = l.dev;
@@ -946,6 +785,217 @@ void LogIngest::State::on_info(const LogLine& l, std::string_view rec, HostInfo&
   }
   std::size_t oc = m.find(": opCount ");
   if (oc != std::string_view::npos && oc < 20) advance(p.stage, Stage::kRunning);
+}
+
+/// "Bootstrap : Using eth0:10.0.0.1<0>": this process's address and the host's bootstrap interfaces.
+void LogIngest::State::on_bootstrap(std::string_view m, std::string_view rec, HostInfo& h, ProcessInfo& p) {
+  advance(p.stage, Stage::kBootstrap);
+  if (p.address.empty()) {
+    // The address of this process's machine.
+    std::size_t u = m.find("Using");
+    if (u != std::string_view::npos) {
+      std::string_view a = trim_sv(m.substr(u + 5));
+      std::size_t c = a.find(':');
+      std::size_t e = a.find('<');
+      if (c != std::string_view::npos && e != std::string_view::npos && e > c) {
+        p.address = std::string(a.substr(c + 1, e - c - 1));
+        p.address_quote = Quote{quote_text(rec), here()};
+      }
+    }
+  }
+  if (!h.bootstrap_ifs.empty()) return;  // every rank repeats it: parse the host's first
+  std::size_t u = m.find("Using");
+  if (u == std::string_view::npos) return;
+  auto ifs = parse_ifaces(m.substr(u + 5));
+  if (!ifs.empty()) {
+    h.bootstrap_ifs = std::move(ifs);
+    h.bootstrap_quote = Quote{quote_text(rec), here()};
+  }
+  advance(p.stage, Stage::kBootstrap);
+}
+
+/// INFO lines starting with N: "NET/..." (the network transports and plugins), the 2.3 socket
+/// interface lines, the NCCL version and the NCCL_* settings.
+void LogIngest::State::on_info_n(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p) {
+  std::string_view m = l.msg;
+  if (starts_with(m, "NET/")) {
+    on_net(l, rec, h, p);
+    return;
+  }
+  if (starts_with(m, "NET : Using interface ")) {
+    // 2.3: one line per socket interface, the first one is used for bootstrap.
+    auto ifs = parse_ifaces(m.substr(22));
+    if (!ifs.empty()) {
+      if (h.socket_ifs.empty()) h.socket_quote = Quote{quote_text(rec), here()};
+      if (h.socket_ifs.size() < 32) h.socket_ifs.push_back(ifs.front());
+    }
+    advance(p.stage, Stage::kBootstrap);
+    return;
+  }
+  if (starts_with(m, "NCCL version ")) {
+    set_version(m.substr(13), rec, h.name);
+    return;
+  }
+  if (starts_with(m, "NCCL_")) {
+    std::size_t s = m.find(" set by environment to ");
+    std::size_t vlen = 23;
+    if (s == std::string_view::npos) return;
+    std::string value(trim_sv(m.substr(s + vlen)));
+    if (!value.empty() && value.back() == '.') value.pop_back();
+    note_env(std::string(m.substr(0, s)), value, rec, h, true);
+  }
+}
+
+void LogIngest::State::on_net(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p) {
+  std::string_view m = l.msg;
+  std::string_view r = m.substr(4);
+  // A net plugin that sets NCCL variables itself ("NET/OFI ... Setting NCCL_TOPO_FILE
+  // environment variable to X"): configuration the user did not write, recorded as such.
+  if (std::size_t sv = m.find("Setting NCCL_"); sv != std::string_view::npos) {
+    std::string_view a = m.substr(sv + 8);
+    std::size_t to = a.find(" to ");
+    std::size_t nm = a.find_first_of(" =");
+    if (to != std::string_view::npos && nm != std::string_view::npos) {
+      note_env(std::string(a.substr(0, nm)), std::string(trim_sv(a.substr(to + 4))), rec, h, false);
+    }
+  }
+  if (starts_with(r, "IB : Using") || starts_with(r, "IB: Using") || starts_with(r, "IBext : Using")) {
+    on_net_ib_using(m, rec, h, p);
+    return;
+  }
+  if (starts_with(r, "IB : No device found") || starts_with(r, "IB: No device found")) {
+    if (h.ib_quote.empty()) h.ib_quote = Quote{quote_text(rec), here()};
+    info_signal(kSigIbNoDevice, l, rec, h);
+    return;
+  }
+  if (starts_with(r, "Socket : Using") || starts_with(r, "Socket: Using")) {
+    advance(p.stage, Stage::kBootstrap);
+    if (!h.socket_ifs.empty()) return;
+    std::size_t u = m.find("Using");
+    auto ifs = parse_ifaces(m.substr(u + 5));
+    if (!ifs.empty() && h.socket_ifs.empty()) {
+      h.socket_ifs = std::move(ifs);
+      h.socket_quote = Quote{quote_text(rec), here()};
+    }
+    advance(p.stage, Stage::kBootstrap);
+    return;
+  }
+  if (starts_with(r, "Plugin")) {
+    on_net_plugin(r, l, rec, h);
+    return;
+  }
+  if (starts_with(r, "OFI ")) {
+    on_net_ofi(r, l, rec, h);
+    return;
+  }
+  if (contains(r, "GPU Direct RDMA Disabled")) info_signal(kSigGdrDisabledHca, l, rec, h);
+  // "NET/IB: Dev 0 Port 1 qpn 1234 mtu 5 LID 7 ..." (NET subsystem): the QP MTU per host.
+  if (starts_with(r, "IB") && h.ib_mtus.size() < 8) {
+    std::size_t mt = r.find(" mtu ");
+    long v = -1;
+    if (mt != std::string_view::npos && parse_int(r.substr(mt + 5), v) && !h.ib_mtus.count(static_cast<int>(v)))
+      h.ib_mtus.emplace(static_cast<int>(v), Quote{quote_text(rec), here()});
+  }
+}
+
+namespace {
+
+/// " [0]mlx5_0:1/IB/SHARP [8]mlx5_8:1/RoCE [RO];": the RDMA devices of "NET/IB : Using".
+void parse_rdma_devices(std::string_view devs, std::vector<RdmaDevice>& out) {
+  std::size_t pos = 0;
+  while ((pos = devs.find('[', pos)) != std::string_view::npos && out.size() < 64) {
+    std::size_t e = devs.find(']', pos);
+    if (e == std::string_view::npos) break;
+    long idx = -1;
+    if (!parse_int(devs.substr(pos + 1, e - pos - 1), idx)) {
+      pos = e;
+      continue;
+    }
+    std::size_t end = devs.find(' ', e);
+    std::string_view tok = devs.substr(e + 1, end == std::string_view::npos ? std::string_view::npos : end - e - 1);
+    RdmaDevice d;
+    d.index = static_cast<int>(idx);
+    std::size_t slash = tok.find('/');
+    d.name = std::string(tok.substr(0, slash));
+    if (slash != std::string_view::npos) {
+      std::string_view ll = tok.substr(slash + 1);
+      d.link_layer = std::string(ll.substr(0, ll.find('/')));
+    }
+    if (!d.link_layer.empty() && d.link_layer.back() == ';') d.link_layer.pop_back();
+    out.push_back(std::move(d));
+    pos = e;
+  }
+}
+
+}  // namespace
+
+/// "NET/IB : Using [0]mlx5_0:1/IB ... ; OOB eth0:10.0.0.1<0>": the host's RDMA devices and OOB interfaces.
+void LogIngest::State::on_net_ib_using(std::string_view m, std::string_view rec, HostInfo& h, ProcessInfo& p) {
+  advance(p.stage, Stage::kBootstrap);
+  if (!h.ib_quote.empty() && !h.rdma_devs.empty()) return;
+  std::size_t u = m.find("Using");
+  std::string_view list = m.substr(u + 5);
+  std::size_t oob = list.find("OOB ");
+  std::string_view devs = oob == std::string_view::npos ? list : list.substr(0, oob);
+  if (h.rdma_devs.empty()) parse_rdma_devices(devs, h.rdma_devs);
+  if (oob != std::string_view::npos && h.oob_ifs.empty()) h.oob_ifs = parse_ifaces(list.substr(oob + 4));
+  if (h.ib_quote.empty()) h.ib_quote = Quote{quote_text(rec), here()};
+  advance(p.stage, Stage::kBootstrap);
+}
+
+/// "NET/Plugin ...": which net plugin was loaded, or why none was.
+void LogIngest::State::on_net_plugin(std::string_view r, const LogLine& l, std::string_view rec, HostInfo& h) {
+  // The dynamic loader's verdict: "returned 2 : libnccl-net.so: cannot open shared object
+  // file: No such file or directory" means no plugin; any other text (an undefined
+  // symbol, a missing dependency, a wrong ELF class) means a plugin that exists and failed.
+  std::string_view dl;
+  if (std::size_t q = r.find("dlerror="); q != std::string_view::npos) dl = r.substr(q + 8);
+  else if (std::size_t q2 = r.find("returned "); q2 != std::string_view::npos) {
+    std::size_t c = r.find(" : ", q2);
+    if (c != std::string_view::npos) dl = r.substr(c + 3);
+  }
+  if (!dl.empty()) {
+    std::string_view lib = dl.substr(0, dl.find(':'));
+    bool absent = contains(dl, "No such file or directory") && contains(lib, "libnccl-net") &&
+                  lib.find('/') == std::string_view::npos && !h.env.count("NCCL_NET_PLUGIN");
+    if (!absent && h.plugin_error.empty()) {
+      h.plugin_error = std::string(trim_sv(dl.substr(0, dl.find(" : when loading"))));
+      info_signal(kSigPluginLoad, l, rec, h);
+    }
+  }
+  // Internal: "Could not find: libnccl-net.so. Using internal ..." / "No plugin found".
+  if (contains(r, "Could not find") || contains(r, "No plugin found") || contains(r, "using internal") ||
+      contains(r, "Using internal")) {
+    if (contains(r, "libnccl-net") || contains(r, "net plugin") || contains(r, "network plugin") ||
+        contains(r, "internal implementation")) {
+      if (h.plugin == PluginState::kUnknown) {
+        h.plugin = PluginState::kInternal;
+        h.plugin_text = "internal";
+        h.plugin_quote = Quote{quote_text(rec), here()};
+      }
+    }
+  } else if (contains(r, "Loaded net plugin") || contains(r, "Loaded plugin")) {
+    h.plugin = PluginState::kExternal;
+    h.plugin_text = std::string(trim_sv(r.substr(r.find("plugin") + 6)));
+    h.plugin_quote = Quote{quote_text(rec), here()};
+  }
+}
+
+/// "NET/OFI ...": aws-ofi-nccl and the libfabric provider it selected.
+void LogIngest::State::on_net_ofi(std::string_view r, const LogLine& l, std::string_view rec, HostInfo& h) {
+  std::size_t s = r.find("Selected Provider is ");
+  if (s == std::string_view::npos) s = r.find("Selected provider is ");
+  if (s != std::string_view::npos) {
+    std::string_view prov = r.substr(s + 21);
+    h.ofi_provider = std::string(prov.substr(0, prov.find_first_of(" ,")));
+    h.ofi_quote = Quote{quote_text(rec), here()};
+    if (h.ofi_provider != "efa") info_signal(kSigOfiProvider, l, rec, h);
+  }
+  if (h.plugin == PluginState::kUnknown || h.plugin == PluginState::kInternal) {
+    h.plugin = PluginState::kExternal;
+    h.plugin_text = "aws-ofi-nccl";
+    if (h.plugin_quote.empty()) h.plugin_quote = Quote{quote_text(rec), here()};
+  }
 }
 
 void LogIngest::State::on_connection(const ConnLine& c, std::string_view rec, HostInfo& h, ProcessInfo& p,
