@@ -904,13 +904,14 @@ std::string render_finding(const Finding& f) {
 
 }  // namespace
 
-std::string render_html(const Report& r, int code) {
+namespace {
+
+/// The page head: title, verdict, the run's tiles.
+void html_header(std::string& h, const Report& r, int code) {
   int counts[3] = {0, 0, 0};
   for (const auto& f : r.findings) ++counts[static_cast<int>(f.severity)];
   std::size_t nranks = 0;
   for (const auto& h : r.hosts) nranks += h.ranks.size();
-  std::string h;
-  h.reserve(64 * 1024);
   h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   // No network: nothing may be fetched, not even a favicon.
@@ -931,8 +932,10 @@ std::string render_html(const Report& r, int code) {
                    "<div class=\"tile\"><b style=\"color:var(--info)\">{}</b>info</div>",
                    counts[2], counts[1], counts[0]);
   h += fmt::format("<div class=\"tile\"><b>{}</b>exit code</div></div>\n</header>\n<main>\n", code);
+}
 
-  // Plan / stages (sweep).
+/// Plan and stages (sweep), and the notes.
+void html_stages_and_notes(std::string& h, const Report& r) {
   if (r.sections.is_object() && !jarr(r.sections, "stages").empty()) {
     h += "<h2>Stages</h2>\n<table><tr><th>stage</th><th>status</th><th>budget (s)</th><th>took (s)</th><th>note</th></tr>\n";
     for (const auto& st : jarr(r.sections, "stages")) {
@@ -948,8 +951,10 @@ std::string render_html(const Report& r, int code) {
     for (const auto& n : r.notes) h += "<li>" + esc(n) + "</li>\n";
     h += "</ul>\n";
   }
+}
 
-  // Findings: errors first; info folded away.
+/// Findings: errors first; info folded away.
+void html_findings(std::string& h, const Report& r) {
   h += "<h2 id=\"findings\">Findings</h2>\n";
   std::vector<Finding> sorted = r.findings;
   sort_findings(sorted);
@@ -966,8 +971,10 @@ std::string render_html(const Report& r, int code) {
   }
   if (n_info)
     h += fmt::format("<details><summary>{} informational finding(s)</summary>\n{}</details>\n", n_info, info_html);
+}
 
-  // Changes (diff).
+/// Changes (diff).
+void html_diff(std::string& h, const Report& r) {
   if (r.sections.is_object() && r.sections.contains("diff") && r.sections["diff"].is_object()) {
     const json& d = r.sections["diff"];
     h += "<h2>Changes</h2>\n";
@@ -984,8 +991,10 @@ std::string render_html(const Report& r, int code) {
       h += "</table>\n";
     }
   }
+}
 
-  // Topology per node.
+/// Topology per node.
+void html_topology(std::string& h, const Report& r) {
   bool any_topo = std::any_of(r.hosts.begin(), r.hosts.end(), [](const HostEntry& e) { return e.topology.is_object(); });
   if (any_topo) {
     h += "<h2 id=\"topology\">Topology</h2>\n<div class=\"legend\">";
@@ -1037,8 +1046,10 @@ std::string render_html(const Report& r, int code) {
         h += fmt::format("<p class=\"meta\">Same topology as {} (fingerprint {}): {}</p>\n", esc(names.front()),
                          esc(fp.substr(0, 16)), esc(join(std::vector<std::string>(names.begin() + 1, names.end()), ", ")));
   }
+}
 
-  // Links.
+/// Links: the heatmap and the slowest links.
+void html_links(std::string& h, const Report& r) {
   if (!r.links.empty()) {
     h += "<h2 id=\"links\">Link bandwidth</h2>\n" + render_heatmap(r.links, r.sections.is_object() && r.sections.contains("links") && r.sections["links"].is_object()
                                   ? r.sections["links"].value("classes", json())
@@ -1058,8 +1069,10 @@ std::string render_html(const Report& r, int code) {
     }
     h += "</table>\n";
   }
+}
 
-  // Collectives: one chart per op.
+/// Collectives: one chart per op, and every row.
+void html_collectives(std::string& h, const Report& r) {
   std::vector<std::string> ops;
   for (const auto& c : r.collectives)
     if (!checks::is_copy_row(c) && std::find(ops.begin(), ops.end(), c.op) == ops.end()) ops.push_back(c.op);
@@ -1115,7 +1128,10 @@ std::string render_html(const Report& r, int code) {
     }
     h += "</table></details>\n";
   }
-  // Copy bandwidth.
+}
+
+/// GPU copy bandwidth.
+void html_copies(std::string& h, const Report& r) {
   auto copies = checks::copy_measurements(r);
   if (!copies.empty()) {
     h += "<h2 id=\"copies\">GPU copy bandwidth</h2>\n<table><tr><th>host</th><th>copy</th><th>GPU</th><th>size</th>"
@@ -1133,6 +1149,10 @@ std::string render_html(const Report& r, int code) {
     }
     h += "</table>\n";
   }
+}
+
+/// What was looked at: every check of the run.
+void html_checks(std::string& h, const Report& r) {
   if (!r.checks.empty()) {
     // What was looked at: every check of the run, evaluated or not, with the reason.
     h += "<h2 id=\"checks\">Checks</h2>\n<p>" + esc(checks_line(r)) +
@@ -1145,6 +1165,10 @@ std::string render_html(const Report& r, int code) {
                        esc(c.reason));
     h += "</table></details>\n";
   }
+}
+
+/// The hosts and their ranks.
+void html_hosts(std::string& h, const Report& r) {
   if (!r.hosts.empty()) {
     h += "<h2>Hosts</h2>\n<table><tr><th>host</th><th>ranks</th><th>fingerprint</th></tr>\n";
     std::size_t shown = 0;
@@ -1158,6 +1182,23 @@ std::string render_html(const Report& r, int code) {
     }
     h += "</table>\n";
   }
+}
+
+}  // namespace
+
+std::string render_html(const Report& r, int code) {
+  std::string h;
+  h.reserve(64 * 1024);
+  html_header(h, r, code);
+  html_stages_and_notes(h, r);
+  html_findings(h, r);
+  html_diff(h, r);
+  html_topology(h, r);
+  html_links(h, r);
+  html_collectives(h, r);
+  html_copies(h, r);
+  html_checks(h, r);
+  html_hosts(h, r);
   h += "</main>\n<footer>Generated by nccl-doctor " NCD_VERSION
        ". Self-contained: no scripts, fonts or images are loaded from anywhere. "
        "`nccl-doctor explain ID` describes each finding.</footer>\n</body>\n</html>\n";
