@@ -177,236 +177,281 @@ std::string link_text(const json& link, bool& bad, std::string& title) {
   return t;
 }
 
-TopoPicture build_picture(const json& topo) {
-  TopoPicture pic;
-  auto& nodes = pic.nodes;
-  std::map<std::string, int> by_key;
-  auto add = [&](TNode n) {
-    int id = static_cast<int>(nodes.size());
-    by_key[n.key] = id;
-    nodes.push_back(std::move(n));
-    return id;
-  };
-  // CPU nodes.
-  std::map<int, int> cpu_of_numa;
-  for (const auto& c : jarr(topo, "cpus")) {
-    int numa = static_cast<int>(jnum(c, "numa", -1));
-    if (cpu_of_numa.count(numa)) continue;
-    TNode n;
-    n.kind = TNode::Kind::kCpu;
-    n.key = fmt::format("cpu{}", numa);
-    n.label = numa >= 0 ? fmt::format("CPU NUMA {}", numa) : "CPU";
-    int pkg = static_cast<int>(jnum(c, "package", -1));
-    std::size_t cores = jarr(c, "cpus").size();
-    n.sub = (pkg >= 0 ? fmt::format("socket {}", pkg) : std::string("")) +
-            (cores ? fmt::format("{}{} cpus", pkg >= 0 ? " · " : "", cores) : std::string(""));
-    n.title = jstr(c, "vendor") + " " + jstr(c, "arch");
-    n.ids = {n.key, fmt::format("numa{}", numa)};
-    cpu_of_numa[numa] = add(std::move(n));
+void label_gpu(TNode& n, const json& g) {
+  n.kind = TNode::Kind::kGpu;
+  int idx = static_cast<int>(jnum(g, "index", -1));
+  n.label = idx >= 0 ? fmt::format("GPU{}", idx) : "GPU";
+  std::string name = jstr(g, "name");
+  for (const char* p : {"NVIDIA ", "Tesla "})
+    if (name.rfind(p, 0) == 0) name = name.substr(std::string(p).size());
+  if (name.size() > 16) name = name.substr(0, 16);
+  n.sub = name.empty() ? short_bus(n.key) : name;
+  n.title = fmt::format("{} {} {}", n.label, jstr(g, "bus_id"), jstr(g, "name"));
+  if (idx >= 0) n.ids.push_back(fmt::format("gpu{}", idx));
+}
+
+void label_nic(TNode& n, const json& nic) {
+  n.kind = TNode::Kind::kNic;
+  n.label = jstr(nic, "name").empty() ? "NIC" : jstr(nic, "name");
+  const json& ports = jarr(nic, "ports");
+  if (!ports.empty()) {
+    const json& p = ports[0];
+    double rate = jnum(p, "rate_gbps");
+    std::string layer = jstr(p, "link_layer") == "InfiniBand" ? "IB"
+                        : jstr(p, "link_layer") == "Ethernet"  ? "Eth"
+                                                               : "";
+    std::string st = jstr(p, "state");
+    n.sub = (rate > 0 ? g3(rate) + "G " : std::string()) + layer + (st.empty() ? "" : " " + st);
+    if (ports.size() > 1) n.sub += fmt::format(" +{}", ports.size() - 1);
   }
-  auto cpu_for = [&](int numa) {
-    auto it = cpu_of_numa.find(numa);
-    if (it != cpu_of_numa.end()) return it->second;
-    if (cpu_of_numa.size() == 1) return cpu_of_numa.begin()->second;
+  n.title = fmt::format("{} {} {}", n.label, n.key, n.sub);
+  n.ids.push_back(to_lower(n.label));
+  for (const auto& p : ports)
+    if (!jstr(p, "name").empty()) n.ids.push_back(to_lower(jstr(p, "name")));
+}
+
+/// Builds the picture of one host's topology (its JSON in the report): CPUs, the part of the PCI
+/// tree that leads to a GPU, NIC or NVSwitch, the GPUs and NICs outside it, and the NVLinks.
+class PictureBuilder {
+ public:
+  explicit PictureBuilder(const json& topo) : topo_(topo) {}
+
+  TopoPicture build() {
+    add_cpus();
+    index_parts();
+    index_pci();
+    mark_relevant();
+    add_pci_tree();
+    add_parts_outside_tree();
+    add_nvlinks();
+    return std::move(pic_);
+  }
+
+ private:
+  int add(TNode n) {
+    int id = static_cast<int>(pic_.nodes.size());
+    by_key_[n.key] = id;
+    pic_.nodes.push_back(std::move(n));
+    return id;
+  }
+  void add_child(int id) {
+    pic_.nodes[static_cast<std::size_t>(pic_.nodes[static_cast<std::size_t>(id)].parent)].kids.push_back(id);
+  }
+
+  void add_cpus() {
+    for (const auto& c : jarr(topo_, "cpus")) {
+      int numa = static_cast<int>(jnum(c, "numa", -1));
+      if (cpu_of_numa_.count(numa)) continue;
+      TNode n;
+      n.kind = TNode::Kind::kCpu;
+      n.key = fmt::format("cpu{}", numa);
+      n.label = numa >= 0 ? fmt::format("CPU NUMA {}", numa) : "CPU";
+      int pkg = static_cast<int>(jnum(c, "package", -1));
+      std::size_t cores = jarr(c, "cpus").size();
+      n.sub = (pkg >= 0 ? fmt::format("socket {}", pkg) : std::string("")) +
+              (cores ? fmt::format("{}{} cpus", pkg >= 0 ? " · " : "", cores) : std::string(""));
+      n.title = jstr(c, "vendor") + " " + jstr(c, "arch");
+      n.ids = {n.key, fmt::format("numa{}", numa)};
+      cpu_of_numa_[numa] = add(std::move(n));
+    }
+  }
+
+  int cpu_for(int numa) {
+    auto it = cpu_of_numa_.find(numa);
+    if (it != cpu_of_numa_.end()) return it->second;
+    if (cpu_of_numa_.size() == 1) return cpu_of_numa_.begin()->second;
     TNode n;
     n.kind = TNode::Kind::kCpu;
     n.key = fmt::format("cpu{}", numa);
     n.label = numa >= 0 ? fmt::format("CPU NUMA {}", numa) : "CPU (NUMA ?)";
     int id = add(std::move(n));
-    cpu_of_numa[numa] = id;
+    cpu_of_numa_[numa] = id;
     return id;
-  };
+  }
 
-  // GPU and NIC facts by bus id, to label their PCI nodes.
-  std::map<std::string, const json*> gpu_by_bus, nic_by_bus;
-  for (const auto& g : jarr(topo, "gpus"))
-    if (!jstr(g, "bus_id").empty()) gpu_by_bus[to_lower(jstr(g, "bus_id"))] = &g;
-  for (const auto& n : jarr(topo, "nics"))
-    if (!jstr(n, "bus_id").empty()) nic_by_bus[to_lower(jstr(n, "bus_id"))] = &n;
-  std::set<std::string> nvswitch_ids;
-  for (const auto& s : jarr(topo, "nvswitches"))
-    if (s.is_string()) nvswitch_ids.insert(to_lower(s.get<std::string>()));
+  /// GPU and NIC facts by bus id, to label their PCI nodes.
+  void index_parts() {
+    for (const auto& g : jarr(topo_, "gpus"))
+      if (!jstr(g, "bus_id").empty()) gpu_by_bus_[to_lower(jstr(g, "bus_id"))] = &g;
+    for (const auto& n : jarr(topo_, "nics"))
+      if (!jstr(n, "bus_id").empty()) nic_by_bus_[to_lower(jstr(n, "bus_id"))] = &n;
+    for (const auto& s : jarr(topo_, "nvswitches"))
+      if (s.is_string()) nvswitch_ids_.insert(to_lower(s.get<std::string>()));
+  }
 
-  auto label_gpu = [](TNode& n, const json& g) {
-    n.kind = TNode::Kind::kGpu;
-    int idx = static_cast<int>(jnum(g, "index", -1));
-    n.label = idx >= 0 ? fmt::format("GPU{}", idx) : "GPU";
-    std::string name = jstr(g, "name");
-    for (const char* p : {"NVIDIA ", "Tesla "})
-      if (name.rfind(p, 0) == 0) name = name.substr(std::string(p).size());
-    if (name.size() > 16) name = name.substr(0, 16);
-    n.sub = name.empty() ? short_bus(n.key) : name;
-    n.title = fmt::format("{} {} {}", n.label, jstr(g, "bus_id"), jstr(g, "name"));
-    if (idx >= 0) n.ids.push_back(fmt::format("gpu{}", idx));
-  };
-  auto label_nic = [](TNode& n, const json& nic) {
-    n.kind = TNode::Kind::kNic;
-    n.label = jstr(nic, "name").empty() ? "NIC" : jstr(nic, "name");
-    const json& ports = jarr(nic, "ports");
-    if (!ports.empty()) {
-      const json& p = ports[0];
-      double rate = jnum(p, "rate_gbps");
-      std::string layer = jstr(p, "link_layer") == "InfiniBand" ? "IB"
-                          : jstr(p, "link_layer") == "Ethernet"  ? "Eth"
-                                                                 : "";
-      std::string st = jstr(p, "state");
-      n.sub = (rate > 0 ? g3(rate) + "G " : std::string()) + layer + (st.empty() ? "" : " " + st);
-      if (ports.size() > 1) n.sub += fmt::format(" +{}", ports.size() - 1);
+  void index_pci() {
+    const json& pci = jarr(topo_, "pci");
+    for (const auto& d : pci) {
+      std::string bus = to_lower(jstr(d, "bus_id"));
+      if (!bus.empty()) pci_by_bus_[bus] = &d;
     }
-    n.title = fmt::format("{} {} {}", n.label, n.key, n.sub);
-    n.ids.push_back(to_lower(n.label));
-    for (const auto& p : ports)
-      if (!jstr(p, "name").empty()) n.ids.push_back(to_lower(jstr(p, "name")));
-  };
+    for (const auto& d : pci) {
+      std::string bus = to_lower(jstr(d, "bus_id"));
+      if (bus.empty()) continue;
+      std::string parent = to_lower(jstr(d, "parent"));
+      children_[pci_by_bus_.count(parent) ? parent : std::string("")].push_back(&d);
+    }
+  }
 
-  // PCI tree: keep only the parts that lead to a GPU, NIC or NVSwitch.
-  const json& pci = jarr(topo, "pci");
-  std::map<std::string, std::vector<const json*>> children;
-  std::map<std::string, const json*> pci_by_bus;
-  for (const auto& d : pci) {
-    std::string bus = to_lower(jstr(d, "bus_id"));
-    if (bus.empty()) continue;
-    pci_by_bus[bus] = &d;
-  }
-  for (const auto& d : pci) {
-    std::string bus = to_lower(jstr(d, "bus_id"));
-    if (bus.empty()) continue;
-    std::string parent = to_lower(jstr(d, "parent"));
-    children[pci_by_bus.count(parent) ? parent : std::string("")].push_back(&d);
-  }
-  std::map<std::string, bool> relevant;
-  // Iterative post-order (input depth must not drive recursion).
-  {
+  /// PCI tree: keep only the parts that lead to a GPU, NIC or NVSwitch. Iterative post-order
+  /// (input depth must not drive recursion).
+  void mark_relevant() {
     std::vector<std::pair<std::string, bool>> stack;
-    for (const auto* d : children[""]) stack.push_back({to_lower(jstr(*d, "bus_id")), false});
+    for (const auto* d : children_[""]) stack.push_back({to_lower(jstr(*d, "bus_id")), false});
     std::set<std::string> visiting;
     while (!stack.empty()) {
       auto [bus, done] = stack.back();
       stack.pop_back();
       if (done) {
-        const json& d = *pci_by_bus[bus];
+        const json& d = *pci_by_bus_[bus];
         std::string kind = jstr(d, "kind");
-        bool rel = kind == "gpu" || kind == "nic" || kind == "nvswitch" || gpu_by_bus.count(bus) ||
-                   nic_by_bus.count(bus) || nvswitch_ids.count(bus);
-        for (const auto* c : children[bus]) rel = rel || relevant[to_lower(jstr(*c, "bus_id"))];
-        relevant[bus] = rel;
+        bool rel = kind == "gpu" || kind == "nic" || kind == "nvswitch" || gpu_by_bus_.count(bus) ||
+                   nic_by_bus_.count(bus) || nvswitch_ids_.count(bus);
+        for (const auto* c : children_[bus]) rel = rel || relevant_[to_lower(jstr(*c, "bus_id"))];
+        relevant_[bus] = rel;
         continue;
       }
       if (!visiting.insert(bus).second) continue;  // a cycle in a damaged file
       stack.push_back({bus, true});
-      for (const auto* c : children[bus]) stack.push_back({to_lower(jstr(*c, "bus_id")), false});
+      for (const auto* c : children_[bus]) stack.push_back({to_lower(jstr(*c, "bus_id")), false});
     }
   }
-  {
+
+  /// One PCI device's node: GPU, NIC, NVSwitch or bridge, with its link's width and speed.
+  TNode pci_node(const json& d, const std::string& bus, int parent) {
+    TNode n;
+    n.key = bus;
+    n.parent = parent;
+    n.ids = {bus, short_bus(bus)};
+    std::string kind = jstr(d, "kind");
+    if (gpu_by_bus_.count(bus)) label_gpu(n, *gpu_by_bus_[bus]);
+    else if (nic_by_bus_.count(bus)) label_nic(n, *nic_by_bus_[bus]);
+    else if (kind == "nvswitch" || nvswitch_ids_.count(bus)) {
+      n.kind = TNode::Kind::kNvSwitch;
+      n.label = "NVSwitch";
+      n.sub = short_bus(bus);
+    } else if (kind == "gpu") {
+      n.kind = TNode::Kind::kGpu;
+      n.label = "GPU";
+      n.sub = short_bus(bus);
+    } else if (kind == "nic") {
+      n.kind = TNode::Kind::kNic;
+      n.label = "NIC";
+      n.sub = short_bus(bus);
+    } else {
+      n.kind = TNode::Kind::kBridge;
+      n.label = "PCIe sw";
+      n.sub = short_bus(bus);
+    }
+    std::string ltitle;
+    n.link = link_text(d.contains("link") ? d["link"] : json(), n.link_bad, ltitle);
+    if (!jstr(d, "link_quirk").empty()) {
+      n.link = n.link.empty() ? "?" : n.link + "?";
+      n.link_bad = false;
+      ltitle += " (" + jstr(d, "link_quirk") + ")";
+    }
+    n.title += (n.title.empty() ? "" : "\n") + bus + "\n" + ltitle;
+    return n;
+  }
+
+  void add_pci_tree() {
     std::vector<std::pair<const json*, int>> stack;  // (device, parent node)
-    for (auto it = children[""].rbegin(); it != children[""].rend(); ++it)
+    for (auto it = children_[""].rbegin(); it != children_[""].rend(); ++it)
       stack.push_back({*it, cpu_for(static_cast<int>(jnum(**it, "numa", -1)))});
     while (!stack.empty()) {
       auto [d, parent] = stack.back();
       stack.pop_back();
       std::string bus = to_lower(jstr(*d, "bus_id"));
-      if (!relevant[bus] || by_key.count(bus)) continue;
-      TNode n;
-      n.key = bus;
-      n.parent = parent;
-      n.ids = {bus, short_bus(bus)};
-      std::string kind = jstr(*d, "kind");
-      if (gpu_by_bus.count(bus)) label_gpu(n, *gpu_by_bus[bus]);
-      else if (nic_by_bus.count(bus)) label_nic(n, *nic_by_bus[bus]);
-      else if (kind == "nvswitch" || nvswitch_ids.count(bus)) {
-        n.kind = TNode::Kind::kNvSwitch;
-        n.label = "NVSwitch";
-        n.sub = short_bus(bus);
-      } else if (kind == "gpu") {
-        n.kind = TNode::Kind::kGpu;
-        n.label = "GPU";
-        n.sub = short_bus(bus);
-      } else if (kind == "nic") {
-        n.kind = TNode::Kind::kNic;
-        n.label = "NIC";
-        n.sub = short_bus(bus);
-      } else {
-        n.kind = TNode::Kind::kBridge;
-        n.label = "PCIe sw";
-        n.sub = short_bus(bus);
-      }
-      std::string ltitle;
-      n.link = link_text(d->contains("link") ? (*d)["link"] : json(), n.link_bad, ltitle);
-      if (!jstr(*d, "link_quirk").empty()) {
-        n.link = n.link.empty() ? "?" : n.link + "?";
-        n.link_bad = false;
-        ltitle += " (" + jstr(*d, "link_quirk") + ")";
-      }
-      n.title += (n.title.empty() ? "" : "\n") + bus + "\n" + ltitle;
-      int id = add(std::move(n));
-      nodes[static_cast<std::size_t>(parent)].kids.push_back(id);
-      const auto& kids = children[bus];
+      if (!relevant_[bus] || by_key_.count(bus)) continue;
+      int id = add(pci_node(*d, bus, parent));
+      pic_.nodes[static_cast<std::size_t>(parent)].kids.push_back(id);
+      const auto& kids = children_[bus];
       for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.push_back({*it, id});
     }
   }
-  // GPUs and NICs the PCI tree does not hold (NCCL dumps without switches, virtual NICs).
-  for (const auto& g : jarr(topo, "gpus")) {
-    std::string bus = to_lower(jstr(g, "bus_id"));
-    if (!bus.empty() && by_key.count(bus)) continue;
-    TNode n;
-    n.key = bus.empty() ? fmt::format("gpu#{}", nodes.size()) : bus;
-    n.ids = {n.key, short_bus(n.key)};
-    label_gpu(n, g);
-    n.parent = cpu_for(static_cast<int>(jnum(g, "numa", -1)));
-    int id = add(std::move(n));
-    nodes[static_cast<std::size_t>(nodes[static_cast<std::size_t>(id)].parent)].kids.push_back(id);
-  }
-  for (const auto& nic : jarr(topo, "nics")) {
-    std::string bus = to_lower(jstr(nic, "bus_id"));
-    if (!bus.empty() && by_key.count(bus)) continue;
-    TNode n;
-    n.key = bus.empty() ? "nic:" + jstr(nic, "name") + fmt::format("#{}", nodes.size()) : bus;
-    n.ids = {n.key, short_bus(n.key)};
-    label_nic(n, nic);
-    n.parent = cpu_for(static_cast<int>(jnum(nic, "numa", -1)));
-    int id = add(std::move(n));
-    nodes[static_cast<std::size_t>(nodes[static_cast<std::size_t>(id)].parent)].kids.push_back(id);
-  }
-  // NVLinks: GPU to GPU (one edge per pair) and GPU to NVSwitch.
-  std::map<std::pair<int, int>, TopoPicture::NvEdge> edges;
-  for (const auto& g : jarr(topo, "gpus")) {
-    std::string bus = to_lower(jstr(g, "bus_id"));
-    if (!by_key.count(bus)) continue;
-    int a = by_key[bus];
-    for (const auto& l : jarr(g, "nvlinks")) {
-      std::string remote = to_lower(jstr(l, "remote_bus_id"));
-      std::string rkind = jstr(l, "remote");
-      if (remote.empty()) continue;
-      if (!by_key.count(remote)) {
-        if (rkind != "nvswitch" && !nvswitch_ids.count(remote)) continue;
-        TNode n;
-        n.kind = TNode::Kind::kNvSwitch;
-        n.key = remote;
-        n.label = "NVSwitch";
-        n.sub = short_bus(remote);
-        n.ids = {remote, short_bus(remote)};
-        n.parent = -1;
-        pic.extra_switches.push_back(add(std::move(n)));
-      }
-      int b = by_key[remote];
-      if (a == b) continue;
-      int count = std::max(1, static_cast<int>(jnum(l, "count", 1)));
-      bool down = jstr(l, "active") == "no";
-      auto key = std::minmax(a, b);
-      auto it = edges.find({key.first, key.second});
-      if (it == edges.end()) {
-        edges[{key.first, key.second}] = {a, b, count, down};
-      } else if (nodes[static_cast<std::size_t>(b)].kind == TNode::Kind::kNvSwitch ||
-                 !it->second.down) {
-        // Both GPUs list a GPU-GPU link: keep one. Links to a switch are listed once per GPU.
-        if (nodes[static_cast<std::size_t>(b)].kind == TNode::Kind::kNvSwitch) it->second.count += count;
-        it->second.down = it->second.down || down;
-      }
+
+  /// GPUs and NICs the PCI tree does not hold (NCCL dumps without switches, virtual NICs).
+  void add_parts_outside_tree() {
+    for (const auto& g : jarr(topo_, "gpus")) {
+      std::string bus = to_lower(jstr(g, "bus_id"));
+      if (!bus.empty() && by_key_.count(bus)) continue;
+      TNode n;
+      n.key = bus.empty() ? fmt::format("gpu#{}", pic_.nodes.size()) : bus;
+      n.ids = {n.key, short_bus(n.key)};
+      label_gpu(n, g);
+      n.parent = cpu_for(static_cast<int>(jnum(g, "numa", -1)));
+      add_child(add(std::move(n)));
+    }
+    for (const auto& nic : jarr(topo_, "nics")) {
+      std::string bus = to_lower(jstr(nic, "bus_id"));
+      if (!bus.empty() && by_key_.count(bus)) continue;
+      TNode n;
+      n.key = bus.empty() ? "nic:" + jstr(nic, "name") + fmt::format("#{}", pic_.nodes.size()) : bus;
+      n.ids = {n.key, short_bus(n.key)};
+      label_nic(n, nic);
+      n.parent = cpu_for(static_cast<int>(jnum(nic, "numa", -1)));
+      add_child(add(std::move(n)));
     }
   }
-  for (const auto& [k, e] : edges) pic.nvlinks.push_back(e);
-  return pic;
-}
+
+  /// An NVSwitch seen only as the remote end of GPU NVLinks (drawn in the bottom row).
+  void add_extra_switch(const std::string& remote) {
+    TNode n;
+    n.kind = TNode::Kind::kNvSwitch;
+    n.key = remote;
+    n.label = "NVSwitch";
+    n.sub = short_bus(remote);
+    n.ids = {remote, short_bus(remote)};
+    n.parent = -1;
+    pic_.extra_switches.push_back(add(std::move(n)));
+  }
+
+  /// NVLinks: GPU to GPU (one edge per pair) and GPU to NVSwitch.
+  void add_nvlinks() {
+    std::map<std::pair<int, int>, TopoPicture::NvEdge> edges;
+    for (const auto& g : jarr(topo_, "gpus")) {
+      std::string bus = to_lower(jstr(g, "bus_id"));
+      if (!by_key_.count(bus)) continue;
+      int a = by_key_[bus];
+      for (const auto& l : jarr(g, "nvlinks")) {
+        std::string remote = to_lower(jstr(l, "remote_bus_id"));
+        std::string rkind = jstr(l, "remote");
+        if (remote.empty()) continue;
+        if (!by_key_.count(remote)) {
+          if (rkind != "nvswitch" && !nvswitch_ids_.count(remote)) continue;
+          add_extra_switch(remote);
+        }
+        int b = by_key_[remote];
+        if (a == b) continue;
+        int count = std::max(1, static_cast<int>(jnum(l, "count", 1)));
+        bool down = jstr(l, "active") == "no";
+        auto key = std::minmax(a, b);
+        auto it = edges.find({key.first, key.second});
+        const bool to_switch = pic_.nodes[static_cast<std::size_t>(b)].kind == TNode::Kind::kNvSwitch;
+        if (it == edges.end()) {
+          edges[{key.first, key.second}] = {a, b, count, down};
+        } else if (to_switch || !it->second.down) {
+          // Both GPUs list a GPU-GPU link: keep one. Links to a switch are listed once per GPU.
+          if (to_switch) it->second.count += count;
+          it->second.down = it->second.down || down;
+        }
+      }
+    }
+    for (const auto& [k, e] : edges) pic_.nvlinks.push_back(e);
+  }
+
+  const json& topo_;
+  TopoPicture pic_;
+  std::map<std::string, int> by_key_;
+  std::map<int, int> cpu_of_numa_;
+  std::map<std::string, const json*> gpu_by_bus_, nic_by_bus_;
+  std::set<std::string> nvswitch_ids_;
+  std::map<std::string, std::vector<const json*>> children_;
+  std::map<std::string, const json*> pci_by_bus_;
+  std::map<std::string, bool> relevant_;
+};
+
+TopoPicture build_picture(const json& topo) { return PictureBuilder(topo).build(); }
 
 void mark_faults(TopoPicture& pic, const std::string& host, const std::vector<Finding>& findings) {
   for (const auto& f : findings) {
