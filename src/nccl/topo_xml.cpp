@@ -247,266 +247,311 @@ class AttrScreen {
   const std::string& source_;
 };
 
+/// Reads NCCL's topology grammar into a System: one method per element kind, walked with an
+/// explicit stack (the input's depth must not drive our recursion).
+class TopoXmlReader {
+ public:
+  TopoXmlReader(std::string_view text, const std::string& source) : text_(text), source_(source) {}
+
+  topo::System read() {
+    pugi::xml_document doc;
+    const pugi::xml_node root = load_root(doc);
+    AttrScreen(text_, source_).tree(root);
+    std::vector<Frame> stack;
+    for (pugi::xml_node c = root.last_child(); c; c = c.previous_sibling())
+      if (c.type() == pugi::node_element) stack.push_back({c, -1, "", kNoCpu});
+    while (!stack.empty()) {
+      Frame f = stack.back();
+      stack.pop_back();
+      if (++elements_ > kMaxElements)
+        throw InputError(source_, fmt::format("more than {} elements: not a topology file", kMaxElements));
+      const std::string name = f.node.name();
+      Frame child = f;
+      bool descend = false;
+      if (name == "cpu") descend = on_cpu(f, child);
+      else if (name == "pci") descend = on_pci(f, child);
+      else if (name == "gpu") on_gpu(f);
+      else if (name == "nic") on_nic(f);
+      // pcilink, unknown elements: NCCL skips them ("Ignoring element").
+      if (descend) {
+        for (pugi::xml_node c = f.node.last_child(); c; c = c.previous_sibling())
+          if (c.type() == pugi::node_element) stack.push_back({c, child.numa, child.pci, child.cpu});
+      }
+    }
+    note_empty_speeds();
+    number_gpus();
+    return std::move(s_);
+  }
+
+ private:
+  /// Parses the document and checks its root: <system version="1"> (NCCL) or 2 (RCCL).
+  pugi::xml_node load_root(pugi::xml_document& doc) {
+    check_xml_shape(text_, source_);
+    pugi::xml_parse_result res = doc.load_buffer(text_.data(), text_.size(), pugi::parse_default | pugi::parse_comments,
+                                                 pugi::encoding_utf8);
+    if (!res) {
+      long line = 1 + static_cast<long>(std::count(
+                          text_.begin(),
+                          text_.begin() + std::min<std::ptrdiff_t>(res.offset, static_cast<std::ptrdiff_t>(text_.size())),
+                          '\n'));
+      throw InputError(source_, line, std::string("not valid XML: ") + res.description());
+    }
+    pugi::xml_node root;
+    for (pugi::xml_node c = doc.first_child(); c; c = c.next_sibling())
+      if (c.type() == pugi::node_element) {
+        root = c;
+        break;
+      }
+    if (!root) throw InputError(source_, "no XML element (empty file?)");
+    if (std::string(root.name()) != "system")
+      throw InputError(source_, fmt::format("not an NCCL topology: root element <{}>, expected <system>",
+                                            topo::printable(root.name())));
+    s_.source = source_;
+    s_.nccl_tree = true;
+    s_.max_only = true;
+    long version = attr_or(root, "version", -1);
+    if (version == 2) {
+      s_.notes.push_back("RCCL topology dialect (system version 2)");
+    } else if (version != 1) {
+      // NCCL itself refuses anything but version 1 ("XML Topology has wrong version").
+      throw InputError(source_, version < 0 ? std::string("<system> has no version attribute")
+                                            : fmt::format("unsupported topology version {} (NCCL needs 1, RCCL writes 2)",
+                                                          version));
+    }
+    return root;
+  }
+
+  bool on_cpu(const Frame& f, Frame& child) {
+    if (f.cpu != kNoCpu) {  // a cpu inside a cpu is not NCCL's grammar: skip it
+      s_.notes.push_back(fmt::format("ignored a <cpu> nested in another <cpu>"));
+      return false;
+    }
+    topo::CpuNode c;
+    c.numa = static_cast<int>(attr_or(f.node, "numaid", -1));
+    c.affinity_text = attr_text(f.node, "affinity");
+    c.cpus = topo::parse_cpumap(c.affinity_text);
+    c.arch = attr_text(f.node, "arch");
+    c.vendor = std::string(trim(attr_text(f.node, "vendor")));
+    c.family = static_cast<int>(attr_or(f.node, "familyid", 0));
+    c.model = static_cast<int>(attr_or(f.node, "modelid", 0));
+    s_.cpus.push_back(c);
+    child.cpu = s_.cpus.size() - 1;
+    child.numa = c.numa;
+    child.pci.clear();
+    return true;
+  }
+
+  /// The bus id of a <pci>, normalised; a second device with the same id gets a marked one.
+  std::string pci_bus_id(const pugi::xml_node& node) {
+    std::string bus = attr_text(node, "busid");
+    bus = bus.empty() ? fmt::format("unknown:{}", unnamed_++) : topo::normalize_bus_id(bus);
+    if (seen_bus_.count(bus)) {
+      // Two functions with one bus id (a multi-segment machine exported without PCI domains):
+      // both are kept, the second under a marked id, so that neither the HCA nor the GPU is lost.
+      std::string orig = bus;
+      for (int k = 2; seen_bus_.count(bus); ++k) bus = fmt::format("{}#{}", orig, k);
+      s_.notes.push_back(fmt::format("two PCI devices share bus id {} (PCI domains missing from the file?): both kept, "
+                                     "the second as {}",
+                                     orig, bus));
+    }
+    seen_bus_.insert(bus);
+    return bus;
+  }
+
+  bool on_pci(const Frame& f, Frame& child) {
+    const std::string bus = pci_bus_id(f.node);
+    topo::PciDevice d;
+    d.bus_id = bus;
+    d.parent = f.pci;
+    d.numa = f.numa;
+    d.class_code = attr_hex(f.node, "class");
+    d.kind = kind_of_class(d.class_code);
+    d.vendor = attr_hex(f.node, "vendor");
+    d.device = attr_hex(f.node, "device");
+    d.subsystem_vendor = attr_hex(f.node, "subsystem_vendor");
+    d.subsystem_device = attr_hex(f.node, "subsystem_device");
+    d.speed_text = attr_text(f.node, "link_speed");
+    d.link.max_gts = topo::parse_pcie_speed(d.speed_text);
+    long w = attr_or(f.node, "link_width", 0);
+    d.link.max_width = (w > 0 && w <= 64) ? static_cast<int>(w) : 0;  // VMs report 0: unknown
+    if (!d.speed_text.empty() && d.link.max_gts == 0)
+      s_.notes.push_back(fmt::format("{}: link_speed \"{}\" is not a PCIe speed NCCL knows (NCCL assumes Gen3); treated as unknown",
+                                     bus, d.speed_text));
+    // Children decide the role: a <gpu> or <nic> below makes it one.
+    for (pugi::xml_node c : f.node.children()) {
+      std::string cn = c.name();
+      if (cn == "gpu") d.kind = PciKind::kGpu;
+      if (cn == "nic" && d.kind != PciKind::kGpu) d.kind = PciKind::kNic;
+    }
+    if (d.kind == PciKind::kGpu && !f.node.child("gpu")) {
+      // Hand-made files list the GPU's pci function only.
+      topo::Gpu g;
+      g.bus_id = bus;
+      g.numa = f.numa;
+      if (f.cpu != kNoCpu) g.local_cpus = s_.cpus[f.cpu].cpus;
+      s_.gpus.push_back(g);
+    } else if (d.kind == PciKind::kNic && !f.node.child("nic")) {
+      topo::Nic n;
+      n.bus_id = bus;
+      n.name = bus;
+      n.numa = f.numa;
+      topo::NicSignals sig;
+      topo::pci_nic_signals(d.class_code, d.vendor, d.device, sig);
+      n.kind = topo::classify_nic(sig, &n.kind_why);
+      n.rdma = n.kind == topo::NicKind::kRdma;
+      s_.nics.push_back(n);
+    } else if (d.kind == PciKind::kNvSwitch) {
+      s_.nvswitches.push_back(bus);
+    }
+    s_.pci.push_back(d);
+    child.pci = bus;
+    return true;
+  }
+
+  void on_gpu(const Frame& f) {
+    topo::Gpu g;
+    g.bus_id = f.pci;
+    g.numa = f.numa;
+    if (f.cpu != kNoCpu) g.local_cpus = s_.cpus[f.cpu].cpus;
+    g.index = static_cast<int>(attr_or(f.node, "dev", -1));
+    g.sm = static_cast<int>(attr_or(f.node, "sm", 0));
+    g.rank = static_cast<int>(attr_or(f.node, "rank", -1));
+    g.gdr = attr_tri(f.node, "gdr");
+    if (f.node.attribute("gcn") || f.node.attribute("arch")) g.name = "AMD/Hygon GPU";
+    for (pugi::xml_node c : f.node.children()) {
+      std::string cn = c.name();
+      if (cn == "nvlink" || cn == "xgmi") {
+        g.nvlinks.push_back(gpu_link(c, cn == "xgmi"));
+      } else if (cn == "c2c") {
+        double bw = attr_double(c, "bw", 0), count = attr_double(c, "count", 0);
+        if (bw > 0 && count > 0) g.c2c_gbps = bw * count / 1000.0;
+      }
+    }
+    s_.gpus.push_back(g);
+  }
+
+  /// One <nvlink> or <xgmi> of a GPU; an NVSwitch it reaches is recorded once.
+  topo::NvLink gpu_link(const pugi::xml_node& c, bool xgmi) {
+    topo::NvLink l;
+    l.xgmi = xgmi;
+    std::string target = attr_text(c, "target");
+    l.remote_bus_id = topo::normalize_bus_id(target);
+    if (l.remote_bus_id.rfind("fffffff", 0) == 0) l.remote_bus_id.clear();  // unknown remote
+    l.remote = remote_of_class(attr_hex(c, "tclass"));
+    long cnt = attr_or(c, "count", 1);
+    l.count = static_cast<int>(std::clamp<long>(cnt, 0, 1024));
+    if (l.remote == LinkRemote::kNvSwitch && !l.remote_bus_id.empty() &&
+        std::find(s_.nvswitches.begin(), s_.nvswitches.end(), l.remote_bus_id) == s_.nvswitches.end())
+      s_.nvswitches.push_back(l.remote_bus_id);
+    if (++elements_ > kMaxElements) throw InputError(source_, "too many elements");
+    return l;
+  }
+
+  void on_nic(const Frame& f) {
+    topo::Nic n;
+    n.bus_id = f.pci;  // "" when directly under <cpu>: a virtual NIC
+    n.numa = f.numa;
+    topo::NicSignals sig;
+    const topo::PciDevice* d = s_.find_pci(f.pci);
+    // The <pci> holding the <nic> is the NIC's own function only when its class says so; in
+    // virtualised views NICs hang under a (virtual) bridge, whose ids say nothing of them.
+    std::uint32_t cls = d ? d->class_code >> 8 : 0;
+    n.own_pci = d && ((cls >> 8) == 0x02 || cls == 0x0c06);
+    if (n.own_pci) topo::pci_nic_signals(d->class_code, d->vendor, d->device, sig);
+    for (pugi::xml_node c : f.node.children("net")) {
+      if (++elements_ > kMaxElements) throw InputError(source_, "too many elements");
+      topo::NicPort p;
+      p.name = attr_text(c, "name");
+      p.net_dev = static_cast<int>(attr_or(c, "dev", -1));
+      long port = attr_or(c, "port", -1);
+      p.port = port >= 0 ? static_cast<int>(port) : 1;
+      long speed = attr_or(c, "speed", 0);
+      if (speed > 0) {
+        p.rate_gbps = static_cast<double>(speed) / 1000.0;
+        p.rate_text = fmt::format("{} Mb/s (NCCL speed)", speed);
+      }
+      p.guid = attr_text(c, "guid");
+      p.gdr = attr_tri(c, "gdr");
+      topo::nccl_net_signals(p.name, port, attr_or(c, "maxconn", -1), attr_or(c, "gdr", -1), p.net_dev, p.guid, sig);
+      n.ports.push_back(p);
+    }
+    n.kind = topo::classify_nic(sig, &n.kind_why);
+    n.rdma = n.kind == topo::NicKind::kRdma;
+    n.name = n.ports.empty() ? (n.bus_id.empty() ? "nic" : n.bus_id) : n.ports.front().name;
+    if (listed_already(n)) {
+      s_.notes.push_back(fmt::format("NIC {} (no PCI function) is listed under several CPUs; counted once", n.name));
+      return;
+    }
+    s_.nics.push_back(n);
+  }
+
+  /// A PCI-less NIC written again under another <cpu> (the same nets): one NIC, listed once.
+  bool listed_already(const topo::Nic& n) const {
+    if (!n.bus_id.empty() || n.ports.empty()) return false;
+    for (const auto& o : s_.nics) {
+      if (!o.bus_id.empty() || o.ports.size() != n.ports.size()) continue;
+      bool same = true;
+      for (std::size_t i = 0; i < o.ports.size(); ++i)
+        same = same && o.ports[i].name == n.ports[i].name && o.ports[i].net_dev == n.ports[i].net_dev;
+      if (same) return true;
+    }
+    return false;
+  }
+
+  /// NCCL reads an empty link_speed as its dictionary default, Gen3, and width 0 as x16
+  /// (topo.cc kvDictPciGen): say what NCCL plans, while the real value stays unknown here.
+  void note_empty_speeds() {
+    std::vector<std::string> empty_speed;
+    for (const auto& d : s_.pci)
+      if (d.speed_text.empty() && d.bus_id.rfind("unknown:", 0) != 0) empty_speed.push_back(d.bus_id);
+    if (empty_speed.empty()) return;
+    const bool zero_width = std::any_of(s_.pci.begin(), s_.pci.end(), [](const topo::PciDevice& d) {
+      return d.speed_text.empty() && d.link.max_width == 0;
+    });
+    s_.notes.push_back(fmt::format("{} PCI element(s) with an empty or missing link_speed ({}{}): NCCL plans them as Gen3 "
+                                   "(its default){}; their real bandwidth is unknown here",
+                                   empty_speed.size(), empty_speed.front(), empty_speed.size() > 1 ? ", ..." : "",
+                                   zero_width ? " and width 0 as x16 (12 GB/s)" : ""));
+  }
+
+  /// GPUs listed as PCI functions only are said; GPUs without a `dev` (hand-made files) are
+  /// numbered in bus order, as NVML does by default.
+  void number_gpus() {
+    std::size_t bare = 0;
+    for (const auto& g : s_.gpus) bare += g.index < 0 && g.sm == 0;
+    s_.nvlink_unknown = bare >= 2;
+    if (bare > 0)
+      s_.notes.push_back(fmt::format("{} GPU(s) listed as PCI functions only (no <gpu>): NVLinks and SM come from "
+                                     "NCCL's detection at run time, not from this file",
+                                     bare));
+    std::set<int> used;
+    for (const auto& g : s_.gpus)
+      if (g.index >= 0) used.insert(g.index);
+    std::vector<topo::Gpu*> unnumbered;
+    for (auto& g : s_.gpus)
+      if (g.index < 0) unnumbered.push_back(&g);
+    std::sort(unnumbered.begin(), unnumbered.end(), [](auto* a, auto* b) { return a->bus_id < b->bus_id; });
+    int next = 0;
+    for (auto* g : unnumbered) {
+      while (used.count(next)) ++next;
+      g->index = next++;
+    }
+    std::stable_sort(s_.gpus.begin(), s_.gpus.end(),
+                     [](const topo::Gpu& a, const topo::Gpu& b) { return a.index < b.index; });
+  }
+
+  std::string_view text_;
+  const std::string& source_;
+  topo::System s_;
+  std::size_t elements_ = 0;
+  std::size_t unnamed_ = 0;
+  std::set<std::string> seen_bus_;
+};
+
 }  // namespace
 
 topo::System parse_topo_xml(std::string_view text, const std::string& source) {
-  check_xml_shape(text, source);
-  pugi::xml_document doc;
-  pugi::xml_parse_result res =
-      doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_comments, pugi::encoding_utf8);
-  if (!res) {
-    long line = 1 + static_cast<long>(std::count(text.begin(),
-                                                 text.begin() + std::min<std::ptrdiff_t>(res.offset, static_cast<std::ptrdiff_t>(text.size())),
-                                                 '\n'));
-    throw InputError(source, line, std::string("not valid XML: ") + res.description());
-  }
-  pugi::xml_node root;
-  for (pugi::xml_node c = doc.first_child(); c; c = c.next_sibling())
-    if (c.type() == pugi::node_element) {
-      root = c;
-      break;
-    }
-  if (!root) throw InputError(source, "no XML element (empty file?)");
-  if (std::string(root.name()) != "system")
-    throw InputError(source, fmt::format("not an NCCL topology: root element <{}>, expected <system>", topo::printable(root.name())));
-  topo::System s;
-  s.source = source;
-  s.nccl_tree = true;
-  s.max_only = true;
-  long version = attr_or(root, "version", -1);
-  if (version == 2) {
-    s.notes.push_back("RCCL topology dialect (system version 2)");
-  } else if (version != 1) {
-    // NCCL itself refuses anything but version 1 ("XML Topology has wrong version").
-    throw InputError(source, version < 0 ? std::string("<system> has no version attribute")
-                                         : fmt::format("unsupported topology version {} (NCCL needs 1, RCCL writes 2)", version));
-  }
-
-  AttrScreen(text, source).tree(root);
-
-  std::size_t elements = 0;
-  std::size_t unnamed = 0;
-  std::set<std::string> seen_bus;
-  // Explicit stack: the input's depth must not drive our recursion.
-  std::vector<Frame> stack;
-  for (pugi::xml_node c = root.last_child(); c; c = c.previous_sibling())
-    if (c.type() == pugi::node_element) stack.push_back({c, -1, "", kNoCpu});
-
-  while (!stack.empty()) {
-    Frame f = stack.back();
-    stack.pop_back();
-    if (++elements > kMaxElements)
-      throw InputError(source, fmt::format("more than {} elements: not a topology file", kMaxElements));
-    std::string name = f.node.name();
-    Frame child = f;
-    bool descend = false;
-    if (name == "cpu") {
-      if (f.cpu != kNoCpu) {  // a cpu inside a cpu is not NCCL's grammar: skip it
-        s.notes.push_back(fmt::format("ignored a <cpu> nested in another <cpu>"));
-        continue;
-      }
-      topo::CpuNode c;
-      c.numa = static_cast<int>(attr_or(f.node, "numaid", -1));
-      c.affinity_text = attr_text(f.node, "affinity");
-      c.cpus = topo::parse_cpumap(c.affinity_text);
-      c.arch = attr_text(f.node, "arch");
-      c.vendor = std::string(trim(attr_text(f.node, "vendor")));
-      c.family = static_cast<int>(attr_or(f.node, "familyid", 0));
-      c.model = static_cast<int>(attr_or(f.node, "modelid", 0));
-      s.cpus.push_back(c);
-      child.cpu = s.cpus.size() - 1;
-      child.numa = c.numa;
-      child.pci.clear();
-      descend = true;
-    } else if (name == "pci") {
-      std::string bus = attr_text(f.node, "busid");
-      bus = bus.empty() ? fmt::format("unknown:{}", unnamed++) : topo::normalize_bus_id(bus);
-      if (seen_bus.count(bus)) {
-        // Two functions with one bus id (a multi-segment machine exported without PCI domains):
-        // both are kept, the second under a marked id, so that neither the HCA nor the GPU is lost.
-        std::string orig = bus;
-        for (int k = 2; seen_bus.count(bus); ++k) bus = fmt::format("{}#{}", orig, k);
-        s.notes.push_back(fmt::format("two PCI devices share bus id {} (PCI domains missing from the file?): both kept, "
-                                      "the second as {}",
-                                      orig, bus));
-      }
-      seen_bus.insert(bus);
-      topo::PciDevice d;
-      d.bus_id = bus;
-      d.parent = f.pci;
-      d.numa = f.numa;
-      d.class_code = attr_hex(f.node, "class");
-      d.kind = kind_of_class(d.class_code);
-      d.vendor = attr_hex(f.node, "vendor");
-      d.device = attr_hex(f.node, "device");
-      d.subsystem_vendor = attr_hex(f.node, "subsystem_vendor");
-      d.subsystem_device = attr_hex(f.node, "subsystem_device");
-      d.speed_text = attr_text(f.node, "link_speed");
-      d.link.max_gts = topo::parse_pcie_speed(d.speed_text);
-      long w = attr_or(f.node, "link_width", 0);
-      d.link.max_width = (w > 0 && w <= 64) ? static_cast<int>(w) : 0;  // VMs report 0: unknown
-      if (!d.speed_text.empty() && d.link.max_gts == 0)
-        s.notes.push_back(fmt::format("{}: link_speed \"{}\" is not a PCIe speed NCCL knows (NCCL assumes Gen3); treated as unknown",
-                                      bus, d.speed_text));
-      // Children decide the role: a <gpu> or <nic> below makes it one.
-      for (pugi::xml_node c : f.node.children()) {
-        std::string cn = c.name();
-        if (cn == "gpu") d.kind = PciKind::kGpu;
-        if (cn == "nic" && d.kind != PciKind::kGpu) d.kind = PciKind::kNic;
-      }
-      if (d.kind == PciKind::kGpu) {
-        bool has_gpu_child = false;
-        for (pugi::xml_node c : f.node.children("gpu")) (void)c, has_gpu_child = true;
-        if (!has_gpu_child) {  // hand-made files list the GPU's pci function only
-          topo::Gpu g;
-          g.bus_id = bus;
-          g.numa = f.numa;
-          if (f.cpu != kNoCpu) g.local_cpus = s.cpus[f.cpu].cpus;
-          s.gpus.push_back(g);
-        }
-      } else if (d.kind == PciKind::kNic) {
-        bool has_nic_child = false;
-        for (pugi::xml_node c : f.node.children("nic")) (void)c, has_nic_child = true;
-        if (!has_nic_child) {
-          topo::Nic n;
-          n.bus_id = bus;
-          n.name = bus;
-          n.numa = f.numa;
-          topo::NicSignals sig;
-          topo::pci_nic_signals(d.class_code, d.vendor, d.device, sig);
-          n.kind = topo::classify_nic(sig, &n.kind_why);
-          n.rdma = n.kind == topo::NicKind::kRdma;
-          s.nics.push_back(n);
-        }
-      } else if (d.kind == PciKind::kNvSwitch) {
-        s.nvswitches.push_back(bus);
-      }
-      s.pci.push_back(d);
-      child.pci = bus;
-      descend = true;
-    } else if (name == "gpu") {
-      topo::Gpu g;
-      g.bus_id = f.pci;
-      g.numa = f.numa;
-      if (f.cpu != kNoCpu) g.local_cpus = s.cpus[f.cpu].cpus;
-      g.index = static_cast<int>(attr_or(f.node, "dev", -1));
-      g.sm = static_cast<int>(attr_or(f.node, "sm", 0));
-      g.rank = static_cast<int>(attr_or(f.node, "rank", -1));
-      g.gdr = attr_tri(f.node, "gdr");
-      if (f.node.attribute("gcn") || f.node.attribute("arch")) g.name = "AMD/Hygon GPU";
-      for (pugi::xml_node c : f.node.children()) {
-        std::string cn = c.name();
-        if (cn == "nvlink" || cn == "xgmi") {
-          topo::NvLink l;
-          l.xgmi = cn == "xgmi";
-          std::string target = attr_text(c, "target");
-          l.remote_bus_id = topo::normalize_bus_id(target);
-          if (l.remote_bus_id.rfind("fffffff", 0) == 0) l.remote_bus_id.clear();  // unknown remote
-          l.remote = remote_of_class(attr_hex(c, "tclass"));
-          long cnt = attr_or(c, "count", 1);
-          l.count = static_cast<int>(std::clamp<long>(cnt, 0, 1024));
-          g.nvlinks.push_back(l);
-          if (l.remote == LinkRemote::kNvSwitch && !l.remote_bus_id.empty() &&
-              std::find(s.nvswitches.begin(), s.nvswitches.end(), l.remote_bus_id) == s.nvswitches.end())
-            s.nvswitches.push_back(l.remote_bus_id);
-          if (++elements > kMaxElements) throw InputError(source, "too many elements");
-        } else if (cn == "c2c") {
-          double bw = attr_double(c, "bw", 0), count = attr_double(c, "count", 0);
-          if (bw > 0 && count > 0) g.c2c_gbps = bw * count / 1000.0;
-        }
-      }
-      s.gpus.push_back(g);
-    } else if (name == "nic") {
-      topo::Nic n;
-      n.bus_id = f.pci;  // "" when directly under <cpu>: a virtual NIC
-      n.numa = f.numa;
-      topo::NicSignals sig;
-      const topo::PciDevice* d = s.find_pci(f.pci);
-      // The <pci> holding the <nic> is the NIC's own function only when its class says so; in
-      // virtualised views NICs hang under a (virtual) bridge, whose ids say nothing of them.
-      std::uint32_t cls = d ? d->class_code >> 8 : 0;
-      n.own_pci = d && ((cls >> 8) == 0x02 || cls == 0x0c06);
-      if (n.own_pci) topo::pci_nic_signals(d->class_code, d->vendor, d->device, sig);
-      for (pugi::xml_node c : f.node.children("net")) {
-        if (++elements > kMaxElements) throw InputError(source, "too many elements");
-        topo::NicPort p;
-        p.name = attr_text(c, "name");
-        p.net_dev = static_cast<int>(attr_or(c, "dev", -1));
-        long port = attr_or(c, "port", -1);
-        p.port = port >= 0 ? static_cast<int>(port) : 1;
-        long speed = attr_or(c, "speed", 0);
-        if (speed > 0) {
-          p.rate_gbps = static_cast<double>(speed) / 1000.0;
-          p.rate_text = fmt::format("{} Mb/s (NCCL speed)", speed);
-        }
-        p.guid = attr_text(c, "guid");
-        p.gdr = attr_tri(c, "gdr");
-        topo::nccl_net_signals(p.name, port, attr_or(c, "maxconn", -1), attr_or(c, "gdr", -1), p.net_dev, p.guid, sig);
-        n.ports.push_back(p);
-      }
-      n.kind = topo::classify_nic(sig, &n.kind_why);
-      n.rdma = n.kind == topo::NicKind::kRdma;
-      n.name = n.ports.empty() ? (n.bus_id.empty() ? "nic" : n.bus_id) : n.ports.front().name;
-      // A PCI-less NIC written again under another <cpu> (the same nets): one NIC, listed once.
-      bool dup = false;
-      if (n.bus_id.empty() && !n.ports.empty())
-        for (const auto& o : s.nics) {
-          if (!o.bus_id.empty() || o.ports.size() != n.ports.size()) continue;
-          bool same = true;
-          for (std::size_t i = 0; i < o.ports.size(); ++i)
-            same = same && o.ports[i].name == n.ports[i].name && o.ports[i].net_dev == n.ports[i].net_dev;
-          dup = dup || same;
-        }
-      if (dup) {
-        s.notes.push_back(fmt::format("NIC {} (no PCI function) is listed under several CPUs; counted once", n.name));
-        continue;
-      }
-      s.nics.push_back(n);
-    } else {
-      // pcilink, unknown elements: NCCL skips them ("Ignoring element").
-      continue;
-    }
-    if (descend) {
-      for (pugi::xml_node c = f.node.last_child(); c; c = c.previous_sibling())
-        if (c.type() == pugi::node_element) stack.push_back({c, child.numa, child.pci, child.cpu});
-    }
-  }
-  // NCCL reads an empty link_speed as its dictionary default, Gen3, and width 0 as x16
-  // (topo.cc kvDictPciGen): say what NCCL plans, while the real value stays unknown here.
-  std::vector<std::string> empty_speed;
-  for (const auto& d : s.pci)
-    if (d.speed_text.empty() && d.bus_id.rfind("unknown:", 0) != 0) empty_speed.push_back(d.bus_id);
-  if (!empty_speed.empty())
-    s.notes.push_back(fmt::format("{} PCI element(s) with an empty or missing link_speed ({}{}): NCCL plans them as Gen3 "
-                                  "(its default){}; their real bandwidth is unknown here",
-                                  empty_speed.size(), empty_speed.front(), empty_speed.size() > 1 ? ", ..." : "",
-                                  std::any_of(s.pci.begin(), s.pci.end(), [](const topo::PciDevice& d) {
-                                    return d.speed_text.empty() && d.link.max_width == 0;
-                                  })
-                                      ? " and width 0 as x16 (12 GB/s)"
-                                      : ""));
-  std::size_t bare = 0;
-  for (const auto& g : s.gpus) bare += g.index < 0 && g.sm == 0;
-  s.nvlink_unknown = bare >= 2;
-  if (bare > 0)
-    s.notes.push_back(fmt::format("{} GPU(s) listed as PCI functions only (no <gpu>): NVLinks and SM come from "
-                                  "NCCL's detection at run time, not from this file",
-                                  bare));
-  // GPUs without a `dev` (hand-made files): number them in bus order, as NVML does by default.
-  std::set<int> used;
-  for (const auto& g : s.gpus)
-    if (g.index >= 0) used.insert(g.index);
-  std::vector<topo::Gpu*> unnumbered;
-  for (auto& g : s.gpus)
-    if (g.index < 0) unnumbered.push_back(&g);
-  std::sort(unnumbered.begin(), unnumbered.end(), [](auto* a, auto* b) { return a->bus_id < b->bus_id; });
-  int next = 0;
-  for (auto* g : unnumbered) {
-    while (used.count(next)) ++next;
-    g->index = next++;
-  }
-  std::stable_sort(s.gpus.begin(), s.gpus.end(), [](const topo::Gpu& a, const topo::Gpu& b) { return a.index < b.index; });
-  return s;
+  return TopoXmlReader(text, source).read();
 }
 
 topo::System load_topo_xml(const std::string& path) {
