@@ -84,11 +84,8 @@ std::string port_state_name(long v) {
   }
 }
 
-topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
-  topo::System s;
-  s.source = source;
-  hwloc_obj_t root = hwloc_get_root_obj(t);
-  std::string arch = info(root, "Architecture");
+void add_numa_nodes(hwloc_topology_t t, topo::System& s) {
+  std::string arch = info(hwloc_get_root_obj(t), "Architecture");
   for (hwloc_obj_t n = nullptr; (n = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_NUMANODE, n));) {
     topo::CpuNode c;
     c.numa = static_cast<int>(n->os_index);
@@ -102,50 +99,50 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     }
     s.cpus.push_back(c);
   }
-  // All PCI functions and bridges with their parents.
+}
+
+/// All PCI functions and bridges of an hwloc topology with their parents, by bus id.
+struct PciScan {
   struct Raw {
     topo::PciDevice d;
     hwloc_obj_t obj;
   };
   std::map<std::string, Raw> all;
   std::map<hwloc_obj_t, std::string> key_of;  // object -> its key in `all`
-  // Two functions with one bus id (multi-segment machines exported without domains): keep both.
-  auto insert = [&](const std::string& bus, Raw r) {
+
+  /// Two functions with one bus id (multi-segment machines exported without domains): keep both.
+  void insert(const std::string& bus, Raw r, std::vector<std::string>& notes) {
     std::string key = bus;
     for (int k = 2; all.count(key); ++k) key = fmt::format("{}#{}", bus, k);
     if (key != bus)
-      s.notes.push_back(fmt::format("two PCI devices share bus id {} (PCI domains missing?): both kept, the second as {}",
-                                    bus, key));
+      notes.push_back(fmt::format("two PCI devices share bus id {} (PCI domains missing?): both kept, the second as {}",
+                                  bus, key));
     r.d.bus_id = key;
     key_of[r.obj] = key;
     all.emplace(key, std::move(r));
-  };
-  for (hwloc_obj_t o = nullptr; (o = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_BRIDGE, o));) {
-    std::string bus = bus_of(o);
-    if (bus.empty()) continue;  // host bridge: the CPU side
-    Raw r{{}, o};
-    r.d.bus_id = bus;
-    r.d.kind = topo::PciKind::kBridge;
-    const auto& p = o->attr->bridge.upstream.pci;
-    r.d.class_code = static_cast<std::uint32_t>(p.class_id) << 8;
-    r.d.vendor = p.vendor_id;
-    r.d.device = p.device_id;
-    r.d.subsystem_vendor = p.subvendor_id;
-    r.d.subsystem_device = p.subdevice_id;
-    r.d.link_gbps = p.linkspeed;
-    insert(bus, r);
   }
-  for (hwloc_obj_t o = nullptr; (o = hwloc_get_next_pcidev(t, o));) {
-    std::string bus = bus_of(o);
-    Raw r{{}, o};
-    r.d.bus_id = bus;
+
+  void add_bridges(hwloc_topology_t t, std::vector<std::string>& notes) {
+    for (hwloc_obj_t o = nullptr; (o = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_BRIDGE, o));) {
+      std::string bus = bus_of(o);
+      if (bus.empty()) continue;  // host bridge: the CPU side
+      Raw r{{}, o};
+      r.d.bus_id = bus;
+      r.d.kind = topo::PciKind::kBridge;
+      const auto& p = o->attr->bridge.upstream.pci;
+      r.d.class_code = static_cast<std::uint32_t>(p.class_id) << 8;
+      r.d.vendor = p.vendor_id;
+      r.d.device = p.device_id;
+      r.d.subsystem_vendor = p.subvendor_id;
+      r.d.subsystem_device = p.subdevice_id;
+      r.d.link_gbps = p.linkspeed;
+      insert(bus, r, notes);
+    }
+  }
+
+  /// What a PCI function is, from its class, vendor and OS devices.
+  static topo::PciKind kind_of(hwloc_obj_t o) {
     const auto& p = o->attr->pcidev;
-    r.d.class_code = static_cast<std::uint32_t>(p.class_id) << 8;
-    r.d.vendor = p.vendor_id;
-    r.d.device = p.device_id;
-    r.d.subsystem_vendor = p.subvendor_id;
-    r.d.subsystem_device = p.subdevice_id;
-    r.d.link_gbps = p.linkspeed;
     std::uint32_t base = p.class_id >> 8;
     bool gpu_osdev = false, rdma_osdev = false, net_osdev = false;
     for (hwloc_obj_t c = o->io_first_child; c; c = c->next_sibling) {
@@ -163,96 +160,134 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
     // NVIDIA display/3D controllers are GPUs; AMD Instinct parts are class 0x0380 or 0x12xx,
     // while AMD class 0x0300 is as often an onboard VGA (ATI ES1000) unless it computes.
     if (base == 0x03 && (p.vendor_id == 0x10de || (p.vendor_id == 0x1002 && p.class_id != 0x0300) || gpu_osdev))
-      r.d.kind = topo::PciKind::kGpu;
-    else if ((base == 0x12 && p.vendor_id == 0x1002)) r.d.kind = topo::PciKind::kGpu;
-    else if (base == 0x02 || rdma_osdev || net_osdev) r.d.kind = topo::PciKind::kNic;
-    else if (p.class_id == 0x0680 && p.vendor_id == 0x10de) r.d.kind = topo::PciKind::kNvSwitch;
-    insert(bus, r);
+      return topo::PciKind::kGpu;
+    if (base == 0x12 && p.vendor_id == 0x1002) return topo::PciKind::kGpu;
+    if (base == 0x02 || rdma_osdev || net_osdev) return topo::PciKind::kNic;
+    if (p.class_id == 0x0680 && p.vendor_id == 0x10de) return topo::PciKind::kNvSwitch;
+    return topo::PciKind::kOther;
   }
-  for (auto& [bus, r] : all) {
-    for (hwloc_obj_t up = r.obj->parent; up; up = up->parent) {
-      if (up->type != HWLOC_OBJ_BRIDGE) break;
-      auto it = key_of.find(up);
-      if (it != key_of.end()) r.d.parent = it->second;
-      break;  // the nearest bridge; a host bridge leaves "" (the CPU)
+
+  void add_functions(hwloc_topology_t t, std::vector<std::string>& notes) {
+    for (hwloc_obj_t o = nullptr; (o = hwloc_get_next_pcidev(t, o));) {
+      std::string bus = bus_of(o);
+      Raw r{{}, o};
+      r.d.bus_id = bus;
+      const auto& p = o->attr->pcidev;
+      r.d.class_code = static_cast<std::uint32_t>(p.class_id) << 8;
+      r.d.vendor = p.vendor_id;
+      r.d.device = p.device_id;
+      r.d.subsystem_vendor = p.subvendor_id;
+      r.d.subsystem_device = p.subdevice_id;
+      r.d.link_gbps = p.linkspeed;
+      r.d.kind = kind_of(o);
+      insert(bus, r, notes);
     }
-    r.d.numa = numa_of(t, r.obj);
   }
+
+  /// Each device's parent (the nearest bridge; a host bridge leaves "", the CPU) and NUMA node.
+  void link_parents(hwloc_topology_t t) {
+    for (auto& [bus, r] : all) {
+      for (hwloc_obj_t up = r.obj->parent; up; up = up->parent) {
+        if (up->type != HWLOC_OBJ_BRIDGE) break;
+        auto it = key_of.find(up);
+        if (it != key_of.end()) r.d.parent = it->second;
+        break;
+      }
+      r.d.numa = numa_of(t, r.obj);
+    }
+  }
+};
+
+topo::Gpu gpu_of(hwloc_topology_t t, const PciScan::Raw& r, const std::string& bus) {
+  topo::Gpu g;
+  g.bus_id = bus;
+  g.numa = r.d.numa;
+  g.local_cpus = cpus_of(hwloc_get_non_io_ancestor_obj(t, r.obj)->cpuset);
+  int idx = -1;
+  for (hwloc_obj_t c = r.obj->io_first_child; c; c = c->next_sibling) {
+    if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
+    std::string name = topo::printable(c->name);
+    for (const char* pre : {"nvml", "cuda"})
+      if (name.rfind(pre, 0) == 0 && name.size() > 4 && std::isdigit(static_cast<unsigned char>(name[4])))
+        idx = std::atoi(name.c_str() + 4);
+    if (g.name.empty()) g.name = info(c, "GPUModel");
+    if (g.uuid.empty()) g.uuid = info(c, "NVIDIAUUID");
+    if (const char* mem = hwloc_obj_get_info_by_name(c, "CUDAGlobalMemorySize"))
+      g.memory_bytes = std::strtoull(mem, nullptr, 10) * 1024ULL;
+  }
+  g.index = idx;
+  return g;
+}
+
+/// The IB ports of an OpenFabrics OS device (Port1State ... Port8State).
+void add_ib_ports(hwloc_obj_t c, topo::Nic& n) {
+  for (int port = 1; port <= 8; ++port) {
+    const char* st = hwloc_obj_get_info_by_name(c, fmt::format("Port{}State", port).c_str());
+    if (!st) continue;
+    topo::NicPort p;
+    p.name = topo::printable(c->name);
+    p.port = port;
+    p.state = port_state_name(std::atol(st));
+    p.guid = info(c, "NodeGUID");
+    n.ports.push_back(p);
+  }
+}
+
+topo::Nic nic_of(const PciScan::Raw& r, const std::string& bus) {
+  topo::Nic n;
+  n.bus_id = bus;
+  n.numa = r.d.numa;
+  topo::NicSignals sig;
+  topo::pci_nic_signals(r.d.class_code, r.d.vendor, r.d.device, sig);
+  std::vector<std::string> netdevs;
+  for (hwloc_obj_t c = r.obj->io_first_child; c; c = c->next_sibling) {
+    if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
+    std::string on = topo::printable(c->name);
+    if (topo::rdma_device_name(on)) sig.add(true, true, "RDMA device " + on);
+    if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK && !topo::rdma_device_name(on))
+      sig.add(false, false, "netdev " + on + " only");
+    if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_OPENFABRICS) {
+      sig.add(true, true, "OpenFabrics device " + on);
+      if (n.name.empty()) n.name = topo::printable(c->name);
+      add_ib_ports(c, n);
+    } else if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK) {
+      netdevs.push_back(topo::printable(c->name));
+    }
+  }
+  if (n.ports.empty())
+    for (const auto& nd : netdevs) {
+      topo::NicPort p;
+      p.name = nd;
+      p.netdev = nd;
+      n.ports.push_back(p);
+    }
+  else if (netdevs.size() == 1 && n.ports.size() == 1)
+    n.ports.front().netdev = netdevs.front();
+  if (n.name.empty()) n.name = netdevs.empty() ? bus : netdevs.front();
+  // An RDMA device's own netdev (IPoIB, RoCE) says nothing against it.
+  if (!sig.rdma_strong.empty()) sig.socket_weak.clear();
+  n.kind = topo::classify_nic(sig, &n.kind_why);
+  n.rdma = n.kind == topo::NicKind::kRdma;
+  return n;
+}
+
+topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
+  topo::System s;
+  s.source = source;
+  add_numa_nodes(t, s);
+  PciScan scan;
+  scan.add_bridges(t, s.notes);
+  scan.add_functions(t, s.notes);
+  scan.link_parents(t);
   std::vector<const topo::PciDevice*> found;
-  for (const auto& [bus, r] : all) found.push_back(&r.d);
+  for (const auto& [bus, r] : scan.all) found.push_back(&r.d);
   const std::set<std::string> keep = topo::pci_functions_to_keep(found);
-  int gpu_seq = 0;
   for (const auto& bus : keep) {
-    const Raw& r = all.at(bus);
+    const PciScan::Raw& r = scan.all.at(bus);
     s.pci.push_back(r.d);
-    if (r.d.kind == topo::PciKind::kGpu) {
-      topo::Gpu g;
-      g.bus_id = bus;
-      g.numa = r.d.numa;
-      g.local_cpus = cpus_of(hwloc_get_non_io_ancestor_obj(t, r.obj)->cpuset);
-      int idx = -1;
-      for (hwloc_obj_t c = r.obj->io_first_child; c; c = c->next_sibling) {
-        if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
-        std::string name = topo::printable(c->name);
-        for (const char* pre : {"nvml", "cuda"})
-          if (name.rfind(pre, 0) == 0 && name.size() > 4 && std::isdigit(static_cast<unsigned char>(name[4])))
-            idx = std::atoi(name.c_str() + 4);
-        if (g.name.empty()) g.name = info(c, "GPUModel");
-        if (g.uuid.empty()) g.uuid = info(c, "NVIDIAUUID");
-        if (const char* mem = hwloc_obj_get_info_by_name(c, "CUDAGlobalMemorySize"))
-          g.memory_bytes = std::strtoull(mem, nullptr, 10) * 1024ULL;
-      }
-      g.index = idx;
-      ++gpu_seq;
-      s.gpus.push_back(g);
-    } else if (r.d.kind == topo::PciKind::kNic) {
-      topo::Nic n;
-      n.bus_id = bus;
-      n.numa = r.d.numa;
-      topo::NicSignals sig;
-      topo::pci_nic_signals(r.d.class_code, r.d.vendor, r.d.device, sig);
-      std::vector<std::string> netdevs;
-      for (hwloc_obj_t c = r.obj->io_first_child; c; c = c->next_sibling) {
-        if (c->type != HWLOC_OBJ_OS_DEVICE || !c->name) continue;
-        std::string on = topo::printable(c->name);
-        if (topo::rdma_device_name(on)) sig.add(true, true, "RDMA device " + on);
-        if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK && !topo::rdma_device_name(on))
-          sig.add(false, false, "netdev " + on + " only");
-        if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_OPENFABRICS) {
-          sig.add(true, true, "OpenFabrics device " + on);
-          if (n.name.empty()) n.name = topo::printable(c->name);
-          for (int port = 1; port <= 8; ++port) {
-            const char* st = hwloc_obj_get_info_by_name(c, fmt::format("Port{}State", port).c_str());
-            if (!st) continue;
-            topo::NicPort p;
-            p.name = topo::printable(c->name);
-            p.port = port;
-            p.state = port_state_name(std::atol(st));
-            p.guid = info(c, "NodeGUID");
-            n.ports.push_back(p);
-          }
-        } else if (c->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK) {
-          netdevs.push_back(topo::printable(c->name));
-        }
-      }
-      if (n.ports.empty())
-        for (const auto& nd : netdevs) {
-          topo::NicPort p;
-          p.name = nd;
-          p.netdev = nd;
-          n.ports.push_back(p);
-        }
-      else if (netdevs.size() == 1 && n.ports.size() == 1)
-        n.ports.front().netdev = netdevs.front();
-      if (n.name.empty()) n.name = netdevs.empty() ? bus : netdevs.front();
-      // An RDMA device's own netdev (IPoIB, RoCE) says nothing against it.
-      if (!sig.rdma_strong.empty()) sig.socket_weak.clear();
-      n.kind = topo::classify_nic(sig, &n.kind_why);
-      n.rdma = n.kind == topo::NicKind::kRdma;
-      s.nics.push_back(n);
-    } else if (r.d.kind == topo::PciKind::kNvSwitch) {
-      s.nvswitches.push_back(bus);
-    }
+    if (r.d.kind == topo::PciKind::kGpu) s.gpus.push_back(gpu_of(t, r, bus));
+    else if (r.d.kind == topo::PciKind::kNic) s.nics.push_back(nic_of(r, bus));
+    else if (r.d.kind == topo::PciKind::kNvSwitch) s.nvswitches.push_back(bus);
   }
   // GPUs without an nvml/cuda OS device: bus order, as NVML numbers them by default.
   std::set<int> used;
@@ -265,7 +300,6 @@ topo::System from_hwloc(hwloc_topology_t t, const std::string& source) {
       g.index = next++;
     }
   std::stable_sort(s.gpus.begin(), s.gpus.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
-  (void)gpu_seq;
   // hwloc does not export which GPUs are NVLinked (NVML's link state is not in it).
   s.nvlink_unknown = s.gpus.size() >= 2;
   return s;
