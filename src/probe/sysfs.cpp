@@ -239,11 +239,22 @@ topo::System sysfs_system(const std::string& root) {
   return s;
 }
 
-void enrich_from_sysfs(topo::System& s, const std::string& root) {
-  fs::path base(root);
+namespace {
+
+/// The entries of a directory, sorted (none when it is absent or unreadable).
+std::vector<fs::path> sorted_entries(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> out;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir, ec)) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// Link values, ACS and IOMMU group of every PCI function of the model, and the IOMMU mode.
+void enrich_pci_functions(topo::System& s, const fs::path& base) {
   std::error_code ec;
   fs::path devs = base / "bus/pci/devices";
-  // Link values, ACS, IOMMU group of every PCI function of the model.
   bool any_group = false, translated = false, identity = false;
   for (auto& d : s.pci) {
     fs::path dir = devs / d.bus_id;
@@ -284,80 +295,81 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
     bool none = !fs::is_directory(groups, ec) || fs::is_empty(groups, ec);
     if (none) s.iommu_mode = "off";
   }
-  // RDMA devices and their ports.
-  fs::path ib = base / "class/infiniband";
-  if (fs::is_directory(ib, ec)) {
-    std::vector<fs::path> entries;
-    for (const auto& e : fs::directory_iterator(ib, ec)) entries.push_back(e.path());
-    std::sort(entries.begin(), entries.end());
-    for (const auto& e : entries) {
-      std::string dev = topo::printable(basename_of(e));
-      std::string bus = device_bus(e);
-      topo::Nic* nic = nullptr;
-      for (auto& n : s.nics)  // by the PCI link first ...
-        if (!bus.empty() && n.bus_id == bus) nic = &n;
-      if (!nic && (bus.empty() || !s.find_pci(bus))) {
-        // ... then by name: an hwloc snapshot names the RDMA device as sysfs does.
-        for (auto& n : s.nics) {
-          bool named = n.name == dev;
-          for (const auto& p : n.ports) named = named || p.name == dev;
-          if (named) nic = &n;
-        }
-        if (nic)
-          s.notes.push_back(fmt::format("sysfs RDMA device {} matched to {} by name ({})", dev,
-                                        nic->bus_id.empty() ? nic->name : nic->bus_id,
-                                        bus.empty() ? "no device link" : "its PCI device " + bus + " is not in the model"));
-      }
-      if (!nic) {
-        const topo::PciDevice* d = bus.empty() ? nullptr : s.find_pci(bus);
-        if (!d) continue;  // not part of the model (e.g. not under a kept tree)
-        topo::Nic n;
-        n.bus_id = bus;
-        n.numa = d->numa;
-        s.nics.push_back(n);
-        nic = &s.nics.back();
-      }
-      nic->rdma = true;
-      nic->kind = topo::NicKind::kRdma;
-      nic->kind_why = "sysfs class/infiniband/" + dev + (nic->kind_why.empty() ? "" : "; " + nic->kind_why);
-      if (nic->name.empty() || nic->name == nic->bus_id) nic->name = dev;
-      std::vector<fs::path> ports;
-      for (const auto& p : fs::directory_iterator(e / "ports", ec)) ports.push_back(p.path());
-      std::sort(ports.begin(), ports.end());
-      for (const auto& p : ports) {
-        int num = std::atoi(basename_of(p).c_str());
-        if (num <= 0) continue;
-        topo::NicPort* port = find_port(*nic, dev, num);
-        if (!port) {
-          nic->ports.push_back(topo::NicPort{});
-          port = &nic->ports.back();
-          port->name = dev;
-          port->port = num;
-        }
-        if (auto v = attr(p / "state")) port->state = ib_state_name(*v);
-        if (auto v = attr(p / "phys_state")) port->phys_state = ib_state_name(*v);
-        if (auto v = attr(p / "rate")) {
-          port->rate_text = *v;
-          port->rate_gbps = parse_ib_rate(*v);
-        }
-        if (auto v = attr(p / "link_layer")) port->link_layer = *v;
-      }
-      if (auto v = attr(e / "node_guid")) {
-        for (auto& port : nic->ports)
-          if (port.name == dev && port.guid.empty()) port.guid = *v;
-      }
+}
+
+/// The model's NIC of an RDMA device: by its PCI link first, then by name (an hwloc snapshot
+/// names the RDMA device as sysfs does), else a new NIC when its PCI function is in the model.
+topo::Nic* nic_of_rdma_device(topo::System& s, const std::string& dev, const std::string& bus) {
+  topo::Nic* nic = nullptr;
+  for (auto& n : s.nics)
+    if (!bus.empty() && n.bus_id == bus) nic = &n;
+  if (!nic && (bus.empty() || !s.find_pci(bus))) {
+    for (auto& n : s.nics) {
+      bool named = n.name == dev;
+      for (const auto& p : n.ports) named = named || p.name == dev;
+      if (named) nic = &n;
     }
+    if (nic)
+      s.notes.push_back(fmt::format("sysfs RDMA device {} matched to {} by name ({})", dev,
+                                    nic->bus_id.empty() ? nic->name : nic->bus_id,
+                                    bus.empty() ? "no device link" : "its PCI device " + bus + " is not in the model"));
   }
-  // libfabric-only RDMA NICs: HPE Slingshot (class/cxi/cxiN, no verbs device), AWS EFA without
-  // verbs. The device is named as libfabric and NCCL's OFI plugin name it ("cxi0"); the sysfs
-  // entry is kept as evidence even when the PCI id already said RDMA.
+  if (nic) return nic;
+  const topo::PciDevice* d = bus.empty() ? nullptr : s.find_pci(bus);
+  if (!d) return nullptr;  // not part of the model (e.g. not under a kept tree)
+  topo::Nic n;
+  n.bus_id = bus;
+  n.numa = d->numa;
+  s.nics.push_back(n);
+  return &s.nics.back();
+}
+
+/// An RDMA device's ports: state, physical state, rate, link layer; and its node GUID.
+void read_ib_ports(const fs::path& e, const std::string& dev, topo::Nic& nic) {
+  for (const auto& p : sorted_entries(e / "ports")) {
+    int num = std::atoi(basename_of(p).c_str());
+    if (num <= 0) continue;
+    topo::NicPort* port = find_port(nic, dev, num);
+    if (!port) {
+      nic.ports.push_back(topo::NicPort{});
+      port = &nic.ports.back();
+      port->name = dev;
+      port->port = num;
+    }
+    if (auto v = attr(p / "state")) port->state = ib_state_name(*v);
+    if (auto v = attr(p / "phys_state")) port->phys_state = ib_state_name(*v);
+    if (auto v = attr(p / "rate")) {
+      port->rate_text = *v;
+      port->rate_gbps = parse_ib_rate(*v);
+    }
+    if (auto v = attr(p / "link_layer")) port->link_layer = *v;
+  }
+  if (auto v = attr(e / "node_guid")) {
+    for (auto& port : nic.ports)
+      if (port.name == dev && port.guid.empty()) port.guid = *v;
+  }
+}
+
+/// RDMA devices (class/infiniband) and their ports.
+void enrich_rdma(topo::System& s, const fs::path& base) {
+  for (const auto& e : sorted_entries(base / "class/infiniband")) {
+    std::string dev = topo::printable(basename_of(e));
+    topo::Nic* nic = nic_of_rdma_device(s, dev, device_bus(e));
+    if (!nic) continue;
+    nic->rdma = true;
+    nic->kind = topo::NicKind::kRdma;
+    nic->kind_why = "sysfs class/infiniband/" + dev + (nic->kind_why.empty() ? "" : "; " + nic->kind_why);
+    if (nic->name.empty() || nic->name == nic->bus_id) nic->name = dev;
+    read_ib_ports(e, dev, *nic);
+  }
+}
+
+/// libfabric-only RDMA NICs: HPE Slingshot (class/cxi/cxiN, no verbs device), AWS EFA without
+/// verbs. The device is named as libfabric and NCCL's OFI plugin name it ("cxi0"); the sysfs
+/// entry is kept as evidence even when the PCI id already said RDMA.
+void enrich_libfabric(topo::System& s, const fs::path& base) {
   for (const char* cls : {"class/cxi", "class/efa"}) {
-    fs::path dir = base / cls;
-    if (!fs::is_directory(dir, ec)) continue;
-    std::vector<fs::path> entries;
-    for (const auto& e : fs::directory_iterator(dir, ec)) entries.push_back(e.path());
-    std::sort(entries.begin(), entries.end());
-    for (const auto& e : entries) {
+    for (const auto& e : sorted_entries(base / cls)) {
       std::string bus = device_bus(e);
       std::string dev = topo::printable(basename_of(e));
       for (auto& n : s.nics) {
@@ -371,46 +383,61 @@ void enrich_from_sysfs(topo::System& s, const std::string& root) {
       }
     }
   }
-  // Netdevs.
-  fs::path net = base / "class/net";
-  if (fs::is_directory(net, ec)) {
-    std::vector<fs::path> entries;
-    for (const auto& e : fs::directory_iterator(net, ec)) entries.push_back(e.path());
-    std::sort(entries.begin(), entries.end());
-    for (const auto& e : entries) {
-      std::string ifname = topo::printable(basename_of(e));
-      std::string bus = device_bus(e);
-      if (bus.empty()) continue;
-      topo::Nic* nic = nullptr;
-      for (auto& n : s.nics)
-        if (n.bus_id == bus) nic = &n;
-      if (!nic) continue;
-      int port_num = static_cast<int>(attr_long(e / "dev_port", 0)) + 1;
-      topo::NicPort* port = nullptr;
-      for (auto& p : nic->ports)
-        if (p.port == port_num && (p.netdev.empty() || p.netdev == ifname) && !p.link_layer.empty()) port = &p;
-      if (!port)
-        for (auto& p : nic->ports)
-          if (p.netdev == ifname) port = &p;
-      if (!port) {
-        if (nic->rdma && !nic->ports.empty()) continue;  // an extra netdev (VF rep, bond slave)
-        nic->ports.push_back(topo::NicPort{});
-        port = &nic->ports.back();
-        port->name = ifname;
-        port->port = port_num;
-        if (nic->name.empty() || nic->name == nic->bus_id) nic->name = ifname;
-        long speed = attr_long(e / "speed", -1);
-        if (speed > 0) {
-          port->rate_gbps = static_cast<double>(speed) / 1000.0;
-          port->rate_text = fmt::format("{} Mb/s", speed);
-        }
-      }
-      port->netdev = ifname;
-      port->mtu = static_cast<int>(attr_long(e / "mtu", 0));
-      if (auto v = attr(e / "operstate")) port->operstate = *v;
-    }
+}
+
+/// The port of `nic` a netdev belongs to; a new one for an Ethernet NIC's netdev; none for an
+/// extra netdev of an RDMA NIC (VF representor, bond slave).
+topo::NicPort* port_of_netdev(topo::Nic& nic, const fs::path& e, const std::string& ifname) {
+  int port_num = static_cast<int>(attr_long(e / "dev_port", 0)) + 1;
+  topo::NicPort* port = nullptr;
+  for (auto& p : nic.ports)
+    if (p.port == port_num && (p.netdev.empty() || p.netdev == ifname) && !p.link_layer.empty()) port = &p;
+  if (!port)
+    for (auto& p : nic.ports)
+      if (p.netdev == ifname) port = &p;
+  if (port) return port;
+  if (nic.rdma && !nic.ports.empty()) return nullptr;
+  nic.ports.push_back(topo::NicPort{});
+  port = &nic.ports.back();
+  port->name = ifname;
+  port->port = port_num;
+  if (nic.name.empty() || nic.name == nic.bus_id) nic.name = ifname;
+  long speed = attr_long(e / "speed", -1);
+  if (speed > 0) {
+    port->rate_gbps = static_cast<double>(speed) / 1000.0;
+    port->rate_text = fmt::format("{} Mb/s", speed);
   }
+  return port;
+}
+
+/// Netdevs (class/net) of the model's NICs: MTU and operational state.
+void enrich_netdevs(topo::System& s, const fs::path& base) {
+  for (const auto& e : sorted_entries(base / "class/net")) {
+    std::string ifname = topo::printable(basename_of(e));
+    std::string bus = device_bus(e);
+    if (bus.empty()) continue;
+    topo::Nic* nic = nullptr;
+    for (auto& n : s.nics)
+      if (n.bus_id == bus) nic = &n;
+    if (!nic) continue;
+    topo::NicPort* port = port_of_netdev(*nic, e, ifname);
+    if (!port) continue;
+    port->netdev = ifname;
+    port->mtu = static_cast<int>(attr_long(e / "mtu", 0));
+    if (auto v = attr(e / "operstate")) port->operstate = *v;
+  }
+}
+
+}  // namespace
+
+void enrich_from_sysfs(topo::System& s, const std::string& root) {
+  const fs::path base(root);
+  enrich_pci_functions(s, base);
+  enrich_rdma(s, base);
+  enrich_libfabric(s, base);
+  enrich_netdevs(s, base);
   // GPUDirect RDMA kernel side.
+  std::error_code ec;
   if (fs::exists(base / "module/nvidia_peermem", ec) || fs::exists(base / "module/nv_peer_mem", ec))
     s.peermem = topo::Tri::kYes;
   else if (fs::exists(base / "module/nvidia", ec))
