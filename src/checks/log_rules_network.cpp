@@ -16,27 +16,44 @@
 
 namespace ncd::checks::log_rules {
 
-void rule_network_providers(const RunLog& log, Builder& b) {
-  // aws-ofi-nccl on a non-EFA provider.
-  std::set<std::string> tcp_hosts;
+namespace {
+
+/// Hosts where aws-ofi-nccl runs on a non-EFA libfabric provider, with the first quote.
+struct OfiFallback {
+  std::set<std::string> hosts;
   SourceRef first;
   std::vector<std::string> ev;
+};
+
+OfiFallback ofi_fallback(const RunLog& log, Builder& b) {
+  OfiFallback o;
   for (const auto& [n, h] : log.hosts)
     if (!h.ofi_provider.empty() && h.ofi_provider != "efa") {
-      tcp_hosts.insert(n);
-      if (before(h.ofi_quote.at, first)) first = h.ofi_quote.at;
-      if (ev.size() < 3) ev.push_back(b.ev(h.ofi_quote));
+      o.hosts.insert(n);
+      if (before(h.ofi_quote.at, o.first)) o.first = h.ofi_quote.at;
+      if (o.ev.size() < 3) o.ev.push_back(b.ev(h.ofi_quote));
     }
+  return o;
+}
+
+/// aws-ofi-nccl on a non-EFA provider.
+void rule_efa_provider(const RunLog& log, Builder& b, const OfiFallback& ofi) {
   bool ofi_shm = any_event(log, {kSigOfiShm});
-  if (!tcp_hosts.empty() || ofi_shm) {
-    auto& f = b.add("net.efa_provider_fallback", kTierExplicit, hosts_text(tcp_hosts), "libfabric provider",
+  if (!ofi.hosts.empty() || ofi_shm) {
+    auto& f = b.add("net.efa_provider_fallback", kTierExplicit, hosts_text(ofi.hosts), "libfabric provider",
                     "aws-ofi-nccl is loaded but libfabric selected a non-EFA provider: EFA is not usable here, so "
                     "the plugin fails or runs over TCP.",
-                    first);
-    f.evidence = ev;
+                    ofi.first);
+    f.evidence = ofi.ev;
     for (const auto* e : events_of(log, kSigOfiShm)) f.evidence.push_back(b.ev(*e));
   }
-  // RDMA devices that cannot be opened.
+}
+
+/// RDMA devices that cannot be opened, and RDMA devices missing in a container.
+void rule_rdma_devices(const RunLog& log, Builder& b, const OfiFallback& ofi) {
+  const auto& tcp_hosts = ofi.hosts;
+  const auto& first = ofi.first;
+  const auto& ev = ofi.ev;
   auto open_fail = events_of(log, kSigIbvOpen);
   if (!open_fail.empty()) {
     auto& f = b.add("net.ib_device_open_failed", kTierExplicit, hosts_text(hosts_of(open_fail)), "RDMA device",
@@ -61,8 +78,12 @@ void rule_network_providers(const RunLog& log, Builder& b) {
     for (const auto& s : ev)
       if (g.evidence.size() < 3) g.evidence.push_back(s);
   }
-  // Sockets although RDMA hardware is there.
-  bool rdma_hw = !open_fail.empty() || env_value(log, "NCCL_IB_HCA").size() > 0;
+}
+
+/// Sockets although RDMA hardware is there.
+void rule_socket_fallback(const RunLog& log, Builder& b) {
+  const bool rdma_seen = !events_of(log, kSigIbvOpen).empty();
+  bool rdma_hw = rdma_seen || env_value(log, "NCCL_IB_HCA").size() > 0;
   for (const auto& [n, h] : log.hosts) {
     rdma_hw = rdma_hw || !h.rdma_devs.empty();
     // An IPoIB interface means an InfiniBand HCA is on the machine, whatever NET/IB found.
@@ -96,7 +117,11 @@ void rule_network_providers(const RunLog& log, Builder& b) {
     }
     for (const auto& s : sock_ev) f.evidence.push_back(s);
   }
-  // Plugin / network backends per host.
+}
+
+/// Plugin / network backends per host: mixed, failed to load, or absent (benign).
+void rule_net_plugins(const RunLog& log, Builder& b, const OfiFallback& ofi) {
+  const auto& tcp_hosts = ofi.hosts;
   std::map<PluginState, std::vector<const HostInfo*>> by_plugin;
   for (const auto& [n, h] : log.hosts)
     if (h.plugin != PluginState::kUnknown && !n.empty()) by_plugin[h.plugin].push_back(&h);
@@ -165,7 +190,10 @@ void rule_network_providers(const RunLog& log, Builder& b) {
         }
     }
   }
-  // libibverbs missing.
+}
+
+/// libibverbs missing.
+void rule_ibverbs_missing(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigIbverbsMissing); !evs.empty()) {
     auto& f = b.add("net.ibverbs_missing_benign", kTierInfo, hosts_text(hosts_of(evs)), "libibverbs",
                     log.multi_node() ? "libibverbs is not installed: this multi-node job cannot use RDMA and runs "
@@ -174,6 +202,17 @@ void rule_network_providers(const RunLog& log, Builder& b) {
                     first_at(evs));
     add_evidence(f, b, evs, 2);
   }
+}
+
+}  // namespace
+
+void rule_network_providers(const RunLog& log, Builder& b) {
+  const OfiFallback ofi = ofi_fallback(log, b);
+  rule_efa_provider(log, b, ofi);
+  rule_rdma_devices(log, b, ofi);
+  rule_socket_fallback(log, b);
+  rule_net_plugins(log, b, ofi);
+  rule_ibverbs_missing(log, b);
 }
 
 bool bootstrap_failure(const RunLog& log) {
@@ -185,154 +224,166 @@ bool bootstrap_failure(const RunLog& log) {
   return false;
 }
 
-void rule_interfaces(const RunLog& log, Builder& b) {
-  bool failed = bootstrap_failure(log);
+namespace {
+
+/// The loopback interface used for bootstrap in a job of several hosts.
+void rule_loopback(const RunLog& log, Builder& b, bool failed) {
   bool multi = log.multi_node();
   bool single = log.single_node();
-  // Loopback.
-  {
-    std::set<std::string> hs;
-    std::vector<std::string> evl;
-    SourceRef first;
-    for (const auto& [n, h] : log.hosts) {
-      const NetInterface* i = bootstrap_if(h);
-      if (!i || !i->loopback) continue;
-      hs.insert(n);
-      const Quote& q = bootstrap_quote(h);
-      if (evl.size() < 3) evl.push_back(b.ev(q));
-      if (before(q.at, first)) first = q.at;
-    }
-    if (!hs.empty() && !single) {
-      std::string ifname = env_value(log, "NCCL_SOCKET_IFNAME");
-      auto& f = b.add("net.wrong_interface_lo", failed ? kTierConfig : kTierRisk, hosts_text(hs), "lo",
-                      fmt::format("NCCL bootstraps over the loopback interface{}{}: peers on other hosts cannot "
-                                  "reach 127.0.0.1.",
-                                  ifname.empty() ? "" : fmt::format(" (NCCL_SOCKET_IFNAME={} does not exclude lo)", ifname),
-                                  failed ? " and connections fail" : multi ? "" : " in what looks like a multi-node job"),
-                      first);
-      if (!failed && !multi) f.severity = Severity::kWarn;
-      f.evidence = evl;
-      if (!ifname.empty()) f.evidence.push_back(b.ev(log.env.at("NCCL_SOCKET_IFNAME").at, log.env.at("NCCL_SOCKET_IFNAME").text));
-      for (const auto* e : events_of(log, kSigConnRefused))
-        if (f.evidence.size() < 5) f.evidence.push_back(b.ev(*e));
-    }
+  std::set<std::string> hs;
+  std::vector<std::string> evl;
+  SourceRef first;
+  for (const auto& [n, h] : log.hosts) {
+    const NetInterface* i = bootstrap_if(h);
+    if (!i || !i->loopback) continue;
+    hs.insert(n);
+    const Quote& q = bootstrap_quote(h);
+    if (evl.size() < 3) evl.push_back(b.ev(q));
+    if (before(q.at, first)) first = q.at;
   }
-  // IPoIB for bootstrap (or as NET/IB's OOB interface) with bootstrap failures.
-  if (failed) {
-    std::set<std::string> hs;
-    std::vector<std::string> evl;
-    SourceRef first;
-    for (const auto& [n, h] : log.hosts) {
-      const NetInterface* i = bootstrap_if(h);
-      const Quote* q = &bootstrap_quote(h);
-      if ((!i || !i->ipoib) && !h.oob_ifs.empty() && h.oob_ifs.front().ipoib) {
-        i = &h.oob_ifs.front();
-        q = &h.ib_quote;
+  if (!hs.empty() && !single) {
+    std::string ifname = env_value(log, "NCCL_SOCKET_IFNAME");
+    auto& f = b.add("net.wrong_interface_lo", failed ? kTierConfig : kTierRisk, hosts_text(hs), "lo",
+                    fmt::format("NCCL bootstraps over the loopback interface{}{}: peers on other hosts cannot "
+                                "reach 127.0.0.1.",
+                                ifname.empty() ? "" : fmt::format(" (NCCL_SOCKET_IFNAME={} does not exclude lo)", ifname),
+                                failed ? " and connections fail" : multi ? "" : " in what looks like a multi-node job"),
+                    first);
+    if (!failed && !multi) f.severity = Severity::kWarn;
+    f.evidence = evl;
+    if (!ifname.empty()) f.evidence.push_back(b.ev(log.env.at("NCCL_SOCKET_IFNAME").at, log.env.at("NCCL_SOCKET_IFNAME").text));
+    for (const auto* e : events_of(log, kSigConnRefused))
+      if (f.evidence.size() < 5) f.evidence.push_back(b.ev(*e));
+  }
+}
+
+/// IPoIB for bootstrap (or as NET/IB's OOB interface) with bootstrap failures.
+void rule_ipoib_bootstrap(const RunLog& log, Builder& b) {
+  std::set<std::string> hs;
+  std::vector<std::string> evl;
+  SourceRef first;
+  for (const auto& [n, h] : log.hosts) {
+    const NetInterface* i = bootstrap_if(h);
+    const Quote* q = &bootstrap_quote(h);
+    if ((!i || !i->ipoib) && !h.oob_ifs.empty() && h.oob_ifs.front().ipoib) {
+      i = &h.oob_ifs.front();
+      q = &h.ib_quote;
+    }
+    if (!i || !i->ipoib) continue;
+    hs.insert(n);
+    if (evl.size() < 2) evl.push_back(b.ev(*q));
+    if (before(q->at, first)) first = q->at;
+  }
+  if (!hs.empty()) {
+    auto& f = b.add("net.wrong_interface_ipoib", kTierConfig, hosts_text(hs), "IPoIB interface",
+                    "NCCL's default interface order picked an IP-over-InfiniBand interface for its bootstrap/OOB "
+                    "sockets, and bootstrap connections fail over it.",
+                    first);
+    f.evidence = evl;
+    for (const auto& e : log.events)
+      if (e.kind == EventKind::kTrace && e.src.find("bootstrap") != std::string::npos && f.evidence.size() < 4)
+        f.evidence.push_back(b.ev(e));
+  }
+}
+
+/// The hosts, quotes and names of the bootstrap and socket interfaces that `pred` picks.
+template <typename Pred>
+void scan_interfaces(const RunLog& log, Builder& b, Pred pred, std::set<std::string>& hs, std::vector<std::string>& evl,
+                     SourceRef& first, std::vector<std::string>& names) {
+  for (const auto& [n, h] : log.hosts) {
+    for (const auto* list : {&h.bootstrap_ifs, &h.socket_ifs}) {
+      for (const auto& i : *list) {
+        if (!pred(i)) continue;
+        hs.insert(n);
+        if (std::find(names.begin(), names.end(), i.name) == names.end()) names.push_back(i.name);
+        const Quote& q = list == &h.bootstrap_ifs ? h.bootstrap_quote : h.socket_quote;
+        std::string e = b.ev(q);
+        if (evl.size() < 4 && std::find(evl.begin(), evl.end(), e) == evl.end()) evl.push_back(e);
+        if (before(q.at, first)) first = q.at;
       }
-      if (!i || !i->ipoib) continue;
-      hs.insert(n);
-      if (evl.size() < 2) evl.push_back(b.ev(*q));
-      if (before(q->at, first)) first = q->at;
-    }
-    if (!hs.empty()) {
-      auto& f = b.add("net.wrong_interface_ipoib", kTierConfig, hosts_text(hs), "IPoIB interface",
-                      "NCCL's default interface order picked an IP-over-InfiniBand interface for its bootstrap/OOB "
-                      "sockets, and bootstrap connections fail over it.",
-                      first);
-      f.evidence = evl;
-      for (const auto& e : log.events)
-        if (e.kind == EventKind::kTrace && e.src.find("bootstrap") != std::string::npos && f.evidence.size() < 4)
-          f.evidence.push_back(b.ev(e));
     }
   }
-  // Virtual and link-local interfaces in use.
-  auto scan = [&](auto pred, std::set<std::string>& hs, std::vector<std::string>& evl, SourceRef& first,
-                  std::vector<std::string>& names) {
-    for (const auto& [n, h] : log.hosts) {
-      for (const auto* list : {&h.bootstrap_ifs, &h.socket_ifs}) {
-        for (const auto& i : *list) {
-          if (!pred(i)) continue;
-          hs.insert(n);
-          if (std::find(names.begin(), names.end(), i.name) == names.end()) names.push_back(i.name);
-          const Quote& q = list == &h.bootstrap_ifs ? h.bootstrap_quote : h.socket_quote;
-          std::string e = b.ev(q);
-          if (evl.size() < 4 && std::find(evl.begin(), evl.end(), e) == evl.end()) evl.push_back(e);
-          if (before(q.at, first)) first = q.at;
-        }
+}
+
+/// Virtual interfaces in NCCL's socket interface list.
+void rule_virtual_interfaces(const RunLog& log, Builder& b, bool failed) {
+  bool single = log.single_node();
+  std::set<std::string> hs;
+  std::vector<std::string> evl, names;
+  SourceRef first;
+  scan_interfaces(log, b, [](const NetInterface& i) { return i.virtual_if; }, hs, evl, first, names);
+  if (!hs.empty()) {
+    auto& f = b.add("net.virtual_interface_in_use", single ? kTierInfo : failed ? kTierConfig : kTierRisk,
+                    hosts_text(hs), join(names, ","),
+                    fmt::format("Virtual interface(s) {} are in NCCL's socket interface list; they do not route "
+                                "between hosts{}.",
+                                join(names, ", "), single ? " (harmless on a single node)" : ""),
+                    first);
+    if (single) f.severity = Severity::kInfo;
+    f.evidence = evl;
+  }
+}
+
+/// Interfaces with only an IPv6 link-local address.
+void rule_ipv6_link_local(const RunLog& log, Builder& b, bool failed) {
+  bool single = log.single_node();
+  std::set<std::string> hs;
+  std::vector<std::string> evl, names;
+  SourceRef first;
+  scan_interfaces(log, b, [](const NetInterface& i) { return i.link_local && !i.loopback; }, hs, evl, first, names);
+  if (!hs.empty()) {
+    bool chosen = false;
+    for (const auto& [n, h] : log.hosts)
+      if (const NetInterface* i = bootstrap_if(h); i && i->link_local) chosen = true;
+    auto& f = b.add("net.ipv6_link_local", single ? kTierInfo : (failed && chosen) ? kTierConfig : kTierRisk,
+                    hosts_text(hs), join(names, ","),
+                    fmt::format("Interface(s) {} carry only an IPv6 link-local address (fe80::), which does not "
+                                "route between hosts{}.",
+                                join(names, ", "),
+                                single ? " (harmless on a single node)" : chosen ? "; one is used for bootstrap" : ""),
+                    first);
+    if (single) f.severity = Severity::kInfo;
+    f.evidence = evl;
+  }
+}
+
+/// Bootstrap interfaces differ across nodes.
+void rule_bootstrap_mismatch(const RunLog& log, Builder& b) {
+  std::map<std::string, std::vector<const HostInfo*>> by;
+  for (const auto& [n, h] : log.hosts) {
+    if (n.empty()) continue;
+    const NetInterface* i = bootstrap_if(h);
+    if (!i) continue;
+    std::string fam = i->link_local ? "IPv6 link-local" : i->ipv6 ? "IPv6" : "IPv4";
+    by[i->name + " (" + fam + ")"].push_back(&h);
+  }
+  if (by.size() > 1) {
+    std::set<std::string> fams;
+    for (const auto& [k, hs] : by) fams.insert(k.substr(k.find('(')));
+    bool family_differs = fams.size() > 1;
+    std::vector<std::string> parts, evl;
+    SourceRef first;
+    for (const auto& [k, hs] : by) {
+      parts.push_back(fmt::format("{} on {}", k, hs.size() == 1 ? hs.front()->name : fmt::format("{} hosts", hs.size())));
+      for (const auto* h : hs) {
+        const Quote& q = bootstrap_quote(*h);
+        if (evl.size() < 4) evl.push_back(b.ev(q));
+        if (before(q.at, first)) first = q.at;
       }
     }
-  };
-  {
-    std::set<std::string> hs;
-    std::vector<std::string> evl, names;
-    SourceRef first;
-    scan([](const NetInterface& i) { return i.virtual_if; }, hs, evl, first, names);
-    if (!hs.empty()) {
-      auto& f = b.add("net.virtual_interface_in_use", single ? kTierInfo : failed ? kTierConfig : kTierRisk,
-                      hosts_text(hs), join(names, ","),
-                      fmt::format("Virtual interface(s) {} are in NCCL's socket interface list; they do not route "
-                                  "between hosts{}.",
-                                  join(names, ", "), single ? " (harmless on a single node)" : ""),
-                      first);
-      if (single) f.severity = Severity::kInfo;
-      f.evidence = evl;
-    }
+    auto& f = b.add("net.bootstrap_iface_mismatch_across_nodes", family_differs ? kTierConfig : kTierRisk, "",
+                    "bootstrap interface",
+                    fmt::format("Hosts bootstrap on different interfaces: {}{}.", join(parts, "; "),
+                                family_differs ? "; the address families differ, so they cannot reach each other"
+                                               : ""),
+                    first);
+    if (!family_differs) f.severity = Severity::kWarn;
+    f.evidence = evl;
   }
-  {
-    std::set<std::string> hs;
-    std::vector<std::string> evl, names;
-    SourceRef first;
-    scan([](const NetInterface& i) { return i.link_local && !i.loopback; }, hs, evl, first, names);
-    if (!hs.empty()) {
-      bool chosen = false;
-      for (const auto& [n, h] : log.hosts)
-        if (const NetInterface* i = bootstrap_if(h); i && i->link_local) chosen = true;
-      auto& f = b.add("net.ipv6_link_local", single ? kTierInfo : (failed && chosen) ? kTierConfig : kTierRisk,
-                      hosts_text(hs), join(names, ","),
-                      fmt::format("Interface(s) {} carry only an IPv6 link-local address (fe80::), which does not "
-                                  "route between hosts{}.",
-                                  join(names, ", "),
-                                  single ? " (harmless on a single node)" : chosen ? "; one is used for bootstrap" : ""),
-                      first);
-      if (single) f.severity = Severity::kInfo;
-      f.evidence = evl;
-    }
-  }
-  // Bootstrap interfaces differ across nodes.
-  {
-    std::map<std::string, std::vector<const HostInfo*>> by;
-    for (const auto& [n, h] : log.hosts) {
-      if (n.empty()) continue;
-      const NetInterface* i = bootstrap_if(h);
-      if (!i) continue;
-      std::string fam = i->link_local ? "IPv6 link-local" : i->ipv6 ? "IPv6" : "IPv4";
-      by[i->name + " (" + fam + ")"].push_back(&h);
-    }
-    if (by.size() > 1) {
-      std::set<std::string> fams;
-      for (const auto& [k, hs] : by) fams.insert(k.substr(k.find('(')));
-      bool family_differs = fams.size() > 1;
-      std::vector<std::string> parts, evl;
-      SourceRef first;
-      for (const auto& [k, hs] : by) {
-        parts.push_back(fmt::format("{} on {}", k, hs.size() == 1 ? hs.front()->name : fmt::format("{} hosts", hs.size())));
-        for (const auto* h : hs) {
-          const Quote& q = bootstrap_quote(*h);
-          if (evl.size() < 4) evl.push_back(b.ev(q));
-          if (before(q.at, first)) first = q.at;
-        }
-      }
-      auto& f = b.add("net.bootstrap_iface_mismatch_across_nodes", family_differs ? kTierConfig : kTierRisk, "",
-                      "bootstrap interface",
-                      fmt::format("Hosts bootstrap on different interfaces: {}{}.", join(parts, "; "),
-                                  family_differs ? "; the address families differ, so they cannot reach each other"
-                                                 : ""),
-                      first);
-      if (!family_differs) f.severity = Severity::kWarn;
-      f.evidence = evl;
-    }
-  }
-  // NCCL_SOCKET_IFNAME that matches nothing.
+}
+
+/// NCCL_SOCKET_IFNAME that matches nothing, and connections to an invalid address family.
+void rule_ifname_no_match(const RunLog& log, Builder& b) {
   auto bad = events_of(log, kSigBadFamily);
   auto noif = events_of(log, kSigNoSocketIf);
   std::string ifname = env_value(log, "NCCL_SOCKET_IFNAME");
@@ -356,6 +407,18 @@ void rule_interfaces(const RunLog& log, Builder& b) {
                     first_at(bad));
     add_evidence(f, b, bad);
   }
+}
+
+}  // namespace
+
+void rule_interfaces(const RunLog& log, Builder& b) {
+  const bool failed = bootstrap_failure(log);
+  rule_loopback(log, b, failed);
+  if (failed) rule_ipoib_bootstrap(log, b);
+  rule_virtual_interfaces(log, b, failed);
+  rule_ipv6_link_local(log, b, failed);
+  rule_bootstrap_mismatch(log, b);
+  rule_ifname_no_match(log, b);
 }
 
 void rule_sockets(const RunLog& log, Builder& b) {
@@ -429,4 +492,5 @@ void rule_sockets(const RunLog& log, Builder& b) {
     }
   }
 }
+
 }  // namespace ncd::checks::log_rules
