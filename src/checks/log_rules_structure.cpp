@@ -129,7 +129,10 @@ void rule_connect_destinations(const RunLog& log, Builder& b) {
   f.hint = "Set NCCL_SOCKET_IFNAME to the interface with a routable (global IPv4/IPv6) address on every node.";
 }
 
-void rule_structural(const RunLog& log, Builder& b) {
+namespace {
+
+/// The HCA reported port errors.
+void rule_port_error(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigPortError); !evs.empty()) {
     auto& f = b.add("ib.port_error", kTierExplicit, hosts_text(hosts_of(evs)), "IB port",
                     fmt::format("The HCA reported port errors (async event){}: an IB/RoCE link went down or flapped, "
@@ -138,6 +141,10 @@ void rule_structural(const RunLog& log, Builder& b) {
                     first_at(evs));
     add_evidence(f, b, evs);
   }
+}
+
+/// CollNet (SHARP) set-up failed and NCCL fell back.
+void rule_collnet_fallback(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigCollNet); !evs.empty()) {
     auto& f = b.add("collnet.fallback", kTierRisk, hosts_text(hosts_of(evs)), "CollNet/SHARP",
                     "CollNet (SHARP in-network reduction) could not be set up and NCCL fell back to the point-to-point "
@@ -146,6 +153,10 @@ void rule_structural(const RunLog& log, Builder& b) {
     f.severity = Severity::kWarn;
     add_evidence(f, b, evs);
   }
+}
+
+/// NCCL's topology XML (detected or NCCL_TOPO_FILE) is not valid.
+void rule_topology_xml(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigTopoXml); !evs.empty()) {
     std::string file = env_value(log, "NCCL_TOPO_FILE");
     const EnvSetting* es = log.env.count("NCCL_TOPO_FILE") ? &log.env.at("NCCL_TOPO_FILE") : nullptr;
@@ -171,6 +182,10 @@ void rule_structural(const RunLog& log, Builder& b) {
       f.hint = "Topology detection tripped over a device it cannot place (e.g. a USB NIC): inject a topology with "
                "NCCL_TOPO_FILE as a workaround and upgrade NCCL.";
   }
+}
+
+/// An injected NCCL_GRAPH_FILE does not fit the run.
+void rule_graph_file(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigGraphImport); !evs.empty()) {
     std::string file = env_value(log, "NCCL_GRAPH_FILE");
     auto& f = b.add("topo.graph_file_mismatch", kTierExplicit, hosts_text(hosts_of(evs)),
@@ -183,6 +198,10 @@ void rule_structural(const RunLog& log, Builder& b) {
     if (log.env.count("NCCL_GRAPH_FILE"))
       f.evidence.push_back(b.ev(log.env.at("NCCL_GRAPH_FILE").at, log.env.at("NCCL_GRAPH_FILE").text));
   }
+}
+
+/// The libfabric (OFI) net plugin failed.
+void rule_ofi_error(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigOfiError); !evs.empty()) {
     DecodedCodes c = decode_codes(evs.front()->message);
     auto& f = b.add("net.ofi_error", kTierExplicit, hosts_text(hosts_of(evs)), "aws-ofi-nccl / libfabric",
@@ -195,6 +214,10 @@ void rule_structural(const RunLog& log, Builder& b) {
                    "groups between the nodes, and that every rank runs the same plugin version."
                  : hint_for(Subsystem::kNetPlugin, c);
   }
+}
+
+/// SHM over cuMem host memory failed.
+void rule_shm_cumem(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigShmCumem); !evs.empty()) {
     DecodedCodes c = decode_codes(evs.front()->message);
     auto& f = b.add("shm.cumem_host_failed", kTierExplicit, hosts_text(hosts_of(evs)), "SHM over cuMem host memory",
@@ -205,6 +228,10 @@ void rule_structural(const RunLog& log, Builder& b) {
                     first_at(evs));
     add_evidence(f, b, evs, 3);
   }
+}
+
+/// PyTorch's collective fingerprint check found a desync.
+void rule_collective_fingerprint(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigFingerprint); !evs.empty()) {
     // "Rank 1 is running collective: CollectiveFingerPrint(SequenceNumber=0, OpType=X, TensorShape=[..]"
     std::string_view m = evs.front()->message;
@@ -235,6 +262,10 @@ void rule_structural(const RunLog& log, Builder& b) {
                     first_at(evs));
     add_evidence(f, b, evs, 2);
   }
+}
+
+/// A connection of another transport type arrived.
+void rule_socket_type(const RunLog& log, Builder& b) {
   if (auto evs = events_of(log, kSigSocketType); !evs.empty()) {
     auto& f = b.add("net.plugin_mismatch", kTierExplicit, hosts_text(hosts_of(evs)), "NET transport",
                     "A connection arrived of a different type than expected (socketFinalizeAccept: wrong type): the "
@@ -244,6 +275,10 @@ void rule_structural(const RunLog& log, Builder& b) {
     f.hint = "Make the same network usable on every node (IB on all, or NCCL_IB_DISABLE=1 everywhere) and use one "
              "NCCL version and net plugin across nodes.";
   }
+}
+
+/// The two ends of a connection disagree on a transfer size.
+void rule_size_disagreement(const RunLog& log, Builder& b) {
   std::vector<const LogEvent*> sizes;
   for (const auto& e : log.events)
     if (e.kind != EventKind::kTrace && size_disagreement(e.message)) sizes.push_back(&e);
@@ -259,7 +294,10 @@ void rule_structural(const RunLog& log, Builder& b) {
     f.hint = "Compare the NCCL version and the NCCL_* settings of every node (NCCL_DEBUG_SUBSYS=INIT,ENV) and make "
              "them identical; if they are, check that all ranks call the same collectives with the same sizes.";
   }
-  // Failures no rule names: a finding built from the structure of the line.
+}
+
+/// Failures no rule names: a finding built from the structure of the line.
+void rule_unnamed_failures(const RunLog& log, Builder& b) {
   std::map<std::string, std::vector<const LogEvent*>> groups;
   std::vector<std::string> order;
   for (const auto& e : log.events) {
@@ -293,6 +331,21 @@ void rule_structural(const RunLog& log, Builder& b) {
     for (std::size_t i = 0; i < chain.size() && f.evidence.size() < 5; ++i) f.evidence.push_back(b.ev(*chain[i]));
     f.hint = hint_for(sub, c);
   }
+}
+
+}  // namespace
+
+void rule_structural(const RunLog& log, Builder& b) {
+  rule_port_error(log, b);
+  rule_collnet_fallback(log, b);
+  rule_topology_xml(log, b);
+  rule_graph_file(log, b);
+  rule_ofi_error(log, b);
+  rule_shm_cumem(log, b);
+  rule_collective_fingerprint(log, b);
+  rule_socket_type(log, b);
+  rule_size_disagreement(log, b);
+  rule_unnamed_failures(log, b);
 }
 
 bool any_failure(const RunLog& log) {
