@@ -73,58 +73,122 @@ std::map<std::string, std::string> domains_skipped(const Report& r) {
   return out;
 }
 
-std::string render_junit(const Report& r, int code) {
-  // Hosts that get their own testcase; findings naming several hosts ("a,b") fail each of them,
-  // findings naming none (or an unknown one) go to the job-level "cluster" testcase.
-  std::vector<std::string> hosts;
-  for (const auto& h : r.hosts) hosts.push_back(h.name);
-  bool cluster_case = hosts.size() != 1;
-  const std::string kCluster = "cluster";
+namespace {
+
+const std::string kClusterCase = "cluster";
+
+/// Findings per (check id, testcase host): findings naming several hosts ("a,b") fail each of
+/// them, findings naming none (or an unknown one) go to the job-level "cluster" testcase.
+std::map<std::pair<std::string, std::string>, std::vector<const Finding*>> findings_by_case(
+    const Report& r, const std::vector<std::string>& hosts) {
   std::map<std::pair<std::string, std::string>, std::vector<const Finding*>> by_case;
   for (const auto& f : r.findings) {
     std::vector<std::string> targets;
     for (const auto& part : split(f.host, ','))
       if (std::find(hosts.begin(), hosts.end(), std::string(trim(part))) != hosts.end())
         targets.emplace_back(trim(part));
-    if (targets.empty()) targets.push_back(hosts.size() == 1 ? hosts[0] : kCluster);
+    if (targets.empty()) targets.push_back(hosts.size() == 1 ? hosts[0] : kClusterCase);
     for (const auto& t : targets) by_case[{f.id, t}].push_back(&f);
   }
-  std::vector<std::string> case_hosts = hosts;
-  if (cluster_case) case_hosts.push_back(kCluster);
+  return by_case;
+}
 
-  // Check ids per domain: the catalogue's, plus unknown ids that were raised (a newer report).
+/// Check ids per domain: with recorded outcomes exactly the checks of this run, otherwise (an
+/// old report) the catalogue ids of the domains that ran; plus every raised id (a finding is
+/// always a testcase; unknown ids, from a newer report, go to "other").
+std::map<std::string, std::vector<std::string>> check_ids_by_domain(const Report& r,
+                                                                    const std::map<std::string, std::string>& skipped) {
   std::map<std::string, std::vector<std::string>> ids_by_domain;
-  std::set<std::string> domains = domains_run(r);
-  auto skipped = domains_skipped(r);
-  // With recorded outcomes, exactly the checks of this run; otherwise (an old report) the
-  // catalogue ids of the domains that ran.
-  std::map<std::string, const CheckOutcome*> outcome_of;
-  for (const auto& c : r.checks) outcome_of[c.id] = &c;
+  auto add = [&](const std::string& domain, const std::string& id) {
+    auto& v = ids_by_domain[domain];
+    if (std::find(v.begin(), v.end(), id) == v.end()) v.push_back(id);
+  };
   if (!r.checks.empty()) {
+    std::set<std::string> recorded;
     for (const auto& c : r.checks) {
       const CheckInfo* info = Catalogue::instance().find(c.id);
       ids_by_domain[info ? info->domain : "other"].push_back(c.id);
+      recorded.insert(c.id);
     }
-    for (const auto& f : r.findings)  // a finding is always a testcase, recorded or not
-      if (const CheckInfo* info = Catalogue::instance().find(f.id); info && !outcome_of.count(f.id)) {
-        auto& v = ids_by_domain[info->domain];
-        if (std::find(v.begin(), v.end(), f.id) == v.end()) v.push_back(f.id);
-      }
+    for (const auto& f : r.findings)
+      if (const CheckInfo* info = Catalogue::instance().find(f.id); info && !recorded.count(f.id)) add(info->domain, f.id);
   } else {
+    const std::set<std::string> domains = domains_run(r);
     for (const CheckInfo* c : Catalogue::instance().all())
       if (domains.count(c->domain) || skipped.count(c->domain)) ids_by_domain[c->domain].push_back(c->id);
   }
-  // Each suite's own time: its stage's elapsed time (sweep), else the run's.
+  for (const auto& f : r.findings)
+    if (!Catalogue::instance().find(f.id)) add("other", f.id);
+  return ids_by_domain;
+}
+
+/// Each suite's own time: its stage's elapsed time (sweep).
+std::map<std::string, double> stage_times(const Report& r) {
   std::map<std::string, double> stage_time;
   if (r.sections.is_object() && r.sections.contains("stages") && r.sections["stages"].is_array())
     for (const auto& st : r.sections["stages"])
       if (st.is_object() && st.contains("elapsed_s") && st["elapsed_s"].is_number())
         stage_time[st.value("name", "")] = st["elapsed_s"].get<double>();
-  for (const auto& f : r.findings)
-    if (!Catalogue::instance().find(f.id)) {
-      auto& v = ids_by_domain["other"];
-      if (std::find(v.begin(), v.end(), f.id) == v.end()) v.push_back(f.id);
+  return stage_time;
+}
+
+/// A testcase's failure (its warnings and errors) and system-out (its info findings).
+/// Returns whether it failed.
+bool fill_failure(pugi::xml_node tc, const std::vector<const Finding*>& found) {
+  std::vector<const Finding*> failing;
+  std::string info_text;
+  for (const Finding* f : found) {
+    if (f->severity == Severity::kInfo) info_text += failure_text(*f);
+    else failing.push_back(f);
+  }
+  if (!failing.empty()) {
+    Severity worst = Severity::kWarn;
+    std::string text;
+    for (const Finding* f : failing) {
+      if (f->severity == Severity::kError) worst = Severity::kError;
+      text += failure_text(*f);
     }
+    pugi::xml_node fail = tc.append_child("failure");
+    std::string msg = failing.front()->message;
+    if (failing.size() > 1) msg += fmt::format(" (and {} more)", failing.size() - 1);
+    set_attr(fail, "message", msg);
+    set_attr(fail, "type", std::string(to_string(worst)));
+    fail.append_child(pugi::node_pcdata).set_value(text.c_str());
+  }
+  if (!info_text.empty()) tc.append_child("system-out").append_child(pugi::node_pcdata).set_value(info_text.c_str());
+  return !failing.empty();
+}
+
+/// A run that could not complete is a test error, not a pass with nothing to show.
+void add_run_error(pugi::xml_node suites, const Report& r) {
+  pugi::xml_node suite = suites.append_child("testsuite");
+  set_attr(suite, "name", "nccl-doctor.run");
+  pugi::xml_node tc = suite.append_child("testcase");
+  set_attr(tc, "classname", "nccl-doctor.run");
+  set_attr(tc, "name", "completed");
+  set_attr(tc, "time", fmt::format("{:.3f}", r.duration_s));
+  set_attr(tc.append_child("error"), "message",
+           r.incomplete_reason.empty() ? "the run could not complete" : r.incomplete_reason);
+  set_attr(suite, "tests", "1");
+  set_attr(suite, "failures", "0");
+  set_attr(suite, "time", fmt::format("{:.3f}", r.duration_s));
+  set_attr(suite, "errors", "1");
+  set_attr(suite, "skipped", "0");
+}
+
+}  // namespace
+
+std::string render_junit(const Report& r, int code) {
+  std::vector<std::string> hosts;
+  for (const auto& h : r.hosts) hosts.push_back(h.name);
+  const auto by_case = findings_by_case(r, hosts);
+  std::vector<std::string> case_hosts = hosts;
+  if (hosts.size() != 1) case_hosts.push_back(kClusterCase);
+  const auto skipped = domains_skipped(r);
+  const auto ids_by_domain = check_ids_by_domain(r, skipped);
+  std::map<std::string, const CheckOutcome*> outcome_of;
+  for (const auto& c : r.checks) outcome_of[c.id] = &c;
+  const auto stage_time = stage_times(r);
 
   pugi::xml_document doc;
   auto decl = doc.append_child(pugi::node_declaration);
@@ -152,37 +216,14 @@ std::string render_junit(const Report& r, int code) {
           std::string why = std::string(to_string(oc->second->status)) + ": " + oc->second->reason;
           set_attr(tc.append_child("skipped"), "message", why);
           ++skipped_n;
-          continue;
-        }
-        if (it == by_case.end()) {
+        } else if (it == by_case.end()) {
           if (oc == outcome_of.end() && skip_it != skipped.end()) {
             set_attr(tc.append_child("skipped"), "message", skip_it->second);
             ++skipped_n;
           }
-          continue;
-        }
-        std::vector<const Finding*> failing;
-        std::string info_text;
-        for (const Finding* f : it->second) {
-          if (f->severity == Severity::kInfo) info_text += failure_text(*f);
-          else failing.push_back(f);
-        }
-        if (!failing.empty()) {
-          Severity worst = Severity::kWarn;
-          std::string text;
-          for (const Finding* f : failing) {
-            if (f->severity == Severity::kError) worst = Severity::kError;
-            text += failure_text(*f);
-          }
-          pugi::xml_node fail = tc.append_child("failure");
-          std::string msg = failing.front()->message;
-          if (failing.size() > 1) msg += fmt::format(" (and {} more)", failing.size() - 1);
-          set_attr(fail, "message", msg);
-          set_attr(fail, "type", std::string(to_string(worst)));
-          fail.append_child(pugi::node_pcdata).set_value(text.c_str());
+        } else if (fill_failure(tc, it->second)) {
           ++failures;
         }
-        if (!info_text.empty()) tc.append_child("system-out").append_child(pugi::node_pcdata).set_value(info_text.c_str());
       }
     }
     set_attr(suite, "tests", std::to_string(tests));
@@ -197,22 +238,9 @@ std::string render_junit(const Report& r, int code) {
     total_failures += failures;
     total_skipped += skipped_n;
   }
-  // A run that could not complete is a test error, not a pass with nothing to show.
   int errors = 0;
   if (code == 3) {
-    pugi::xml_node suite = suites.append_child("testsuite");
-    set_attr(suite, "name", "nccl-doctor.run");
-    pugi::xml_node tc = suite.append_child("testcase");
-    set_attr(tc, "classname", "nccl-doctor.run");
-    set_attr(tc, "name", "completed");
-    set_attr(tc, "time", fmt::format("{:.3f}", r.duration_s));
-    set_attr(tc.append_child("error"), "message",
-             r.incomplete_reason.empty() ? "the run could not complete" : r.incomplete_reason);
-    set_attr(suite, "tests", "1");
-    set_attr(suite, "failures", "0");
-    set_attr(suite, "time", fmt::format("{:.3f}", r.duration_s));
-    set_attr(suite, "errors", "1");
-    set_attr(suite, "skipped", "0");
+    add_run_error(suites, r);
     errors = 1;
     ++total_tests;
   }
