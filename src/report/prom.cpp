@@ -133,6 +133,12 @@ class Metrics {
   }
 
   void fill(const Report& r, int code, const PromOptions& o);
+  void fill_run(const Report& r, int code);
+  void fill_stages(const Report& r);
+  void fill_findings(const Report& r);
+  void fill_copies(const Report& r);
+  void fill_collectives(const Report& r);
+  void fill_links(const Report& r, const PromOptions& o);
 
   Family info_{"nccl_doctor_info", "The nccl-doctor run that wrote this file (value 1)."};
   Family last_run_{"nccl_doctor_last_run_timestamp_seconds", "Unix time at which the last run started."};
@@ -194,6 +200,16 @@ class Metrics {
 };
 
 void Metrics::fill(const Report& r, int code, const PromOptions& o) {
+  fill_run(r, code);
+  fill_stages(r);
+  fill_findings(r);
+  fill_copies(r);
+  fill_collectives(r);
+  fill_links(r, o);
+}
+
+/// The run: version, time, exit code, hosts and ranks.
+void Metrics::fill_run(const Report& r, int code) {
   info_.add({{"version", NCD_VERSION}, {"command", enum_value(r.command)}, {"nccl_backend", build_info().nccl ? "on" : "off"}},
             1);
   last_run_.add({}, r.started_unix);
@@ -204,7 +220,10 @@ void Metrics::fill(const Report& r, int code, const PromOptions& o) {
   std::size_t nranks = 0;
   for (const auto& h : r.hosts) nranks += h.ranks.size();
   ranks_.add({}, static_cast<double>(nranks));
+}
 
+/// Each sweep stage that ran: its time and budget.
+void Metrics::fill_stages(const Report& r) {
   static const std::set<std::string> kStages = {"env", "topo", "bench", "links", "rings"};
   if (const auto st = r.sections.find("stages"); st != r.sections.end() && st->is_array())
     for (const auto& s : *st) {
@@ -216,7 +235,10 @@ void Metrics::fill(const Report& r, int code, const PromOptions& o) {
       if (s.contains("budget_s") && s["budget_s"].is_number())
         stage_budget_.add({{"stage", name}}, s["budget_s"].get<double>());
     }
+}
 
+/// Findings by severity, id and host; each check's outcome; each host's verdict.
+void Metrics::fill_findings(const Report& r) {
   int counts[3] = {0, 0, 0};
   std::map<std::pair<std::string, std::string>, int> id_counts;  // (id, severity)
   std::map<std::pair<std::string, int>, int> host_counts;         // (host, severity)
@@ -257,7 +279,10 @@ void Metrics::fill(const Report& r, int code, const PromOptions& o) {
     }
     host_verdict_.add({{"host", h}}, v);
   }
+}
 
+/// GPU copy bandwidth.
+void Metrics::fill_copies(const Report& r) {
   for (const auto& m : checks::copy_measurements(r))
     if (m.row.busbw_gbps > 0 || m.row.algbw_gbps > 0)  // a copy that did not run has no sample
     {
@@ -265,8 +290,10 @@ void Metrics::fill(const Report& r, int code, const PromOptions& o) {
       if (listed_size(m.row.bytes)) l.emplace_back("bytes", std::to_string(m.row.bytes));
       copy_.add(l, (m.row.busbw_gbps > 0 ? m.row.busbw_gbps : m.row.algbw_gbps) * kGB, m.row.host);
     }
+}
 
-  // Collectives: per listed size, and the largest size of each (host, op, algo, backend, dtype).
+/// Collectives: per listed size, and the largest size of each (host, op, algo, backend, dtype).
+void Metrics::fill_collectives(const Report& r) {
   using Key = std::tuple<std::string, std::string, std::string, std::string, std::string>;
   std::map<Key, const CollectiveResult*> largest;
   for (const auto& c : r.collectives) {
@@ -294,9 +321,10 @@ void Metrics::fill(const Report& r, int code, const PromOptions& o) {
     largest_busbw_.add(l, c->busbw_gbps * kGB, c->host);
     largest_bytes_.add(l, static_cast<double>(c->bytes), c->host);
   }
+}
 
-  // Links: per host and link class (bounded by hosts x classes); the host-pair matrix only on
-  // request. Rank numbers are never labels (they change from run to run).
+/// Links: per host and link class (bounded by hosts x classes); the host-pair matrix only on request. Rank numbers are never labels (they change from run to run).
+void Metrics::fill_links(const Report& r, const PromOptions& o) {
   struct Agg {
     std::vector<double> bw, lat;
     int total = 0, unanswered = 0;
