@@ -259,10 +259,8 @@ void apply_link_quirks(System& s) {
 
 namespace {
 
-Graph build_graph(const System& s) {
-  Graph g;
-  for (const auto& c : s.cpus) g.cpu(c.numa);
-  // PCI nodes: GPUs, NICs, NVSwitches and the NCCL ancestors of each.
+/// PCI nodes: GPUs, NICs, NVSwitches and the NCCL ancestors of each, typed by role.
+void add_pci_nodes(Graph& g, const System& s) {
   std::set<std::string> needed;
   auto want = [&](const std::string& bus) {
     std::string cur = bus;
@@ -290,7 +288,10 @@ Graph build_graph(const System& s) {
     g.by_bus[bus] = n;
     (void)d;
   }
-  // PCI links to the NCCL parent (or the CPU).
+}
+
+/// PCI links to the NCCL parent (or the CPU).
+void link_pci_nodes(Graph& g, const System& s) {
   for (const auto& [bus, n] : g.by_bus) {
     const PciDevice* d = s.find_pci(bus);
     std::string label;
@@ -303,6 +304,10 @@ Graph build_graph(const System& s) {
     g.connect(n, up, LinkType::kPci, bw, label, sel);
     g.connect(up, n, LinkType::kPci, bw, label, sel);
   }
+}
+
+/// Each GPU's node; a GPU without a known PCI position hangs from its CPU with an unknown link.
+void place_gpus(Graph& g, const System& s) {
   g.gpu_node.assign(s.gpus.size(), -1);
   for (std::size_t i = 0; i < s.gpus.size(); ++i) {
     auto it = g.by_bus.find(s.gpus[i].bus_id);
@@ -317,6 +322,10 @@ Graph build_graph(const System& s) {
       g.gpu_node[i] = n;
     }
   }
+}
+
+/// Each NIC's node (a separate one when a GPU shares its function; under its CPU when it has no PCI position) and a NET node per port.
+void add_nics(Graph& g, const System& s) {
   g.nic_node.assign(s.nics.size(), -1);
   g.net_nodes.assign(s.nics.size(), {});
   for (std::size_t i = 0; i < s.nics.size(); ++i) {
@@ -352,7 +361,10 @@ Graph build_graph(const System& s) {
       g.net_nodes[i].push_back(net);
     }
   }
-  // NVLinks.
+}
+
+/// NVLinks (and xGMI, C2C) of each GPU.
+void add_nvlinks(Graph& g, const System& s) {
   for (std::size_t i = 0; i < s.gpus.size(); ++i) {
     const Gpu& gpu = s.gpus[i];
     int a = g.gpu_node[i];
@@ -394,7 +406,10 @@ Graph build_graph(const System& s) {
       g.connect(c, a, LinkType::kC2c, gpu.c2c_gbps, label, gpu.c2c_gbps);
     }
   }
-  // Every pair of CPU nodes of a host is joined by a SYS link (ncclTopoConnectCpus).
+}
+
+/// Every pair of CPU nodes of a host is joined by a SYS link (ncclTopoConnectCpus).
+void connect_cpus(Graph& g, const System& s) {
   std::vector<std::pair<int, int>> cpus(g.cpu_by_numa.begin(), g.cpu_by_numa.end());
   for (const auto& [na, a] : cpus)
     for (const auto& [nb, b] : cpus) {
@@ -415,6 +430,17 @@ Graph build_graph(const System& s) {
       }
       g.connect(a, b, LinkType::kSys, bw, label, sel);
     }
+}
+
+Graph build_graph(const System& s) {
+  Graph g;
+  for (const auto& c : s.cpus) g.cpu(c.numa);
+  add_pci_nodes(g, s);
+  link_pci_nodes(g, s);
+  place_gpus(g, s);
+  add_nics(g, s);
+  add_nvlinks(g, s);
+  connect_cpus(g, s);
   return g;
 }
 
