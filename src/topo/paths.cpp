@@ -459,68 +459,86 @@ struct NetRef {
   int port;
 };
 
-}  // namespace
-
-void compute_paths(System& s) {
-  apply_link_quirks(s);
-  Graph g = build_graph(s);
-  const std::size_t ng = s.gpus.size(), nn = s.nics.size();
-  std::vector<std::vector<Path>> from_gpu(ng);
-  for (std::size_t i = 0; i < ng; ++i) from_gpu[i] = bfs(g, g.gpu_node[i]);
-  std::map<int, std::vector<Path>> from_cpu;
-  for (const auto& [numa, node] : g.cpu_by_numa) from_cpu[numa] = bfs(g, node);
-
-  PathTable t;
-  t.gpu_gpu.assign(ng, std::vector<PathInfo>(ng));
-  for (std::size_t a = 0; a < ng; ++a)
-    for (std::size_t b = 0; b < ng; ++b) {
-      if (a == b) {
-        t.gpu_gpu[a][b].type = t.gpu_gpu[a][b].pci_type = PathType::kLOC;
-        continue;
-      }
-      t.gpu_gpu[a][b] = to_info(from_gpu[a][g.gpu_node[b]]);
-      // The input does not say which GPUs are NVLinked: a pair that could be is not SYS/PHB.
-      if (s.nvlink_unknown && t.gpu_gpu[a][b].type > PathType::kNVB && gpu_could_nvlink(s, s.gpus[a]) &&
-          gpu_could_nvlink(s, s.gpus[b]))
-        t.gpu_gpu[a][b].nvlink_unknown = true;
-    }
-
-  // GPU -> NET (per port), then step C (paths.cc:699-756).
-  std::vector<NetRef> nets;
-  for (std::size_t n = 0; n < nn; ++n)
-    for (std::size_t p = 0; p < g.net_nodes[n].size(); ++p) nets.push_back({static_cast<int>(n), static_cast<int>(p)});
-  std::vector<std::vector<PathInfo>> gn(ng, std::vector<PathInfo>(nets.size()));
-  for (std::size_t a = 0; a < ng; ++a)
-    for (std::size_t k = 0; k < nets.size(); ++k)
-      gn[a][k] = to_info(from_gpu[a][g.net_nodes[nets[k].nic][nets[k].port]]);
-
-  // NIC ownership (ncclTopoGetLocalGpu via ncclTopoGetLocalNet, §4.9) on the wiring paths.
-  std::vector<std::vector<std::size_t>> lnets(ng);
-  for (std::size_t a = 0; a < ng; ++a) lnets[a] = nccl_local_paths(gn[a]);
-  std::vector<int> owner(nets.size(), -1);
-  for (std::size_t a = 0; a < ng; ++a) {
-    const auto& L = lnets[a];
-    if (L.empty()) continue;
-    std::size_t sharing = 0;
-    for (std::size_t b = 0; b < ng; ++b)
-      if (!lnets[b].empty() && lnets[b][0] == L[0]) ++sharing;
-    std::size_t per_gpu = (L.size() + sharing - 1) / std::max<std::size_t>(sharing, 1);
-    const unsigned dev = nccl_local_start(s.gpus[a].index, L.size());
-    for (std::size_t c = 0; c < std::max<std::size_t>(per_gpu, 1); ++c) {
-      std::size_t k = L[(dev + c) % L.size()];
-      if (owner[k] < 0) owner[k] = static_cast<int>(a);
-    }
+/// NCCL's path computation over one host's graph (paths.cc): GPU-GPU, GPU-NET with its
+/// step C (P2C, PXN, GDR), the best port per NIC and the nearest NIC of each GPU.
+class PathComputer {
+ public:
+  PathComputer(const System& s, const Graph& g) : s_(s), g_(g), ng_(s.gpus.size()), nn_(s.nics.size()) {
+    from_gpu_.resize(ng_);
+    for (std::size_t i = 0; i < ng_; ++i) from_gpu_[i] = bfs(g_, g_.gpu_node[i]);
+    for (const auto& [numa, node] : g_.cpu_by_numa) from_cpu_[numa] = bfs(g_, node);
+    for (std::size_t n = 0; n < nn_; ++n)
+      for (std::size_t p = 0; p < g_.net_nodes[n].size(); ++p) nets_.push_back({static_cast<int>(n), static_cast<int>(p)});
   }
 
-  for (std::size_t a = 0; a < ng; ++a) {
-    const Gpu& gpu = s.gpus[a];
-    const auto& cpu_paths = from_cpu.count(gpu.numa) ? from_cpu[gpu.numa] : std::vector<Path>{};
-    PathInfo gpu_to_cpu = cpu_paths.empty() ? PathInfo{} : to_info(from_gpu[a][g.cpu_by_numa[gpu.numa]]);
-    for (std::size_t k = 0; k < nets.size(); ++k) {
-      PathInfo& p = gn[a][k];
+  PathTable compute() {
+    gpu_gpu();
+    gpu_net();
+    const std::vector<int> owner = nic_owners();
+    for (std::size_t a = 0; a < ng_; ++a) step_c(a, owner);
+    best_ports();
+    nearest_nics();
+    return std::move(t_);
+  }
+
+ private:
+  void gpu_gpu() {
+    t_.gpu_gpu.assign(ng_, std::vector<PathInfo>(ng_));
+    for (std::size_t a = 0; a < ng_; ++a)
+      for (std::size_t b = 0; b < ng_; ++b) {
+        if (a == b) {
+          t_.gpu_gpu[a][b].type = t_.gpu_gpu[a][b].pci_type = PathType::kLOC;
+          continue;
+        }
+        t_.gpu_gpu[a][b] = to_info(from_gpu_[a][g_.gpu_node[b]]);
+        // The input does not say which GPUs are NVLinked: a pair that could be is not SYS/PHB.
+        if (s_.nvlink_unknown && t_.gpu_gpu[a][b].type > PathType::kNVB && gpu_could_nvlink(s_, s_.gpus[a]) &&
+            gpu_could_nvlink(s_, s_.gpus[b]))
+          t_.gpu_gpu[a][b].nvlink_unknown = true;
+      }
+  }
+
+  /// GPU -> NET (per port), before step C (paths.cc:699-756).
+  void gpu_net() {
+    gn_.assign(ng_, std::vector<PathInfo>(nets_.size()));
+    for (std::size_t a = 0; a < ng_; ++a)
+      for (std::size_t k = 0; k < nets_.size(); ++k)
+        gn_[a][k] = to_info(from_gpu_[a][g_.net_nodes[nets_[k].nic][nets_[k].port]]);
+  }
+
+  /// NIC ownership (ncclTopoGetLocalGpu via ncclTopoGetLocalNet, §4.9) on the wiring paths.
+  std::vector<int> nic_owners() const {
+    std::vector<std::vector<std::size_t>> lnets(ng_);
+    for (std::size_t a = 0; a < ng_; ++a) lnets[a] = nccl_local_paths(gn_[a]);
+    std::vector<int> owner(nets_.size(), -1);
+    for (std::size_t a = 0; a < ng_; ++a) {
+      const auto& L = lnets[a];
+      if (L.empty()) continue;
+      std::size_t sharing = 0;
+      for (std::size_t b = 0; b < ng_; ++b)
+        if (!lnets[b].empty() && lnets[b][0] == L[0]) ++sharing;
+      std::size_t per_gpu = (L.size() + sharing - 1) / std::max<std::size_t>(sharing, 1);
+      const unsigned dev = nccl_local_start(s_.gpus[a].index, L.size());
+      for (std::size_t c = 0; c < std::max<std::size_t>(per_gpu, 1); ++c) {
+        std::size_t k = L[(dev + c) % L.size()];
+        if (owner[k] < 0) owner[k] = static_cast<int>(a);
+      }
+    }
+    return owner;
+  }
+
+  /// Step C for GPU a's paths to every NET: P2C, PXN through the NIC's owner, GDR off.
+  void step_c(std::size_t a, const std::vector<int>& owner) {
+    const Gpu& gpu = s_.gpus[a];
+    static const std::vector<Path> kNone;
+    const auto cpu_it = from_cpu_.find(gpu.numa);
+    const std::vector<Path>& cpu_paths = cpu_it != from_cpu_.end() ? cpu_it->second : kNone;
+    PathInfo gpu_to_cpu = cpu_paths.empty() ? PathInfo{} : to_info(from_gpu_[a][g_.cpu_by_numa.at(gpu.numa)]);
+    for (std::size_t k = 0; k < nets_.size(); ++k) {
+      PathInfo& p = gn_[a][k];
       if (p.type == PathType::kDIS) continue;
-      const NicPort& port = s.nics[nets[k].nic].ports[nets[k].port];
-      int net_node = g.net_nodes[nets[k].nic][nets[k].port];
+      const NicPort& port = s_.nics[nets_[k].nic].ports[nets_[k].port];
+      int net_node = g_.net_nodes[nets_[k].nic][nets_[k].port];
       PathInfo cpu_to_net = cpu_paths.empty() ? PathInfo{} : to_info(cpu_paths[net_node]);
       // 1. P2C: GPU-(C2C)-CPU-(PCIe)-NIC.
       if (gpu_to_cpu.type == PathType::kC2C && cpu_to_net.type == PathType::kPHB && p.type > PathType::kP2C) {
@@ -531,8 +549,8 @@ void compute_paths(System& s) {
       // 2. PXN through the GPU that owns the NIC.
       int peer = owner[k];
       if (peer >= 0 && static_cast<std::size_t>(peer) != a) {
-        const PathInfo& pn = gn[peer][k];
-        const PathInfo& gp = t.gpu_gpu[a][static_cast<std::size_t>(peer)];
+        const PathInfo& pn = gn_[peer][k];
+        const PathInfo& gp = t_.gpu_gpu[a][static_cast<std::size_t>(peer)];
         double mine = p.bw_gbps > 0 ? p.bw_gbps : kLocBw;
         double theirs = pn.bw_gbps > 0 ? pn.bw_gbps : kLocBw;
         if (pn.type <= PathType::kP2C && gp.type <= PathType::kNVL && (theirs > mine || p.type > PathType::kPXN)) {
@@ -540,12 +558,12 @@ void compute_paths(System& s) {
           double b1 = gp.bw_gbps, b2 = pn.bw_gbps;
           p.bw_gbps = (b1 > 0 && b2 > 0) ? std::min(b1, b2) : std::max(b1, b2);
           p.bottleneck = (b1 > 0 && (b2 <= 0 || b1 < b2)) ? gp.bottleneck : pn.bottleneck;
-          p.via = s.gpus[static_cast<std::size_t>(peer)].bus_id;
+          p.via = s_.gpus[static_cast<std::size_t>(peer)].bus_id;
         }
       }
       // 3. GDR off: both GPU and NIC must support it and the distance must be <= PXB.
       bool gdr_refused = gpu.gdr == Tri::kNo || port.gdr == Tri::kNo;
-      PathType dist = p.type == PathType::kPXN && peer >= 0 ? gn[peer][k].pci_type : p.type;
+      PathType dist = p.type == PathType::kPXN && peer >= 0 ? gn_[peer][k].pci_type : p.type;
       if (dist == PathType::kP2C) dist = PathType::kC2C;  // NCCL_NET_GDR_C2C=1 default
       if (dist > PathType::kPXB) gdr_refused = true;
       if (p.type < PathType::kPHB && gdr_refused && !cpu_paths.empty()) {
@@ -558,39 +576,63 @@ void compute_paths(System& s) {
     }
   }
 
-  // Per NIC: the best port (lowest type, then highest bandwidth); NICs without ports use the
-  // wiring path to the NIC function.
-  t.gpu_nic.assign(ng, std::vector<PathInfo>(nn));
-  for (std::size_t a = 0; a < ng; ++a) {
-    for (std::size_t n = 0; n < nn; ++n) {
-      PathInfo best = to_info(from_gpu[a][g.nic_node[n]]);
-      bool have = false;
-      for (std::size_t k = 0; k < nets.size(); ++k) {
-        if (static_cast<std::size_t>(nets[k].nic) != n) continue;
-        const PathInfo& p = gn[a][k];
-        if (!have || p.type < best.type || (p.type == best.type && p.bw_gbps > best.bw_gbps)) best = p;
-        have = true;
+  /// Per NIC: the best port (lowest type, then highest bandwidth); NICs without ports use the
+  /// wiring path to the NIC function.
+  void best_ports() {
+    t_.gpu_nic.assign(ng_, std::vector<PathInfo>(nn_));
+    for (std::size_t a = 0; a < ng_; ++a) {
+      for (std::size_t n = 0; n < nn_; ++n) {
+        PathInfo best = to_info(from_gpu_[a][g_.nic_node[n]]);
+        bool have = false;
+        for (std::size_t k = 0; k < nets_.size(); ++k) {
+          if (static_cast<std::size_t>(nets_[k].nic) != n) continue;
+          const PathInfo& p = gn_[a][k];
+          if (!have || p.type < best.type || (p.type == best.type && p.bw_gbps > best.bw_gbps)) best = p;
+          have = true;
+        }
+        t_.gpu_nic[a][n] = best;
       }
-      t.gpu_nic[a][n] = best;
     }
   }
-  // Nearest NIC: fewest switches by wiring (pci_type), then the highest bandwidth; among the
-  // RDMA NICs when the host has any (a management Ethernet port is not where NCCL goes).
-  bool any_rdma = std::any_of(s.nics.begin(), s.nics.end(), [](const Nic& n) { return n.rdma; });
-  t.nearest_nic.assign(ng, -1);
-  for (std::size_t a = 0; a < ng; ++a) {
-    int best = -1;
-    for (std::size_t n = 0; n < nn; ++n) {
-      if (any_rdma && !s.nics[n].rdma) continue;
-      const PathInfo& p = t.gpu_nic[a][n];
-      if (p.pci_type == PathType::kDIS) continue;
-      if (best < 0) { best = static_cast<int>(n); continue; }
-      const PathInfo& b = t.gpu_nic[a][static_cast<std::size_t>(best)];
-      if (p.pci_type < b.pci_type || (p.pci_type == b.pci_type && p.bw_gbps > b.bw_gbps)) best = static_cast<int>(n);
+
+  /// Nearest NIC: fewest switches by wiring (pci_type), then the highest bandwidth; among the
+  /// RDMA NICs when the host has any (a management Ethernet port is not where NCCL goes).
+  void nearest_nics() {
+    bool any_rdma = std::any_of(s_.nics.begin(), s_.nics.end(), [](const Nic& n) { return n.rdma; });
+    t_.nearest_nic.assign(ng_, -1);
+    for (std::size_t a = 0; a < ng_; ++a) {
+      int best = -1;
+      for (std::size_t n = 0; n < nn_; ++n) {
+        if (any_rdma && !s_.nics[n].rdma) continue;
+        const PathInfo& p = t_.gpu_nic[a][n];
+        if (p.pci_type == PathType::kDIS) continue;
+        if (best < 0) {
+          best = static_cast<int>(n);
+          continue;
+        }
+        const PathInfo& b = t_.gpu_nic[a][static_cast<std::size_t>(best)];
+        if (p.pci_type < b.pci_type || (p.pci_type == b.pci_type && p.bw_gbps > b.bw_gbps)) best = static_cast<int>(n);
+      }
+      t_.nearest_nic[a] = best;
     }
-    t.nearest_nic[a] = best;
   }
-  s.paths = std::move(t);
+
+  const System& s_;
+  const Graph& g_;
+  const std::size_t ng_, nn_;
+  std::vector<std::vector<Path>> from_gpu_;
+  std::map<int, std::vector<Path>> from_cpu_;
+  std::vector<NetRef> nets_;
+  std::vector<std::vector<PathInfo>> gn_;  ///< GPU -> NET port, after step C
+  PathTable t_;
+};
+
+}  // namespace
+
+void compute_paths(System& s) {
+  apply_link_quirks(s);
+  const Graph g = build_graph(s);
+  s.paths = PathComputer(s, g).compute();
 }
 
 bool gpu_could_nvlink(const System& s, const Gpu& g) {
