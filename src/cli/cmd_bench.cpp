@@ -208,14 +208,10 @@ int run_self_test(Context& ctx) {
   return code;
 }
 
-}  // namespace
-
-int run_bench(const BenchOptions& opts, Context& ctx) {
-  collectives::BenchPlan plan = make_bench_plan(opts);
-  if (opts.self_test) return run_self_test(ctx);
-
+/// The backend a bench run measures: NCCL on GPUs, or the host backend over MPI when the build
+/// or the machine has no GPU (said in `notes`).
+std::string choose_backend(const BenchOptions& opts, std::vector<std::string>& notes) {
   std::string backend = opts.backend;
-  std::vector<std::string> notes;
   const gpu::Backend& gpu_backend = gpu::backend();
   const std::string unused_g = opts.ngpus > 1 ? fmt::format(" (-g {} not used: it drives GPUs)", opts.ngpus) : "";
   if (!gpu_backend.built()) {
@@ -225,230 +221,283 @@ int run_bench(const BenchOptions& opts, Context& ctx) {
       backend = "mpi";
       notes.push_back("built without NCCL: measured the host backend over MPI" + unused_g);
     }
-  } else {
-    const gpu::GpuAvailability gpus = gpu_backend.availability();
-    if (backend == "nccl" && gpus.count == 0) throw UnavailableError("--backend nccl: no GPU: " + gpus.reason);
-    if (backend == "auto") {
-      backend = gpus.count > 0 ? "nccl" : "mpi";
-      if (gpus.count == 0)
-        notes.push_back("no GPU (" + gpus.reason + "): measured the host backend over MPI instead" + unused_g);
-    }
+    return backend;
+  }
+  const gpu::GpuAvailability gpus = gpu_backend.availability();
+  if (backend == "nccl" && gpus.count == 0) throw UnavailableError("--backend nccl: no GPU: " + gpus.reason);
+  if (backend == "auto") {
+    backend = gpus.count > 0 ? "nccl" : "mpi";
+    if (gpus.count == 0) notes.push_back("no GPU (" + gpus.reason + "): measured the host backend over MPI instead" + unused_g);
+  }
+  return backend;
+}
+
+/// One bench run: the chosen backend measures, then rank 0 checks and reports.
+class BenchRun {
+ public:
+  BenchRun(const BenchOptions& opts, Context& ctx, collectives::BenchPlan plan)
+      : opts_(opts), ctx_(ctx), plan_(std::move(plan)) {
+    backend_ = choose_backend(opts_, notes_);
+    r_.command = "bench";
+    // Rows on stderr as they are measured (rank 0), terminal or not: a launcher's log shows the
+    // run advancing; the complete table follows on stdout at the end.
+    plan_.on_row = [this](const report::CollectiveResult& row) {
+      if (ctx_.opts.verbosity < 0) return;
+      ctx_.end_progress();
+      const std::string key = row.op + " " + row.algo;
+      if (key != live_key_) {
+        live_key_ = key;
+        ctx_.err << group_header(row);
+      }
+      ctx_.err << row_text(row) << std::endl;
+    };
   }
 
-  collectives::BenchOutcome outcome;
-  report::Report r;
-  r.command = "bench";
-  checks::BenchThresholds th;
-  auto progress = [&ctx](const std::string& step) { ctx.progress("bench: " + step); };
-  // Rows on stderr as they are measured (rank 0), terminal or not: a launcher's log shows the
-  // run advancing; the complete table follows on stdout at the end.
-  std::string live_key;
-  plan.on_row = [&ctx, &live_key](const report::CollectiveResult& row) {
-    if (ctx.opts.verbosity < 0) return;
-    ctx.end_progress();
-    const std::string key = row.op + " " + row.algo;
-    if (key != live_key) {
-      live_key = key;
-      ctx.err << group_header(row);
-    }
-    ctx.err << row_text(row) << std::endl;
-  };
-  dist::Comm* comm = nullptr;
-  std::shared_ptr<dist::Comm> local_comm;  // -g N: rank 0's view of the in-process ranks
-  // Rank 0: the report from what was measured (also used by the watchdog when stuck).
-  auto fill = [&](report::Report& r, checks::BenchEvidence& ev, const collectives::BenchOutcome& outcome) {
-    for (const auto& p : outcome.points) {
-      ev.rows.push_back(p.row);
-      ev.wrong_per_rank.push_back(p.wrong_per_rank);
-    }
-    ev.rank_host = comm->nodes().rank_host;
-    ev.host = join(comm->nodes().node_names, ",");
+  int run() {
+    if (backend_ == "mpi") measure_host();
+    else measure_gpu();
+    checks::BenchEvidence ev;
+    if (ctx_.is_root()) fill(r_, ev, outcome_);
+    int code = ctx_.finish(r_, [&](std::ostream& out) {
+      print_header(out);
+      print_rows(out, ev.rows);
+      out << "#\n";
+      print_avg_lines(out, ev.rows);
+      print_verdict_lines(out, ev);
+    });
+    // A rank that never answered may be stuck in MPI: end the whole job now that the report is
+    // out. Rank 0 only (see the self-test): the job's exit status is rank 0's verdict.
+    if (comm_->broken() && comm_->size() > 1 && comm_->is_mpi() && comm_->rank() == 0) comm_->abort_job(code);
+    return code;
+  }
+
+ private:
+  void progress(const std::string& step) { ctx_.progress("bench: " + step); }
+
+  /// The expected busbw of each op and algorithm: NCCL's model for this node's GPUs and NICs
+  /// (every node assumed alike; sweep compares them), or --expected-busbw. Returns why there is
+  /// no model, when there is none.
+  std::string set_expectations(checks::BenchEvidence& ev) const {
     std::string no_model;
-    if (opts.expected_busbw <= 0 && backend == "nccl") {
-      // NCCL's model for this node's GPUs and NICs (every node assumed alike; sweep compares them).
+    if (opts_.expected_busbw <= 0 && backend_ == "nccl") {
       topo::System sys = probe::probe_local(probe::ProbeOptions{});
       topo::compute_paths(sys);
-      no_model = checks::apply_model_expectation(ev, sys, static_cast<int>(comm->nodes().node_names.size()));
+      no_model = checks::apply_model_expectation(ev, sys, static_cast<int>(comm_->nodes().node_names.size()));
     }
-    if (opts.expected_busbw > 0) {
-      const int n = comm->size();
-      for (Op op : plan.ops) {
+    if (opts_.expected_busbw > 0) {
+      const int n = comm_->size();
+      for (Op op : plan_.ops) {
         const std::string o(collectives::to_string(op));
-        ev.expected_busbw[o + "/ring"] = opts.expected_busbw;
-        ev.expected_busbw[o + "/native"] = opts.expected_busbw;
-        if (op == Op::kAllReduce && n > 1) ev.expected_busbw[o + "/tree"] = opts.expected_busbw * 0.92 * (n - 1) / n;
+        ev.expected_busbw[o + "/ring"] = opts_.expected_busbw;
+        ev.expected_busbw[o + "/native"] = opts_.expected_busbw;
+        if (op == Op::kAllReduce && n > 1) ev.expected_busbw[o + "/tree"] = opts_.expected_busbw * 0.92 * (n - 1) / n;
       }
     }
-    auto found = checks::check_bench(ev, th);
-    r.findings.insert(r.findings.end(), found.begin(), found.end());
-    r.collectives = ev.rows;
-    // What each check looked at: one rank measures nothing between ranks (busbw is 0 by
-    // definition), so the checks could not run and the verdict is INCOMPLETE, not HEALTHY.
+    return no_model;
+  }
+
+  /// What each check looked at: one rank measures nothing between ranks (busbw is 0 by
+  /// definition), so the checks could not run and the verdict is INCOMPLETE, not HEALTHY.
+  RunFacts facts_of(const checks::BenchEvidence& ev, const std::string& no_model) const {
     RunFacts facts;
     facts.domains["bench"] = {};
     facts.domains["dist"] = {};
-    facts.ranks = comm->size();
-    facts.hosts = static_cast<int>(comm->nodes().node_names.size());
-    if (comm->size() < 2)
+    facts.ranks = comm_->size();
+    facts.hosts = static_cast<int>(comm_->nodes().node_names.size());
+    if (comm_->size() < 2)
       facts.missing[need::kMultiRank] = {"one rank: nothing crosses a bus; run under mpirun or srun with 2+ ranks",
                                          false};
     if (!no_model.empty())
       facts.overrides["bench.busbw_low"] = {"bench.busbw_low", CheckStatus::kCouldNotRun, 0, no_model};
-    if (plan.check == 0)  // the user turned the data check off: nothing says the data is right
+    if (plan_.check == 0)  // the user turned the data check off: nothing says the data is right
       facts.overrides["bench.data_corrupt"] = {"bench.data_corrupt", CheckStatus::kExcluded, 0,
                                                "data check off (-c 0)"};
-    if (ev.rows.empty() && comm->size() > 1)
+    if (ev.rows.empty() && comm_->size() > 1)
       for (const char* id : {"bench.busbw_low", "bench.unstable", "bench.algo_gap", "bench.data_corrupt"})
         facts.overrides[id] = {id, CheckStatus::kCouldNotRun, 0, "no measurement finished"};
+    return facts;
+  }
+
+  /// Rank 0: the report from what was measured (also used by the watchdog when stuck).
+  void fill(report::Report& r, checks::BenchEvidence& ev, const collectives::BenchOutcome& outcome) const {
+    for (const auto& p : outcome.points) {
+      ev.rows.push_back(p.row);
+      ev.wrong_per_rank.push_back(p.wrong_per_rank);
+    }
+    ev.rank_host = comm_->nodes().rank_host;
+    ev.host = join(comm_->nodes().node_names, ",");
+    const std::string no_model = set_expectations(ev);
+    auto found = checks::check_bench(ev, th_);
+    r.findings.insert(r.findings.end(), found.begin(), found.end());
+    r.collectives = ev.rows;
+    RunFacts facts = facts_of(ev, no_model);
     if (!outcome.missing_ranks.empty()) {
       r.findings.push_back(checks::timeout_finding("bench " + outcome.failed_step, outcome.missing_ranks,
-                                                   comm->nodes(), ctx.opts.timeout_s));
+                                                   comm_->nodes(), ctx_.opts.timeout_s));
     } else if (!outcome.timed_out_ranks.empty()) {
-      Finding f = checks::timeout_finding("bench " + outcome.failed_step, outcome.timed_out_ranks, comm->nodes(),
-                                          ctx.opts.timeout_s);
+      Finding f = checks::timeout_finding("bench " + outcome.failed_step, outcome.timed_out_ranks, comm_->nodes(),
+                                          ctx_.opts.timeout_s);
       f.message += " (they were waiting for peers that never sent)";
       r.findings.push_back(std::move(f));
     } else if (outcome.stopped) {
       r.incomplete = true;
       r.incomplete_reason = "bench stopped early at " + outcome.failed_step;
     }
-    r.notes = notes;
+    r.notes = notes_;
     nlohmann::json wrong = nlohmann::json::array();
     for (const auto& p : outcome.points) wrong.push_back(p.wrong_per_rank);
-    r.sections["bench"] = {{"backend", backend},
-                           {"dtype", std::string(collectives::to_string(plan.dtype))},
-                           {"redop", std::string(collectives::to_string(plan.redop))},
-                           {"iters", plan.iters},
-                           {"warmup", plan.warmup},
-                           {"check", plan.check},
-                           {"nranks", comm->size()},
+    r.sections["bench"] = {{"backend", backend_},
+                           {"dtype", std::string(collectives::to_string(plan_.dtype))},
+                           {"redop", std::string(collectives::to_string(plan_.redop))},
+                           {"iters", plan_.iters},
+                           {"warmup", plan_.warmup},
+                           {"check", plan_.check},
+                           {"nranks", comm_->size()},
                            {"wrong_per_rank", wrong}};
-    for (std::size_t nd = 0; nd < comm->nodes().node_names.size(); ++nd)
-      r.hosts.push_back({comm->nodes().node_names[nd], comm->nodes().node_ranks[nd], "", nullptr});
+    for (std::size_t nd = 0; nd < comm_->nodes().node_names.size(); ++nd)
+      r.hosts.push_back({comm_->nodes().node_names[nd], comm_->nodes().node_ranks[nd], "", nullptr});
     for (const auto& f : r.findings) facts.raised.insert(f.id);
     r.checks = record_outcomes(facts);
-  };
+  }
 
-  if (backend == "mpi") {
-    for (Algo a : plan.algos)
-      for (Op op : plan.ops)
+  /// The watchdog's report when the MPI library's own collective outlives the deadline.
+  void on_stuck(dist::MpiComm& mpi, const collectives::BenchOutcome& so_far, const std::string& step) const {
+    const std::string msg =
+        fmt::format("the MPI library's own {} did not finish {:.0f} s after the {:.0f} s deadline: a rank is "
+                    "stuck inside MPI (the library cannot say which); ending the job",
+                    step, collectives::kStuckGrace_s, ctx_.opts.timeout_s);
+    if (!ctx_.is_root()) {
+      ctx_.err << fmt::format("nccl-doctor: [{}:{}] {}\n", mpi.host(), mpi.rank(), msg);
+      ctx_.err.flush();
+      return;
+    }
+    report::Report stuck;
+    stuck.command = "bench";
+    checks::BenchEvidence sev;
+    fill(stuck, sev, so_far);
+    Finding f = make_finding("bench.timeout", join(mpi.nodes().node_names, ","), "MPI " + step, msg);
+    stuck.findings.push_back(std::move(f));
+    stuck.started_unix = ctx_.started_unix();
+    stuck.duration_s = ctx_.elapsed_s();
+    const int code = report::exit_code(stuck, ctx_.fail_on());
+    report::render_findings_text(stuck, code, ctx_.style(), ctx_.out);
+    ctx_.out.flush();
+    for (const auto& e : report::write_report_files(stuck, code, ctx_.opts.json_path, ctx_.opts.prom_path,
+                                                    ctx_.opts.junit_path, ctx_.opts.html_path))
+      ctx_.err << "nccl-doctor: " << e << '\n';
+  }
+
+  void measure_host() {
+    for (Algo a : plan_.algos)
+      for (Op op : plan_.ops)
         if (!collectives::host_supports(a, op))
-          notes.push_back(fmt::format("the host backend has no {} {} (ring: allreduce, allgather, reducescatter; tree: "
-                                      "allreduce, broadcast, reduce; native: all; nvls, collnet: GPUs only)",
-                                      collectives::to_string(a), collectives::to_string(op)));
-    dist::MpiComm& mpi = ctx.mpi();
-    comm = &mpi;
+          notes_.push_back(fmt::format("the host backend has no {} {} (ring: allreduce, allgather, reducescatter; "
+                                       "tree: allreduce, broadcast, reduce; native: all; nvls, collnet: GPUs only)",
+                                       collectives::to_string(a), collectives::to_string(op)));
+    dist::MpiComm& mpi = ctx_.mpi();
+    comm_ = &mpi;
     // The MPI library's own collective cannot be abandoned: if one outlives the deadline the
     // watchdog writes what was measured, with bench.timeout, and ends this process.
-    auto on_stuck = [&](const collectives::BenchOutcome& so_far, const std::string& step) {
-      const std::string msg =
-          fmt::format("the MPI library's own {} did not finish {:.0f} s after the {:.0f} s deadline: a rank is "
-                      "stuck inside MPI (the library cannot say which); ending the job",
-                      step, collectives::kStuckGrace_s, ctx.opts.timeout_s);
-      if (!ctx.is_root()) {
-        ctx.err << fmt::format("nccl-doctor: [{}:{}] {}\n", mpi.host(), mpi.rank(), msg);
-        ctx.err.flush();
-        return;
-      }
-      report::Report stuck;
-      stuck.command = "bench";
-      checks::BenchEvidence sev;
-      fill(stuck, sev, so_far);
-      Finding f = make_finding("bench.timeout", join(mpi.nodes().node_names, ","), "MPI " + step, msg);
-      stuck.findings.push_back(std::move(f));
-      stuck.started_unix = ctx.started_unix();
-      stuck.duration_s = ctx.elapsed_s();
-      const int code = report::exit_code(stuck, ctx.fail_on());
-      report::render_findings_text(stuck, code, ctx.style(), ctx.out);
-      ctx.out.flush();
-      for (const auto& e : report::write_report_files(stuck, code, ctx.opts.json_path, ctx.opts.prom_path,
-                                                      ctx.opts.junit_path, ctx.opts.html_path))
-        ctx.err << "nccl-doctor: " << e << '\n';
-    };
-    outcome = collectives::run_host_bench(plan, mpi, ctx.deadline(), progress, on_stuck);
-  } else {
-    th.unstable_spread = 0.2;
+    outcome_ = collectives::run_host_bench(
+        plan_, mpi, ctx_.deadline(), [this](const std::string& step) { progress(step); },
+        [this, &mpi](const collectives::BenchOutcome& so_far, const std::string& step) { on_stuck(mpi, so_far, step); });
+  }
+
+  void measure_gpu() {
+    const gpu::Backend& gpu_backend = gpu::backend();
+    th_.unstable_spread = 0.2;
     gpu::GpuBenchOutcome g;
-    dist::Comm* copy_comm = &ctx.comm();
-    if (opts.ngpus > 1) {
+    dist::Comm* copy_comm = &ctx_.comm();
+    auto step = [this](const std::string& s) { progress(s); };
+    if (opts_.ngpus > 1) {
       // -g N: this process drives N GPUs, one thread (an in-process rank) each.
       if (copy_comm->size() > 1)
         throw UsageError(fmt::format("-g {}: one process drives {} GPUs without MPI; under a launcher start one rank "
                                      "per GPU instead ({} ranks here)",
-                                     opts.ngpus, opts.ngpus, copy_comm->size()));
-      gpu::LocalGroupRun local = gpu_backend.run_bench_local(plan, opts.ngpus, ctx.deadline(), progress);
-      local_comm = local.comm;
-      comm = local_comm.get();
+                                     opts_.ngpus, opts_.ngpus, copy_comm->size()));
+      gpu::LocalGroupRun local = gpu_backend.run_bench_local(plan_, opts_.ngpus, ctx_.deadline(), step);
+      local_comm_ = local.comm;
+      comm_ = local_comm_.get();
       g = std::move(local.outcome);
-      notes.push_back(fmt::format("-g {}: one process drives GPUs 0-{}, one thread and communicator rank each (rank r "
-                                  "is GPU r)",
-                                  opts.ngpus, opts.ngpus - 1));
+      notes_.push_back(fmt::format("-g {}: one process drives GPUs 0-{}, one thread and communicator rank each (rank "
+                                   "r is GPU r)",
+                                   opts_.ngpus, opts_.ngpus - 1));
     } else {
-      comm = copy_comm;
-      g = gpu_backend.run_bench(plan, *comm, ctx.deadline(), progress);
+      comm_ = copy_comm;
+      g = gpu_backend.run_bench(plan_, *comm_, ctx_.deadline(), step);
     }
-    outcome = std::move(g.bench);
-    notes.insert(notes.end(), g.notes.begin(), g.notes.end());
-    r.findings.insert(r.findings.end(), g.findings.begin(), g.findings.end());
-    if (opts.copies && !comm->broken()) {
-      // One rank per node measures its node's GPUs, so copies do not compete with each other.
-      std::vector<gpu::CopyResult> copies;
-      if (copy_comm->nodes().is_leader(copy_comm->rank()))
-        copies = gpu_backend.run_copies(parse_size(opts.copy_bytes, "--copy-size"), 10, ctx.deadline());
-      nlohmann::json cj = nlohmann::json::array();
-      for (const auto& c : copies) cj.push_back(gpu::copy_to_json(c, copy_comm->host(), copy_comm->rank()));
-      auto all = copy_comm->gather(cj.dump(), dist::Deadline::after(std::max(5.0, ctx.deadline().remaining_s())));
-      if (ctx.is_root()) {
-        nlohmann::json merged = nlohmann::json::array();
-        std::set<std::string> seen;  // one rank per host measures the same GPUs
-        for (const auto& b : all) {
-          if (!b) continue;
-          for (auto& c : nlohmann::json::parse(*b)) {
-            std::string key = c["host"].get<std::string>() + c["kind"].get<std::string>() +
-                              std::to_string(c["src"].get<int>()) + std::to_string(c["dst"].get<int>());
-            if (seen.insert(key).second) merged.push_back(c);
-          }
-        }
-        r.sections["copies"] = merged;
-        std::vector<std::string> unmeasured;
-        auto low = checks::check_copies(merged, unmeasured);
-        r.findings.insert(r.findings.end(), low.begin(), low.end());
-        if (!unmeasured.empty()) {
-          r.incomplete = true;
-          r.incomplete_reason = fmt::format("{} GPU copy measurement(s) not measured or without an expectation ({}{})",
-                                            unmeasured.size(), unmeasured.front(), unmeasured.size() > 1 ? ", ..." : "");
-        }
-      }
-    }
-
+    outcome_ = std::move(g.bench);
+    notes_.insert(notes_.end(), g.notes.begin(), g.notes.end());
+    r_.findings.insert(r_.findings.end(), g.findings.begin(), g.findings.end());
+    if (opts_.copies && !comm_->broken()) measure_copies(*copy_comm);
   }
 
-  checks::BenchEvidence ev;
-  if (ctx.is_root()) fill(r, ev, outcome);
-  int code = ctx.finish(r, [&](std::ostream& out) {
-    out << fmt::format("# nccl-doctor bench: backend {}, {} rank(s) on {} host(s)\n", backend, comm->size(),
-                       comm->nodes().node_names.size());
+  /// One rank per node measures its node's GPU copies (so copies do not compete with each
+  /// other); rank 0 merges them and checks them against their expectations.
+  void measure_copies(dist::Comm& copy_comm) {
+    std::vector<gpu::CopyResult> copies;
+    if (copy_comm.nodes().is_leader(copy_comm.rank()))
+      copies = gpu::backend().run_copies(parse_size(opts_.copy_bytes, "--copy-size"), 10, ctx_.deadline());
+    nlohmann::json cj = nlohmann::json::array();
+    for (const auto& c : copies) cj.push_back(gpu::copy_to_json(c, copy_comm.host(), copy_comm.rank()));
+    auto all = copy_comm.gather(cj.dump(), dist::Deadline::after(std::max(5.0, ctx_.deadline().remaining_s())));
+    if (!ctx_.is_root()) return;
+    nlohmann::json merged = nlohmann::json::array();
+    std::set<std::string> seen;  // one rank per host measures the same GPUs
+    for (const auto& b : all) {
+      if (!b) continue;
+      for (auto& c : nlohmann::json::parse(*b)) {
+        std::string key = c["host"].get<std::string>() + c["kind"].get<std::string>() +
+                          std::to_string(c["src"].get<int>()) + std::to_string(c["dst"].get<int>());
+        if (seen.insert(key).second) merged.push_back(c);
+      }
+    }
+    r_.sections["copies"] = merged;
+    std::vector<std::string> unmeasured;
+    auto low = checks::check_copies(merged, unmeasured);
+    r_.findings.insert(r_.findings.end(), low.begin(), low.end());
+    if (!unmeasured.empty()) {
+      r_.incomplete = true;
+      r_.incomplete_reason = fmt::format("{} GPU copy measurement(s) not measured or without an expectation ({}{})",
+                                         unmeasured.size(), unmeasured.front(), unmeasured.size() > 1 ? ", ..." : "");
+    }
+  }
+
+  void print_header(std::ostream& out) const {
+    out << fmt::format("# nccl-doctor bench: backend {}, {} rank(s) on {} host(s)\n", backend_, comm_->size(),
+                       comm_->nodes().node_names.size());
     out << fmt::format("# dtype {}, redop {}, root {}, iters {}, warmup {}, check {}; time = median per iteration "
                        "(slowest rank), spread = (p90-p10)/median; nccl-tests' time = each rank's loop mean (total / "
                        "iters), averaged over ranks (its -a 1), and its busbw from that\n",
-                       collectives::to_string(plan.dtype), collectives::to_string(plan.redop), plan.root, plan.iters,
-                       plan.warmup, plan.check);
+                       collectives::to_string(plan_.dtype), collectives::to_string(plan_.redop), plan_.root, plan_.iters,
+                       plan_.warmup, plan_.check);
     out << fmt::format("# in-place: not measured (out-of-place only); {}; times are the slowest rank's{}; -G {}: {}\n",
-                       opts.ngpus > 1 && backend == "nccl"
-                           ? fmt::format("-g {}: {} GPUs in this process, one thread each", opts.ngpus, opts.ngpus)
+                       opts_.ngpus > 1 && backend_ == "nccl"
+                           ? fmt::format("-g {}: {} GPUs in this process, one thread each", opts_.ngpus, opts_.ngpus)
                            : std::string("-g 1 -t 1: one rank per GPU"),
-                       opts.average != 3 ? fmt::format(" (-a {} is not used)", opts.average) : "", opts.graph_iters,
-                       opts.graph_iters > 0 ? "ignored, no CUDA graphs are captured" : "no CUDA graphs, as asked");
-    print_rows(out, ev.rows);
-    out << "#\n";
-    print_avg_lines(out, ev.rows);
-    print_verdict_lines(out, ev);
-  });
-  // A rank that never answered may be stuck in MPI: end the whole job now that the report is out.
-  // Rank 0 only (see the self-test above): the job's exit status is rank 0's verdict.
-  if (comm->broken() && comm->size() > 1 && comm->is_mpi() && comm->rank() == 0)
-    comm->abort_job(code);
-  return code;
+                       opts_.average != 3 ? fmt::format(" (-a {} is not used)", opts_.average) : "", opts_.graph_iters,
+                       opts_.graph_iters > 0 ? "ignored, no CUDA graphs are captured" : "no CUDA graphs, as asked");
+  }
+
+  const BenchOptions& opts_;
+  Context& ctx_;
+  collectives::BenchPlan plan_;
+  std::string backend_;
+  std::vector<std::string> notes_;
+  checks::BenchThresholds th_;
+  dist::Comm* comm_ = nullptr;
+  std::shared_ptr<dist::Comm> local_comm_;  // -g N: rank 0's view of the in-process ranks
+  collectives::BenchOutcome outcome_;
+  report::Report r_;
+  std::string live_key_;
+};
+
+}  // namespace
+
+int run_bench(const BenchOptions& opts, Context& ctx) {
+  collectives::BenchPlan plan = make_bench_plan(opts);
+  if (opts.self_test) return run_self_test(ctx);
+  return BenchRun(opts, ctx, std::move(plan)).run();
 }
 
 }  // namespace ncd::cli

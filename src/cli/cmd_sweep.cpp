@@ -724,17 +724,10 @@ RunFacts sweep_facts(const report::Report& r, const nlohmann::json& stages, cons
   return f;
 }
 
-}  // namespace
-
-int run_sweep(const SweepOptions& o, Context& ctx) {
-  if (o.quick && o.full) throw UsageError("--quick and --full exclude each other");
-  const std::vector<std::string> excluded = excluded_stages(o.skip, o.only);
-  dist::Deadline deadline = o.quick ? ctx.deadline().capped(kQuickDeadlineS) : ctx.deadline();
-  const double deadline_s = o.quick ? std::min(ctx.opts.timeout_s, kQuickDeadlineS) : ctx.opts.timeout_s;
-  dist::Comm& comm = ctx.comm();
-
-  // The baseline is read before anything is measured: a bad file ends the run at once (exit 3).
-  report::Report baseline;
+/// Reads the baseline on rank 0 before anything is measured and tells every rank whether it is
+/// usable: "ok", or the one line to print (a bad file ends the run at once, exit 3).
+std::string read_baseline(const SweepOptions& o, Context& ctx, dist::Comm& comm, const dist::Deadline& deadline,
+                          report::Report& baseline) {
   std::string status = "ok";
   if (ctx.is_root() && !o.baseline.empty()) {
     try {
@@ -745,78 +738,71 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
   }
   if (comm.size() > 1 && !comm.broadcast(status, deadline.capped(60)))
     status = "the ranks did not start within the deadline";
-  if (status != "ok") {
-    if (ctx.is_root()) ctx.err << "nccl-doctor: " << status << '\n';
-    return 3;
+  return status;
+}
+
+std::vector<std::string> sweep_args(const SweepOptions& o) {
+  std::vector<std::string> args;
+  if (o.quick) args.push_back("--quick");
+  if (o.full) args.push_back("--full");
+  if (!o.skip.empty()) args.insert(args.end(), {"--skip", o.skip});
+  if (!o.only.empty()) args.insert(args.end(), {"--only", o.only});
+  if (!o.baseline.empty()) args.insert(args.end(), {"--baseline", o.baseline});
+  if (!o.save.empty()) args.insert(args.end(), {"--save", o.save});
+  return args;
+}
+
+/// Hosts without a GPU, grouped by the reason their ranks gave: the note that says why the host
+/// backend measures instead.
+std::string no_gpu_note(const EnvResult& env) {
+  std::map<std::string, std::set<std::string>> why;
+  std::size_t with_gpu = 0;
+  for (const auto& e : env.ranks) {
+    if (e.versions.gpu_count > 0) ++with_gpu;
+    else why[e.versions.gpu_note.empty() ? "no GPU visible" : e.versions.gpu_note].insert(e.host);
   }
+  std::vector<std::string> parts;
+  for (const auto& [text, hosts] : why)
+    parts.push_back(fmt::format("{} ({})", text,
+                                hosts.size() <= 4 ? join({hosts.begin(), hosts.end()}, ", ")
+                                                  : fmt::format("{} hosts", hosts.size())));
+  return fmt::format("{}{}: the host backend measures over MPI instead, and NCCL's rings are not inspected",
+                     join(parts, "; "), with_gpu ? fmt::format(" while {} rank(s) have GPUs", with_gpu) : "");
+}
 
-  report::Report r;
-  r.command = "sweep";
-  if (o.quick) r.args.push_back("--quick");
-  if (o.full) r.args.push_back("--full");
-  if (!o.skip.empty()) r.args.insert(r.args.end(), {"--skip", o.skip});
-  if (!o.only.empty()) r.args.insert(r.args.end(), {"--only", o.only});
-  if (!o.baseline.empty()) r.args.insert(r.args.end(), {"--baseline", o.baseline});
-  if (!o.save.empty()) r.args.insert(r.args.end(), {"--save", o.save});
-  Sweep s{ctx, comm, o, deadline, r, {}, {}, nlohmann::json::array(), ctx.elapsed_s(), 0, ctx.elapsed_s(), {}};
-
-  // Stage 1, env: every rank reports; its answers (GPU counts) shape the plan.
-  s.stage_index = 1;
-  s.plan.stages.push_back({"env", true, 2, "", ""});
-  s.progress("env", "gathering versions and settings");
-  s.stage_line("env", "started, budget 2 s");
-  double t0 = ctx.elapsed_s();
-  EnvResult env = stage_env(s, s.stage_deadline(2));
-  double env_took = ctx.elapsed_s() - t0;
-  s.stage_done("env", env_took, 2);
-
-  std::string plan_blob;
-  if (ctx.is_root()) {
-    SweepFacts f;
-    f.nranks = comm.size();
-    f.nnodes = static_cast<int>(comm.nodes().node_names.size());
-    f.min_gpus = env.ranks.empty() ? 0 : 1 << 20;
-    for (const auto& e : env.ranks) f.min_gpus = std::min(f.min_gpus, e.versions.gpu_count);
-    f.nccl_build = gpu::backend().built();
-    f.quick = o.quick;
-    f.full = o.full;
-    f.excluded = excluded;
-    f.time_left_s = deadline.remaining_s();
-    SweepPlan p = plan_sweep(f);
-    if (!env.missing.empty())
-      for (auto& st : p.stages)
-        if (st.name != "env" && st.name != "topo" && st.run) {
-          st.run = false;
-          st.skip_note = "ranks " + format_ranges(env.missing) + " did not report: the job cannot measure between ranks";
-          st.skip_cause = "failure";
-        }
-    if (p.backend == "mpi" && f.min_gpus == 0 && !env.ranks.empty()) {
-      // Hosts without a GPU, grouped by the reason their ranks gave.
-      std::map<std::string, std::set<std::string>> why;
-      std::size_t with_gpu = 0;
-      for (const auto& e : env.ranks) {
-        if (e.versions.gpu_count > 0) ++with_gpu;
-        else why[e.versions.gpu_note.empty() ? "no GPU visible" : e.versions.gpu_note].insert(e.host);
+/// Rank 0: the plan from what env found (GPU counts, missing ranks) and the time left.
+SweepPlan plan_on_root(Sweep& s, const EnvResult& env, const std::vector<std::string>& excluded) {
+  SweepFacts f;
+  f.nranks = s.comm.size();
+  f.nnodes = static_cast<int>(s.comm.nodes().node_names.size());
+  f.min_gpus = env.ranks.empty() ? 0 : 1 << 20;
+  for (const auto& e : env.ranks) f.min_gpus = std::min(f.min_gpus, e.versions.gpu_count);
+  f.nccl_build = gpu::backend().built();
+  f.quick = s.opts.quick;
+  f.full = s.opts.full;
+  f.excluded = excluded;
+  f.time_left_s = s.deadline.remaining_s();
+  SweepPlan p = plan_sweep(f);
+  if (!env.missing.empty())
+    for (auto& st : p.stages)
+      if (st.name != "env" && st.name != "topo" && st.run) {
+        st.run = false;
+        st.skip_note = "ranks " + format_ranges(env.missing) + " did not report: the job cannot measure between ranks";
+        st.skip_cause = "failure";
       }
-      std::vector<std::string> parts;
-      for (const auto& [text, hosts] : why)
-        parts.push_back(fmt::format("{} ({})", text,
-                                    hosts.size() <= 4 ? join({hosts.begin(), hosts.end()}, ", ")
-                                                      : fmt::format("{} hosts", hosts.size())));
-      r.notes.push_back(fmt::format("{}{}: the host backend measures over MPI instead, and NCCL's rings are not "
-                                    "inspected",
-                                    join(parts, "; "),
-                                    with_gpu ? fmt::format(" while {} rank(s) have GPUs", with_gpu) : ""));
-    } else if (p.backend == "mpi" && f.min_gpus > 0 && !f.nccl_build) {
-      r.notes.push_back("built without NCCL: the host backend measures over MPI (rebuild with -DNCD_WITH_NCCL=ON)");
-    }
-    plan_blob = nlohmann::json(p).dump();
-  }
-  const std::string root_plan = plan_blob;
-  if (comm.size() > 1 && !comm.broken() && !comm.broadcast(plan_blob, deadline.capped(60))) plan_blob.clear();
-  if (plan_blob.empty() && ctx.is_root() && !root_plan.empty()) {
-    // Rank 0 could not tell everyone the plan: the job is not usable for measurements, and
-    // every planned stage is reported as skipped for that reason (never silently dropped).
+  if (p.backend == "mpi" && f.min_gpus == 0 && !env.ranks.empty())
+    s.r.notes.push_back(no_gpu_note(env));
+  else if (p.backend == "mpi" && f.min_gpus > 0 && !f.nccl_build)
+    s.r.notes.push_back("built without NCCL: the host backend measures over MPI (rebuild with -DNCD_WITH_NCCL=ON)");
+  return p;
+}
+
+/// Rank 0 sends the plan to every rank. When it cannot, the job is not usable for measurements,
+/// and every planned stage is reported as skipped for that reason (never silently dropped).
+void share_plan(Sweep& s, const std::string& root_plan) {
+  std::string plan_blob = root_plan;
+  if (s.comm.size() > 1 && !s.comm.broken() && !s.comm.broadcast(plan_blob, s.deadline.capped(60))) plan_blob.clear();
+  if (plan_blob.empty() && s.ctx.is_root() && !root_plan.empty()) {
     s.plan = nlohmann::json::parse(root_plan).get<SweepPlan>();
     for (auto& st : s.plan.stages)
       if (st.name != "env" && st.run) {
@@ -829,111 +815,161 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
   } else {
     s.plan = nlohmann::json::parse(plan_blob).get<SweepPlan>();
   }
+}
+
+/// Rank 0 decides whether a stage runs (time left, earlier failures) and tells everyone, so all
+/// ranks enter the same collective steps. Returns {"run", ""} or {reason, cause}.
+std::pair<std::string, std::string> stage_decision(Sweep& s, const SweepStage& st) {
+  std::string go = "run";
+  std::string cause;
+  if (s.ctx.is_root()) {
+    if (!st.run) {
+      go = st.skip_note;
+      cause = st.skip_cause.empty() ? "failure" : st.skip_cause;
+    } else if (s.comm.broken()) {
+      go = "an earlier step did not finish: the job's state is unknown";
+      cause = "failure";
+    } else if (s.deadline.remaining_s() < 0.5 * st.budget_s) {
+      go = fmt::format("{:.0f} s of the deadline left, the stage needs about {:.0f} s (raise --timeout)",
+                       std::max(0.0, s.deadline.remaining_s()), st.budget_s);
+      cause = "deadline";
+    }
+  }
+  if (s.comm.size() > 1 && !s.comm.broken() && !s.comm.broadcast(go, s.deadline.capped(30))) {
+    go = "the ranks did not meet";
+    cause = "failure";
+  }
+  if (s.comm.broken() && go == "run") {
+    go = "an earlier step did not finish: the job's state is unknown";
+    cause = "failure";
+  }
+  return {go, cause};
+}
+
+/// Runs (or records as not run) stage i of the plan, and its record in `stages`.
+void run_stage(Sweep& s, std::size_t i) {
+  const SweepStage& st = s.plan.stages[i];
+  s.stage_index = i + 1;
+  const auto [go, cause] = stage_decision(s, st);
+  nlohmann::json rec = {{"name", st.name}, {"budget_s", st.budget_s}};
+  if (go != "run") {
+    // ran | not_applicable (no GPU, no NCCL) | excluded (--skip/--only) | skipped (deadline,
+    // too_few_ranks, failure: a planned stage that did not run makes the run incomplete).
+    rec["status"] = cause == "not_applicable" ? "not_applicable" : cause == "excluded" ? "excluded" : "skipped";
+    rec["cause"] = cause;
+    rec["reason"] = go;
+    rec["note"] = go;
+    // Planned skips are in the stage list; unplanned ones (time, failures) are news.
+    if (s.ctx.is_root() && st.run) s.r.notes.push_back(st.name + ": skipped: " + go);
+    s.stage_line(st.name, "skipped: " + go);
+    s.stages.push_back(rec);
+    return;
+  }
+  s.stage_started = s.ctx.elapsed_s();
+  s.progress(st.name, "starting");
+  s.stage_line(st.name, fmt::format("started, budget {:.0f} s", st.budget_s));
+  double t = s.ctx.elapsed_s();
+  const dist::Deadline sd = s.stage_deadline(st.budget_s);
+  if (st.name == "topo") stage_topo(s, sd);
+  else if (st.name == "bench") stage_bench(s, sd);
+  else if (st.name == "links") stage_links(s, sd, st.budget_s);
+  else if (st.name == "rings") stage_rings(s);
+  rec["status"] = "ran";
+  rec["cause"] = nullptr;
+  rec["reason"] = nullptr;
+  rec["elapsed_s"] = s.ctx.elapsed_s() - t;
+  s.stage_done(st.name, s.ctx.elapsed_s() - t, st.budget_s);
+  rec["note"] = s.summary.count(st.name) ? s.summary[st.name] : "";
+  s.stages.push_back(rec);
+}
+
+/// Rank 0: every host listed, the stages and plan, the baseline's findings, and each check's
+/// outcome.
+void close_report(Sweep& s, const EnvResult& env, const report::Report& baseline) {
+  report::Report& r = s.r;
+  const auto& nodes = s.comm.nodes();
+  for (std::size_t n = 0; n < nodes.node_names.size(); ++n) {
+    bool known = std::any_of(r.hosts.begin(), r.hosts.end(),
+                             [&](const report::HostEntry& h) { return h.name == nodes.node_names[n]; });
+    if (!known) r.hosts.push_back({nodes.node_names[n], nodes.node_ranks[n], "", nullptr});
+  }
+  r.sections["stages"] = s.stages;
+  r.sections["plan"] = s.plan;
+  const bool with_baseline = !s.opts.baseline.empty();
+  RunFacts facts = sweep_facts(r, s.stages, env, s.comm.size(), nodes.node_names.size(), with_baseline);
+  facts.overrides.insert(s.overrides.begin(), s.overrides.end());
+  if (with_baseline) {
+    auto found = checks::baseline_findings(baseline, r);
+    r.findings.insert(r.findings.end(), found.begin(), found.end());
+    r.sections["baseline"] = {{"file", s.opts.baseline},
+                              {"started", baseline.started_unix},
+                              {"collectives", baseline.collectives}};
+  }
+  for (const auto& x : r.findings) facts.raised.insert(x.id);
+  r.checks = record_outcomes(facts);
+}
+
+void print_stage_summary(std::ostream& out, Sweep& s) {
+  const SweepOptions& o = s.opts;
+  out << fmt::format("# nccl-doctor sweep{}: {} rank(s) on {} host(s), {} backend, {:.1f} s\n",
+                     o.quick ? " --quick" : o.full ? " --full" : "", s.comm.size(), s.comm.nodes().node_names.size(),
+                     s.plan.backend.empty() ? "no" : s.plan.backend, s.ctx.elapsed_s());
+  for (const auto& st : s.stages) {
+    std::string name = st.value("name", "");
+    if (st.value("status", "") == "ran")
+      out << fmt::format("  {:<6} {:>5.1f} s  {}\n", name, st.value("elapsed_s", 0.0),
+                         s.summary.count(name) ? s.summary[name] : "");
+    else
+      out << fmt::format("  {:<6} {}  {}\n", name,
+                         st.value("status", "") == "skipped" ? "SKIPPED" : st.value("status", "skipped"),
+                         st.value("note", ""));
+  }
+  if (!o.baseline.empty()) out << "  compared with the baseline " << o.baseline << '\n';
+}
+
+}  // namespace
+
+int run_sweep(const SweepOptions& o, Context& ctx) {
+  if (o.quick && o.full) throw UsageError("--quick and --full exclude each other");
+  const std::vector<std::string> excluded = excluded_stages(o.skip, o.only);
+  dist::Deadline deadline = o.quick ? ctx.deadline().capped(kQuickDeadlineS) : ctx.deadline();
+  const double deadline_s = o.quick ? std::min(ctx.opts.timeout_s, kQuickDeadlineS) : ctx.opts.timeout_s;
+  dist::Comm& comm = ctx.comm();
+
+  report::Report baseline;
+  if (const std::string status = read_baseline(o, ctx, comm, deadline, baseline); status != "ok") {
+    if (ctx.is_root()) ctx.err << "nccl-doctor: " << status << '\n';
+    return 3;
+  }
+
+  report::Report r;
+  r.command = "sweep";
+  r.args = sweep_args(o);
+  Sweep s{ctx, comm, o, deadline, r, {}, {}, nlohmann::json::array(), ctx.elapsed_s(), 0, ctx.elapsed_s(), {}};
+
+  // Stage 1, env: every rank reports; its answers (GPU counts) shape the plan.
+  s.stage_index = 1;
+  s.plan.stages.push_back({"env", true, 2, "", ""});
+  s.progress("env", "gathering versions and settings");
+  s.stage_line("env", "started, budget 2 s");
+  double t0 = ctx.elapsed_s();
+  EnvResult env = stage_env(s, s.stage_deadline(2));
+  double env_took = ctx.elapsed_s() - t0;
+  s.stage_done("env", env_took, 2);
+
+  share_plan(s, ctx.is_root() ? nlohmann::json(plan_on_root(s, env, excluded)).dump() : std::string());
   if (ctx.is_root() && ctx.opts.verbosity > 0 && ctx.opts.format == "text") {
     ctx.end_progress();
     ctx.out << describe_plan(s.plan, o, deadline_s) << std::flush;
   }
   s.stages.push_back({{"name", "env"}, {"status", "ran"}, {"budget_s", 2}, {"elapsed_s", env_took},
                       {"note", ""}, {"cause", nullptr}, {"reason", nullptr}});
-
-  for (std::size_t i = 0; i < s.plan.stages.size(); ++i) {
-    const SweepStage& st = s.plan.stages[i];
-    if (st.name == "env") continue;
-    s.stage_index = i + 1;
-    // Rank 0 decides whether the stage runs (time left, earlier failures) and tells everyone,
-    // so all ranks enter the same collective steps.
-    std::string go = "run";
-    std::string cause;
-    if (ctx.is_root()) {
-      if (!st.run) {
-        go = st.skip_note;
-        cause = st.skip_cause.empty() ? "failure" : st.skip_cause;
-      } else if (comm.broken()) {
-        go = "an earlier step did not finish: the job's state is unknown";
-        cause = "failure";
-      } else if (deadline.remaining_s() < 0.5 * st.budget_s) {
-        go = fmt::format("{:.0f} s of the deadline left, the stage needs about {:.0f} s (raise --timeout)",
-                         std::max(0.0, deadline.remaining_s()), st.budget_s);
-        cause = "deadline";
-      }
-    }
-    if (comm.size() > 1 && !comm.broken() && !comm.broadcast(go, deadline.capped(30))) {
-      go = "the ranks did not meet";
-      cause = "failure";
-    }
-    if (comm.broken() && go == "run") {
-      go = "an earlier step did not finish: the job's state is unknown";
-      cause = "failure";
-    }
-    nlohmann::json rec = {{"name", st.name}, {"budget_s", st.budget_s}};
-    if (go != "run") {
-      // ran | not_applicable (no GPU, no NCCL) | excluded (--skip/--only) | skipped (deadline,
-      // too_few_ranks, failure: a planned stage that did not run makes the run incomplete).
-      rec["status"] = cause == "not_applicable" ? "not_applicable" : cause == "excluded" ? "excluded" : "skipped";
-      rec["cause"] = cause;
-      rec["reason"] = go;
-      rec["note"] = go;
-      // Planned skips are in the stage list; unplanned ones (time, failures) are news.
-      if (ctx.is_root() && st.run) r.notes.push_back(st.name + ": skipped: " + go);
-      s.stage_line(st.name, "skipped: " + go);
-      s.stages.push_back(rec);
-      continue;
-    }
-    s.stage_started = ctx.elapsed_s();
-    s.progress(st.name, "starting");
-    s.stage_line(st.name, fmt::format("started, budget {:.0f} s", st.budget_s));
-    double t = ctx.elapsed_s();
-    const dist::Deadline sd = s.stage_deadline(st.budget_s);
-    if (st.name == "topo") stage_topo(s, sd);
-    else if (st.name == "bench") stage_bench(s, sd);
-    else if (st.name == "links") stage_links(s, sd, st.budget_s);
-    else if (st.name == "rings") stage_rings(s);
-    rec["status"] = "ran";
-    rec["cause"] = nullptr;
-    rec["reason"] = nullptr;
-    rec["elapsed_s"] = ctx.elapsed_s() - t;
-    s.stage_done(st.name, ctx.elapsed_s() - t, st.budget_s);
-    rec["note"] = s.summary.count(st.name) ? s.summary[st.name] : "";
-    s.stages.push_back(rec);
-  }
+  for (std::size_t i = 0; i < s.plan.stages.size(); ++i)
+    if (s.plan.stages[i].name != "env") run_stage(s, i);
   ctx.end_progress();
 
-  if (ctx.is_root()) {
-    for (std::size_t n = 0; n < comm.nodes().node_names.size(); ++n) {
-      bool known = std::any_of(r.hosts.begin(), r.hosts.end(),
-                               [&](const report::HostEntry& h) { return h.name == comm.nodes().node_names[n]; });
-      if (!known) r.hosts.push_back({comm.nodes().node_names[n], comm.nodes().node_ranks[n], "", nullptr});
-    }
-    r.sections["stages"] = s.stages;
-    r.sections["plan"] = s.plan;
-    RunFacts facts = sweep_facts(r, s.stages, env, comm.size(), comm.nodes().node_names.size(), !o.baseline.empty());
-    facts.overrides.insert(s.overrides.begin(), s.overrides.end());
-    if (!o.baseline.empty()) {
-      auto found = checks::baseline_findings(baseline, r);
-      r.findings.insert(r.findings.end(), found.begin(), found.end());
-      r.sections["baseline"] = {{"file", o.baseline},
-                                {"started", baseline.started_unix},
-                                {"collectives", baseline.collectives}};
-    }
-    for (const auto& x : r.findings) facts.raised.insert(x.id);
-    r.checks = record_outcomes(facts);
-  }
-  int code = ctx.finish(r, [&](std::ostream& out) {
-    out << fmt::format("# nccl-doctor sweep{}: {} rank(s) on {} host(s), {} backend, {:.1f} s\n",
-                       o.quick ? " --quick" : o.full ? " --full" : "", comm.size(), comm.nodes().node_names.size(),
-                       s.plan.backend.empty() ? "no" : s.plan.backend, ctx.elapsed_s());
-    for (const auto& st : s.stages) {
-      std::string name = st.value("name", "");
-      if (st.value("status", "") == "ran")
-        out << fmt::format("  {:<6} {:>5.1f} s  {}\n", name, st.value("elapsed_s", 0.0),
-                           s.summary.count(name) ? s.summary[name] : "");
-      else
-        out << fmt::format("  {:<6} {}  {}\n", name,
-                           st.value("status", "") == "skipped" ? "SKIPPED" : st.value("status", "skipped"),
-                           st.value("note", ""));
-    }
-    if (!o.baseline.empty()) out << "  compared with the baseline " << o.baseline << '\n';
-  });
+  if (ctx.is_root()) close_report(s, env, baseline);
+  int code = ctx.finish(r, [&](std::ostream& out) { print_stage_summary(out, s); });
   if (ctx.is_root() && !o.save.empty()) {
     const std::string refusal = save_refusal(r, code, o.save_allow_warnings);
     if (refusal.empty()) {
