@@ -359,6 +359,8 @@ struct LogIngest::State {
   void feed_record(std::string_view rec, std::string_view physical);
   void on_nccl(const LogLine& l, std::string_view rec);
   void on_info(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p);
+  /// An event of one log line: its kind and signature, host, pid, device, message and quote.
+  LogEvent line_event(EventKind kind, Sig sig, const LogLine& l, std::string_view rec, const HostInfo& h);
   void info_signal(Sig sig, const LogLine& l, std::string_view rec, HostInfo& h);
   void on_ring_listing(std::string_view m, std::string_view rec, ProcessInfo& p, bool legacy_syntax);
   void on_trace_or_running(const LogLine& l, std::string_view rec, HostInfo& h, ProcessInfo& p);
@@ -616,10 +618,10 @@ void LogIngest::State::on_nccl(const LogLine& l, std::string_view rec) {
   if (l.kind == LineKind::kNcclInfo) on_info(l, rec, h, p);
 }
 
-void LogIngest::State::info_signal(Sig sig, const LogLine& l, std::string_view rec, HostInfo& h) {
-  if (!keep_event(sig, &h, l.pid, EventKind::kInfoSignal)) return;
+LogEvent LogIngest::State::line_event(EventKind kind, Sig sig, const LogLine& l, std::string_view rec,
+                                      const HostInfo& h) {
   LogEvent ev;
-  ev.kind = EventKind::kInfoSignal;
+  ev.kind = kind;
   ev.sig = sig;
   ev.host = h.name;
   ev.pid = l.pid;
@@ -627,7 +629,12 @@ void LogIngest::State::info_signal(Sig sig, const LogLine& l, std::string_view r
   ev.message = quote_text(l.msg);
   ev.text = quote_text(rec);
   ev.at = here();
-  log.events.push_back(std::move(ev));
+  return ev;
+}
+
+void LogIngest::State::info_signal(Sig sig, const LogLine& l, std::string_view rec, HostInfo& h) {
+  if (!keep_event(sig, &h, l.pid, EventKind::kInfoSignal)) return;
+  log.events.push_back(line_event(EventKind::kInfoSignal, sig, l, rec, h));
 }
 
 /// "Channel 00 :    0 1 2 3" (or "Ring 00 : ..." before 2.7): the ring order of one channel.
@@ -768,18 +775,10 @@ void LogIngest::State::on_trace_or_running(const LogLine& l, std::string_view re
   if (m[0] >= 'a' && m[0] <= 'z' && parse_trace(m, t)) {
     p.failed = true;
     if (!keep_event(kSigTrace, &h, l.pid, EventKind::kTrace)) return;
-    LogEvent ev;
-    ev.kind = EventKind::kTrace;
-    ev.sig = kSigTrace;
-    ev.host = h.name;
-    ev.pid = l.pid;
+    LogEvent ev = line_event(EventKind::kTrace, kSigTrace, l, rec, h);
     ev.tid = l.tid;
-    ev.dev = l.dev;
     ev.src = std::string(t.file) + ":" + std::to_string(t.line);
-    ev.message = quote_text(m);
-    ev.text = quote_text(rec);
     ev.result = t.result;
-    ev.at = here();
     log.events.push_back(std::move(ev));
     return;
   }

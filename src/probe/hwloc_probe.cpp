@@ -110,6 +110,16 @@ struct PciScan {
   std::map<std::string, Raw> all;
   std::map<hwloc_obj_t, std::string> key_of;  // object -> its key in `all`
 
+  /// A PCI function's ids and link speed (a bridge's upstream side, or a device).
+  static void copy_ids(const hwloc_obj_attr_u::hwloc_pcidev_attr_s& p, topo::PciDevice& d) {
+    d.class_code = static_cast<std::uint32_t>(p.class_id) << 8;
+    d.vendor = p.vendor_id;
+    d.device = p.device_id;
+    d.subsystem_vendor = p.subvendor_id;
+    d.subsystem_device = p.subdevice_id;
+    d.link_gbps = p.linkspeed;
+  }
+
   /// Two functions with one bus id (multi-segment machines exported without domains): keep both.
   void insert(const std::string& bus, Raw r, std::vector<std::string>& notes) {
     std::string key = bus;
@@ -129,13 +139,7 @@ struct PciScan {
       Raw r{{}, o};
       r.d.bus_id = bus;
       r.d.kind = topo::PciKind::kBridge;
-      const auto& p = o->attr->bridge.upstream.pci;
-      r.d.class_code = static_cast<std::uint32_t>(p.class_id) << 8;
-      r.d.vendor = p.vendor_id;
-      r.d.device = p.device_id;
-      r.d.subsystem_vendor = p.subvendor_id;
-      r.d.subsystem_device = p.subdevice_id;
-      r.d.link_gbps = p.linkspeed;
+      copy_ids(o->attr->bridge.upstream.pci, r.d);
       insert(bus, r, notes);
     }
   }
@@ -172,13 +176,7 @@ struct PciScan {
       std::string bus = bus_of(o);
       Raw r{{}, o};
       r.d.bus_id = bus;
-      const auto& p = o->attr->pcidev;
-      r.d.class_code = static_cast<std::uint32_t>(p.class_id) << 8;
-      r.d.vendor = p.vendor_id;
-      r.d.device = p.device_id;
-      r.d.subsystem_vendor = p.subvendor_id;
-      r.d.subsystem_device = p.subdevice_id;
-      r.d.link_gbps = p.linkspeed;
+      copy_ids(o->attr->pcidev, r.d);
       r.d.kind = kind_of(o);
       insert(bus, r, notes);
     }
