@@ -187,6 +187,9 @@ struct Sweep {
   std::size_t stage_index = 0;
   double stage_started = 0;
   std::map<std::string, CheckOutcome> overrides;  ///< outcomes a stage knows better (busbw_low: no model)
+  /// What each host's best RDMA port should give a net link, from the topo stage (rank 0; empty
+  /// when that stage did not run): the links stage judges the fabric against it, as `links` does.
+  std::vector<std::pair<std::string, checks::NetExpectation>> net_expect;
 
   /// The deadline of one stage: the sweep's, or three times its budget when that is sooner
   /// (a stage far over its budget is hung, not slow).
@@ -532,6 +535,12 @@ void stage_topo(Sweep& s, const dist::Deadline& deadline) {
                                        nodes.node_names.begin())],
                          fp.digest, topo::system_to_json(sys)});
   }
+  for (const auto& sys : systems) s.net_expect.emplace_back(sys.host, checks::net_expectation(sys));
+  if (systems.empty())
+    for (const auto& g : live.groups) {
+      const checks::NetExpectation e = checks::net_expectation(g.system);
+      for (const auto& h : g.hosts) s.net_expect.emplace_back(h, e);
+    }
   for (const auto& g : live.groups) {
     if (!systems.empty()) break;  // counted above
     by_fp[topo::fingerprint(g.system).digest].push_back(g.hosts.front());
@@ -558,7 +567,9 @@ void stage_links(Sweep& s, const dist::Deadline& deadline, double budget_s) {
   lp.iters = s.opts.quick ? 3 : 5;
   s.progress("links", fmt::format("{} sweep over {} ranks", s.plan.links_mode, s.comm.size()));
   const double stage_s = std::min(deadline.remaining_s(), std::max(20.0, 3 * budget_s));
-  const checks::LinkCheckOptions link_opts{};
+  checks::LinkCheckOptions link_opts{};
+  if (!s.net_expect.empty()) checks::apply_net_expectations(s.net_expect, link_opts);
+  else link_opts.no_expectation_reason["net"] = "the topo stage did not run";
   // Suspect pairs are measured again before they are blamed, as in `links` (its --no-confirm
   // has no sweep counterpart: a sweep's verdict rests on confirmed findings).
   const collectives::SuspectFn suspects = [&](const std::vector<report::LinkResult>& links) {
@@ -945,7 +956,7 @@ int run_sweep(const SweepOptions& o, Context& ctx) {
   report::Report r;
   r.command = "sweep";
   r.args = sweep_args(o);
-  Sweep s{ctx, comm, o, deadline, r, {}, {}, nlohmann::json::array(), ctx.elapsed_s(), 0, ctx.elapsed_s(), {}};
+  Sweep s{ctx, comm, o, deadline, r, {}, {}, nlohmann::json::array(), ctx.elapsed_s(), 0, ctx.elapsed_s(), {}, {}};
 
   // Stage 1, env: every rank reports; its answers (GPU counts) shape the plan.
   s.stage_index = 1;

@@ -11,16 +11,25 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # Four ranks on a shared 2-core box: when other jobs load it beyond its cores, a starved rank is
 # really slower (the tool says node.slow and names CPU load among the causes), so a healthy run
 # may only raise link/node slowness warnings then, never an unresponsive link.
+# The four ranks alone already outnumber the cores of a 2-core box (contended): their shm links
+# share the CPUs, and a moderately slower rank or pair there is real. Then slowness *warnings*
+# are tolerated (never an error, never an unresponsive link); with 4 or more cores, nothing is.
 overloaded=$(python3 -c "import os; print(int(os.getloadavg()[0] > os.cpu_count()))")
+contended=$(python3 -c "import os; print(int(len(os.sched_getaffinity(0)) < 4))")
 check() {  # check FILE MODE NLINKS
-  python3 - "$@" "$overloaded" <<'PY' || exit 1
-import json, sys
-path, mode, n, overloaded = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
+  python3 - "$@" "$overloaded" "$contended" <<'PY' || exit 1
+import json, os, sys
+SLOWNESS = ("node.slow", "link.slow", "link.asymmetric", "link.latency_high")
+path, mode, n, overloaded, contended = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5] == "1"
 r = json.load(open(path))
-bad = [(f["id"], f["subject"]) for f in r["findings"] if f["severity"] != "info"]
+bad = [(f["id"], f["subject"], f["severity"]) for f in r["findings"] if f["severity"] != "info"]
 if overloaded:
-    print(f"note: machine overloaded (load {__import__('os').getloadavg()[0]:.1f}): tolerating {bad}")
-    bad = [b for b in bad if b[0] not in ("node.slow", "link.slow", "link.asymmetric", "link.latency_high")]
+    print(f"note: machine overloaded (load {os.getloadavg()[0]:.1f}): tolerating {bad}")
+    bad = [b for b in bad if b[0] not in SLOWNESS]
+elif contended:
+    if bad:
+        print(f"note: 4 ranks on {len(os.sched_getaffinity(0))} cores: tolerating slowness warnings {bad}")
+    bad = [b for b in bad if not (b[0] in SLOWNESS and b[2] == "warn")]
 assert not bad, f"{mode}: healthy run raised {bad}"
 links = r["measurements"]["links"]
 # bisect measures 4 links in its first round (two rings of two); a group that looks slow is
@@ -38,7 +47,7 @@ PY
 for mode in pairwise ring bisect; do
   "${mpiexec[@]}" -n 4 "$bin" links --mode $mode --size 4M --json "$tmp/$mode.json" > "$tmp/$mode.txt" 2>&1
   rc=$?
-  [[ $rc -eq 0 || ( $overloaded -eq 1 && ( $rc -eq 1 || $rc -eq 2 ) ) ]] ||
+  [[ $rc -eq 0 || ( $contended -eq 1 && $rc -eq 1 ) || ( $overloaded -eq 1 && ( $rc -eq 1 || $rc -eq 2 ) ) ]] ||
     { echo "$mode: exit $rc"; cat "$tmp/$mode.txt"; exit 1; }
   case $mode in pairwise) n=12 ;; ring) n=8 ;; bisect) n=4 ;; esac
   check "$tmp/$mode.json" $mode $n
