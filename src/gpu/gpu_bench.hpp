@@ -63,9 +63,6 @@ struct LocalDevice {
 };
 [[nodiscard]] LocalDevice local_device(const dist::Comm& comm, int ndev);
 
-/// Runs the plan with NCCL: one communicator per algorithm (NCCL_ALGO set before each
-/// ncclCommInitRankConfig; native = NCCL's choice), non-blocking init polled against the
-/// deadline, ncclCommAbort on expiry. Each rank uses GPU (local rank % visible GPUs).
 /// A GPU step reports by its deadline: its work (inits, collectives, events, the rings capture)
 /// stops a reserve earlier, a fifth of the time left and 1-5 s, and the exchanges that name the
 /// ranks that did not answer run in that reserve.
@@ -73,6 +70,9 @@ struct LocalDevice {
   return d.reserving(std::clamp(d.remaining_s() / 5, 1.0, 5.0));
 }
 
+/// Runs the plan with NCCL: one communicator per algorithm (NCCL_ALGO set before each
+/// ncclCommInitRankConfig; native = NCCL's choice), non-blocking init polled against the
+/// deadline, ncclCommAbort on expiry. Each rank uses GPU (local rank % visible GPUs).
 [[nodiscard]] GpuBenchOutcome run_nccl_bench(const collectives::BenchPlan& plan, dist::Comm& comm,
                                              const dist::Deadline& deadline,
                                              const std::function<void(const std::string&)>& progress = {});
