@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/baseline.hpp"
+#include "checks/registry.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -433,5 +434,14 @@ std::vector<Finding> baseline_findings(const model::Report& baseline, const mode
   compare_topology(baseline, current, scratch, out);
   return out;
 }
+
+// The family: this run's measurements and topology against a saved baseline.
+NCD_REGISTER_FAMILY({"baseline.compare", "baseline", {"bench.regression", "link.regression", "topo.changed"},
+                     "baseline report",
+                     [](const Evidence& ev) { return ev.baseline && ev.current; },
+                     [](const Evidence& ev, CheckRun& run) {
+                       auto found = baseline_findings(*ev.baseline, *ev.current);
+                       run.findings.insert(run.findings.end(), found.begin(), found.end());
+                     }});
 
 }  // namespace ncd::checks

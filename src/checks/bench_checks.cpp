@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/bench_checks.hpp"
+#include "checks/registry.hpp"
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -395,5 +396,52 @@ std::vector<Finding> check_copies(const nlohmann::json& copies, std::vector<std:
   }
   return out;
 }
+
+BenchThresholds thresholds_for(std::string_view backend) {
+  BenchThresholds th;
+  if (backend == "nccl") th.unstable_spread = 0.2;
+  return th;
+}
+
+namespace {
+
+constexpr const char* kCollectiveIds[] = {"bench.algo_gap", "bench.busbw_low", "bench.data_corrupt",
+                                          "bench.unstable"};
+
+/// The collective rows, with what each check could not look at: no model (busbw_low), the data
+/// check off (data_corrupt), nothing measured (all four).
+void run_collectives(const Evidence& ev, CheckRun& run) {
+  const BenchThresholds th = ev.bench_thresholds ? *ev.bench_thresholds : BenchThresholds{};
+  auto found = check_bench(*ev.bench, th);
+  run.findings.insert(run.findings.end(), found.begin(), found.end());
+  if (!ev.bench_no_model.empty())
+    run.outcomes["bench.busbw_low"] = {"bench.busbw_low", CheckStatus::kCouldNotRun, 0, ev.bench_no_model};
+  if (!ev.bench_data_check)
+    run.outcomes["bench.data_corrupt"] = {"bench.data_corrupt", CheckStatus::kExcluded, 0, "data check off (-c 0)"};
+  if (ev.bench->rows.empty())
+    for (const char* id : kCollectiveIds)
+      run.outcomes[id] = {id, CheckStatus::kCouldNotRun, 0,
+                          "no measurement finished" +
+                              (ev.bench_failed_step.empty() ? std::string() : " (" + ev.bench_failed_step + ")")};
+}
+
+/// GPU copies: low ones are findings; one without a value or an expectation leaves the run
+/// incomplete (never a silent pass).
+void run_copies(const Evidence& ev, CheckRun& run) {
+  auto low = check_copies(*ev.copies, run.unmeasured_copies);
+  run.findings.insert(run.findings.end(), low.begin(), low.end());
+  if (!run.unmeasured_copies.empty())
+    run.incomplete = fmt::format("{} GPU copy measurement(s) not measured or without an expectation ({}{})",
+                                 run.unmeasured_copies.size(), run.unmeasured_copies.front(),
+                                 run.unmeasured_copies.size() > 1 ? ", ..." : "");
+}
+
+}  // namespace
+
+NCD_REGISTER_FAMILY({"bench.collectives", "bench", {std::begin(kCollectiveIds), std::end(kCollectiveIds)},
+                     "collective measurement", [](const Evidence& ev) { return ev.bench != nullptr; },
+                     run_collectives});
+NCD_REGISTER_FAMILY({"bench.copies", "bench", {"bench.busbw_low"}, "GPU copy measurement",
+                     [](const Evidence& ev) { return ev.copies && !ev.copies->empty(); }, run_copies});
 
 }  // namespace ncd::checks

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -43,6 +44,10 @@ struct BenchThresholds {
   double algo_gap_ratio = 0.4;       ///< slower / faster of ring and tree below this is a gap
   std::uint64_t min_large_bytes = 1u << 20;  ///< rows smaller than this are never "large"
 };
+
+/// The thresholds of a backend ("mpi", "nccl"): NCCL on GPUs is judged stricter on spread
+/// (its iterations vary far less than MPI's on host memory).
+[[nodiscard]] BenchThresholds thresholds_for(std::string_view backend);
 
 [[nodiscard]] std::vector<Finding> check_bench(const BenchEvidence& ev, const BenchThresholds& th = {});
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/dist_checks.hpp"
+#include "checks/registry.hpp"
 
 #include <fmt/format.h>
 #include <set>
@@ -38,5 +39,24 @@ Finding timeout_finding(const std::string& step, const std::vector<int>& missing
   f.evidence = std::move(per_rank);
   return f;
 }
+
+std::vector<Unanswered> bench_unanswered(const collectives::BenchOutcome& o) {
+  if (!o.missing_ranks.empty()) return {{"bench " + o.failed_step, o.missing_ranks, ""}};
+  if (!o.timed_out_ranks.empty())
+    return {{"bench " + o.failed_step, o.timed_out_ranks, "(they were waiting for peers that never sent)"}};
+  return {};
+}
+
+// The family: each distributed step some ranks did not finish names them and their hosts.
+NCD_REGISTER_FAMILY({"dist.deadlines", "dist", {"bench.timeout"}, "record of the distributed steps",
+                     [](const Evidence& ev) { return ev.unanswered && ev.nodes; },
+                     [](const Evidence& ev, CheckRun& run) {
+                       for (const auto& u : *ev.unanswered) {
+                         if (u.ranks.empty()) continue;
+                         Finding f = timeout_finding(u.step, u.ranks, *ev.nodes, ev.timeout_s);
+                         if (!u.suffix.empty()) f.message += " " + u.suffix;
+                         run.findings.push_back(std::move(f));
+                       }
+                     }});
 
 }  // namespace ncd::checks

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/env_checks.hpp"
+#include "checks/registry.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -233,5 +234,10 @@ std::vector<Finding> check_env(const std::vector<RankEnv>& ranks) {
   }
   return out;
 }
+
+// The family: every rank's versions and settings, compared.
+NCD_REGISTER_FAMILY({"env.ranks", "env", {"env.", "version."}, "environment report from any rank",
+                     [](const Evidence& ev) { return ev.env && !ev.env->empty(); },
+                     [](const Evidence& ev, CheckRun& run) { run.findings = check_env(*ev.env); }});
 
 }  // namespace ncd::checks

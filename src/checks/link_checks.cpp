@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/link_checks.hpp"
+#include "checks/registry.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -1042,5 +1043,48 @@ nlohmann::json link_classes_json(const LinkAnalysis& analysis, const LinkCheckOp
                     {"method", c.method}};
   return classes;
 }
+
+BisectFindingsInput bisect_input(const std::vector<int>& slow, const std::vector<std::vector<int>>& inconclusive,
+                                 const nlohmann::json& bisect, std::vector<std::string> rank_host) {
+  BisectFindingsInput in;
+  in.slow = slow;
+  in.inconclusive = inconclusive;
+  in.reference_gbps = bisect.is_object() ? bisect.value("reference_gbps", 0.0) : 0.0;
+  in.rank_host = std::move(rank_host);
+  const bool history = bisect.is_object() && bisect.contains("history") && bisect["history"].is_array();
+  for (int s : in.slow) {
+    double g = 0;
+    if (history)
+      for (const auto& h : bisect["history"])
+        if (h.value("reference", -1) >= 0 && h.contains("members") && h["members"].size() == 1 &&
+            h["members"][0].get<int>() == s)
+          g = h.value("gbps", 0.0);
+    in.slow_gbps.push_back(g);
+  }
+  return in;
+}
+
+// The families: a link sweep's pairs judged against their class; a bisection's verdict. When
+// a bisection finished, its verdict replaces the per-link attribution of its ring measurements
+// (the analysis is kept for the classes).
+NCD_REGISTER_FAMILY({"links.sweep", "links", {"link.", "node.slow"}, "link measurement",
+                     [](const Evidence& ev) { return ev.links != nullptr; },
+                     [](const Evidence& ev, CheckRun& run) {
+                       LinkAnalysis a = check_links(*ev.links, ev.link_opts ? *ev.link_opts : LinkCheckOptions{});
+                       if (auto o = link_slow_outcome(a)) run.outcomes[o->id] = *o;
+                       if (ev.bisect) {
+                         run.links = std::move(a);
+                         return;
+                       }
+                       run.findings.insert(run.findings.end(), a.findings.begin(), a.findings.end());
+                       run.notes.insert(run.notes.end(), a.notes.begin(), a.notes.end());
+                       run.links = std::move(a);
+                     }});
+NCD_REGISTER_FAMILY({"links.bisect", "links", {"link.slow", "node.slow"}, "bisection result",
+                     [](const Evidence& ev) { return ev.bisect != nullptr; },
+                     [](const Evidence& ev, CheckRun& run) {
+                       auto found = check_bisect(*ev.bisect);
+                       run.findings.insert(run.findings.end(), found.begin(), found.end());
+                     }});
 
 }  // namespace ncd::checks

@@ -108,6 +108,12 @@ struct BisectFindingsInput {
   std::vector<std::string> rank_host;
 };
 
+/// What a finished bisection (collectives::LinkSweepResult, mode bisect) found: its slow ranks
+/// with their own test's GB/s from the bisection history, its inconclusive groups.
+[[nodiscard]] BisectFindingsInput bisect_input(const std::vector<int>& slow,
+                                               const std::vector<std::vector<int>>& inconclusive,
+                                               const nlohmann::json& bisect, std::vector<std::string> rank_host);
+
 /// node.slow for each rank the bisection confirmed slow; an inconclusive group is a link.slow
 /// naming the group (its members are fast apart, so a link between them is slow).
 [[nodiscard]] std::vector<Finding> check_bisect(const BisectFindingsInput& in);

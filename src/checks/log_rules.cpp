@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // From the run model of NCCL logs to findings: every rule family, then root-cause ordering. Pure.
 #include "checks/log_rules.hpp"
+#include "checks/registry.hpp"
 
 #include "checks/log_rules_detail.hpp"
 
@@ -94,7 +95,7 @@ Diagnosis analyze(const RunLog& log) {
   return d;
 }
 
-Diagnosis analyze_files(const std::vector<std::string>& paths, RunLog* model) {
+RunLog read_logs(const std::vector<std::string>& paths) {
   LogIngest in;
   for (const auto& p : paths) in.add_file(p);
   if (in.relevant_lines() == 0) {
@@ -104,11 +105,51 @@ Diagnosis analyze_files(const std::vector<std::string>& paths, RunLog* model) {
                                    l.truncated_lines > 0 ? ", lines longer than 64 KiB were cut" : "");
     throw InputError(paths.size() == 1 ? paths.front() : join(paths, ", "), what);
   }
-  RunLog log = in.take();
+  return in.take();
+}
+
+Diagnosis analyze_files(const std::vector<std::string>& paths, RunLog* model) {
+  RunLog log = read_logs(paths);
   Diagnosis d = analyze(log);
   if (model) *model = std::move(log);
   return d;
 }
+
+NCD_REGISTER_CHECK({"log.input_damaged", Severity::kInfo, "log",
+                    "A compressed log is truncated or corrupt: only its first part was analysed",
+                    "The gzip stream ends before its trailer (a copy cut short, a log still being "
+                    "written, a full disk) or fails its CRC/length check. The lines before the "
+                    "damage were analysed; whatever came after is unknown, so a clean result is "
+                    "not a healthy verdict: the run is INCOMPLETE (exit 3) unless the lines read "
+                    "already show a problem.",
+                    "zlib verifies every gzip member's trailer (CRC-32 and length) while the log "
+                    "is decompressed; an early end or a failed check names the file and how much "
+                    "was read.",
+                    "Copy the log again from its source (gzip -t FILE tells whether a copy is "
+                    "whole), or analyse the uncompressed original."});
+
+namespace {
+
+/// The rules over the run model, then one log.input_damaged per damaged input: what came
+/// after the damage is unknown, so the run is incomplete.
+void run_log_rules(const Evidence& ev, CheckRun& run) {
+  Diagnosis d = analyze(*ev.log);
+  run.findings.insert(run.findings.end(), d.findings.begin(), d.findings.end());
+  run.root = std::move(d.root);
+  run.verdict = std::move(d.verdict);
+  for (const auto& damage : ev.log->damaged_inputs) {
+    Finding f = make_finding("log.input_damaged", "", damage.substr(0, damage.find(": ")), damage);
+    f.hint = "copy the log again (gzip -t FILE checks a copy) or analyse the uncompressed original";
+    run.findings.push_back(std::move(f));
+    run.incomplete = "a compressed log is truncated or corrupt";
+  }
+}
+
+}  // namespace
+
+// The family: every log rule (log_rules_*.cpp), root cause first.
+NCD_REGISTER_FAMILY({"log.rules", "log", {"*"}, "NCCL log",
+                     [](const Evidence& ev) { return ev.log != nullptr; }, run_log_rules});
 
 }  // namespace ncd::checks
 

@@ -22,6 +22,10 @@ struct Diagnosis {
 /// Pure: from the run model to findings.
 [[nodiscard]] Diagnosis analyze(const nccl::RunLog& log);
 
+/// Reads `paths` into one run model. Throws InputError naming them when an input is
+/// unreadable or holds no NCCL information.
+[[nodiscard]] nccl::RunLog read_logs(const std::vector<std::string>& paths);
+
 /// Reads `paths` and analyses them (the `log` command without the rendering). Throws
 /// InputError when an input is unreadable or holds no NCCL information.
 [[nodiscard]] Diagnosis analyze_files(const std::vector<std::string>& paths, nccl::RunLog* model = nullptr);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/ring_checks.hpp"
+#include "checks/registry.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -1228,5 +1229,24 @@ void to_json(nlohmann::json& j, const RingsAnalysis& a) {
   j["node_trees"] = a.node_trees;
   j["notes"] = a.notes;
 }
+
+// The family: each node's graphs against its topology, then the nodes' graphs compared.
+NCD_REGISTER_FAMILY({"rings.graphs", "rings",
+                     {"ring.channels_low", "ring.crosses_socket", "ring.graph_foreign", "ring.inconsistent",
+                      "ring.net_socket", "ring.nic_far", "ring.path_degraded"},
+                     "graph dump",
+                     [](const Evidence& ev) { return ev.rings && !ev.rings->empty(); },
+                     [](const Evidence& ev, CheckRun& run) {
+                       std::vector<std::pair<std::string, const nccl::GraphFile*>> per_host;
+                       for (const auto& in : *ev.rings) {
+                         RingsAnalysis a = analyze_rings(*in.system, *in.graphs, in.log, in.opts);
+                         run.findings.insert(run.findings.end(), a.findings.begin(), a.findings.end());
+                         per_host.emplace_back(in.system->host, in.graphs);
+                         run.rings.push_back(std::move(a));
+                       }
+                       auto cmp = compare_node_graphs(per_host);
+                       run.findings.insert(run.findings.end(), cmp.begin(), cmp.end());
+                       sort_findings(run.findings);
+                     }});
 
 }  // namespace ncd::checks

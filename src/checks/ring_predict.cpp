@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/ring_predict.hpp"
+#include "checks/registry.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -464,5 +465,14 @@ void to_json(nlohmann::json& j, const ScopedPrediction& s) {
                      {"notes", s.prediction.notes}};
   for (const auto& n : s.busbw_notes) j["notes"].push_back(n);
 }
+
+// The family: NCCL's graphs predicted once per distinct topology, nodes worse than their
+// siblings named.
+NCD_REGISTER_FAMILY({"rings.predicted", "rings", {"ring.predicted_degraded"}, "topology model to predict from",
+                     [](const Evidence& ev) { return ev.predicted && !ev.predicted->empty(); },
+                     [](const Evidence& ev, CheckRun& run) {
+                       auto found = predicted_node_findings(*ev.predicted, ev.job_nodes, &run.notes);
+                       run.findings.insert(run.findings.end(), found.begin(), found.end());
+                     }});
 
 }  // namespace ncd::checks

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/topo_checks.hpp"
+#include "checks/registry.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -1028,5 +1029,19 @@ std::vector<std::string> topology_notes(const std::vector<System>& hosts) {
   }
   return notes;
 }
+
+// The family: one topology model per node, each checked and the nodes compared.
+std::vector<std::string> topology_check_ids() {
+  return {"bind.", "gdr.", "gpu.", "iommu.", "nic.", "numa.", "nvlink.", "pcie.", "topo.differs"};
+}
+
+NCD_REGISTER_FAMILY({"topo.hosts", "topo", topology_check_ids(), "topology model",
+                     [](const Evidence& ev) { return ev.systems && !ev.systems->empty(); },
+                     [](const Evidence& ev, CheckRun& run) {
+                       auto found = check_topology(*ev.systems);
+                       run.findings.insert(run.findings.end(), found.begin(), found.end());
+                       auto notes = topology_notes(*ev.systems);
+                       run.notes.insert(run.notes.end(), notes.begin(), notes.end());
+                     }});
 
 }  // namespace ncd::checks

@@ -17,6 +17,10 @@ namespace ncd::checks {
 
 /// All topology checks over one or several hosts (paths must be computed). Findings carry the
 /// host name of each System.
+/// The catalogue ids check_topology (and check_topology_groups) evaluate, as the registry's
+/// keys (exact ids, or prefixes ending in '.').
+[[nodiscard]] std::vector<std::string> topology_check_ids();
+
 [[nodiscard]] std::vector<Finding> check_topology(const std::vector<topo::System>& hosts);
 /// The same, where host i stands for `weights[i]` identical nodes (a group of a large job): the
 /// cross-host majorities and counts weigh each host by its group (topo_groups.hpp).

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/topo_groups.hpp"
+#include "checks/registry.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -154,5 +155,14 @@ GroupedFindings check_topology_groups(std::vector<TopoGroup>& groups, std::size_
   }
   return out;
 }
+
+// The family: one model per distinct topology of a large job, findings per group of nodes.
+NCD_REGISTER_FAMILY({"topo.groups", "topo", topology_check_ids(), "topology model",
+                     [](const Evidence& ev) { return ev.groups && !ev.groups->empty(); },
+                     [](const Evidence& ev, CheckRun& run) {
+                       GroupedFindings g = check_topology_groups(*ev.groups);
+                       run.findings.insert(run.findings.end(), g.findings.begin(), g.findings.end());
+                       run.notes.insert(run.notes.end(), g.notes.begin(), g.notes.end());
+                     }});
 
 }  // namespace ncd::checks

@@ -9,6 +9,7 @@
 
 #include "checks/bench_checks.hpp"
 #include "checks/dist_checks.hpp"
+#include "checks/registry.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "core/units.hpp"
@@ -188,8 +189,12 @@ int run_self_test(Context& ctx) {
                                          f.at("wrong").get<std::size_t>()));
       }
     }
-    if (!missing.empty())
-      r.findings.push_back(checks::timeout_finding("the self-test", missing, comm.nodes(), ctx.opts.timeout_s));
+    const std::vector<checks::Unanswered> unanswered = {{"the self-test", missing, ""}};
+    checks::Evidence in;
+    in.unanswered = &unanswered;
+    in.nodes = &comm.nodes();
+    in.timeout_s = ctx.opts.timeout_s;
+    r.findings = checks::run_checks("dist", in).findings;
     if (!ranks.empty()) {
       Finding f = make_finding("bench.data_corrupt", comm.host(),
                                "ranks " + format_ranges({ranks.begin(), ranks.end()}),
@@ -296,9 +301,9 @@ class BenchRun {
     return no_model;
   }
 
-  /// What each check looked at: one rank measures nothing between ranks (busbw is 0 by
+  /// What the run had for its checks: one rank measures nothing between ranks (busbw is 0 by
   /// definition), so the checks could not run and the verdict is INCOMPLETE, not HEALTHY.
-  RunFacts facts_of(const checks::BenchEvidence& ev, const std::string& no_model) const {
+  RunFacts facts_of() const {
     RunFacts facts;
     facts.domains["bench"] = {};
     facts.domains["dist"] = {};
@@ -307,14 +312,6 @@ class BenchRun {
     if (comm_->size() < 2)
       facts.missing[need::kMultiRank] = {"one rank: nothing crosses a bus; run under mpirun or srun with 2+ ranks",
                                          false};
-    if (!no_model.empty())
-      facts.overrides["bench.busbw_low"] = {"bench.busbw_low", CheckStatus::kCouldNotRun, 0, no_model};
-    if (plan_.check == 0)  // the user turned the data check off: nothing says the data is right
-      facts.overrides["bench.data_corrupt"] = {"bench.data_corrupt", CheckStatus::kExcluded, 0,
-                                               "data check off (-c 0)"};
-    if (ev.rows.empty() && comm_->size() > 1)
-      for (const char* id : {"bench.busbw_low", "bench.unstable", "bench.algo_gap", "bench.data_corrupt"})
-        facts.overrides[id] = {id, CheckStatus::kCouldNotRun, 0, "no measurement finished"};
     return facts;
   }
 
@@ -326,20 +323,21 @@ class BenchRun {
     }
     ev.rank_host = comm_->nodes().rank_host;
     ev.host = join(comm_->nodes().node_names, ",");
-    const std::string no_model = set_expectations(ev);
-    auto found = checks::check_bench(ev, th_);
-    r.findings.insert(r.findings.end(), found.begin(), found.end());
+    checks::Evidence in;
+    in.bench = &ev;
+    in.bench_thresholds = &th_;
+    in.bench_no_model = set_expectations(ev);
+    in.bench_data_check = plan_.check != 0;
+    const std::vector<checks::Unanswered> unanswered = checks::bench_unanswered(outcome);
+    in.unanswered = &unanswered;
+    in.nodes = &comm_->nodes();
+    in.timeout_s = ctx_.opts.timeout_s;
+    checks::CheckRun run = checks::run_checks("bench", in);
+    run.merge(checks::run_checks("dist", in));
+    r.findings.insert(r.findings.end(), run.findings.begin(), run.findings.end());
     r.collectives = ev.rows;
-    RunFacts facts = facts_of(ev, no_model);
-    if (!outcome.missing_ranks.empty()) {
-      r.findings.push_back(checks::timeout_finding("bench " + outcome.failed_step, outcome.missing_ranks,
-                                                   comm_->nodes(), ctx_.opts.timeout_s));
-    } else if (!outcome.timed_out_ranks.empty()) {
-      Finding f = checks::timeout_finding("bench " + outcome.failed_step, outcome.timed_out_ranks, comm_->nodes(),
-                                          ctx_.opts.timeout_s);
-      f.message += " (they were waiting for peers that never sent)";
-      r.findings.push_back(std::move(f));
-    } else if (outcome.stopped) {
+    RunFacts facts = facts_of();
+    if (outcome.missing_ranks.empty() && outcome.timed_out_ranks.empty() && outcome.stopped) {
       r.incomplete = true;
       r.incomplete_reason = "bench stopped early at " + outcome.failed_step;
     }
@@ -356,6 +354,7 @@ class BenchRun {
                            {"wrong_per_rank", wrong}};
     for (std::size_t nd = 0; nd < comm_->nodes().node_names.size(); ++nd)
       r.hosts.push_back({comm_->nodes().node_names[nd], comm_->nodes().node_ranks[nd], "", nullptr});
+    run.add_to(facts);
     for (const auto& f : r.findings) facts.raised.insert(f.id);
     r.checks = record_outcomes(facts);
   }
@@ -405,7 +404,7 @@ class BenchRun {
 
   void measure_gpu() {
     const gpu::Backend& gpu_backend = gpu::backend();
-    th_.unstable_spread = 0.2;
+    th_ = checks::thresholds_for("nccl");
     gpu::GpuBenchOutcome g;
     dist::Comm* copy_comm = &ctx_.comm();
     auto step = [this](const std::string& s) { progress(s); };
@@ -453,13 +452,13 @@ class BenchRun {
       }
     }
     r_.sections["copies"] = merged;
-    std::vector<std::string> unmeasured;
-    auto low = checks::check_copies(merged, unmeasured);
-    r_.findings.insert(r_.findings.end(), low.begin(), low.end());
-    if (!unmeasured.empty()) {
+    checks::Evidence in;
+    in.copies = &merged;
+    checks::CheckRun run = checks::run_checks("bench", in);
+    r_.findings.insert(r_.findings.end(), run.findings.begin(), run.findings.end());
+    if (!run.incomplete.empty()) {
       r_.incomplete = true;
-      r_.incomplete_reason = fmt::format("{} GPU copy measurement(s) not measured or without an expectation ({}{})",
-                                         unmeasured.size(), unmeasured.front(), unmeasured.size() > 1 ? ", ..." : "");
+      r_.incomplete_reason = run.incomplete;
     }
   }
 

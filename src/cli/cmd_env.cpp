@@ -7,8 +7,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "checks/dist_checks.hpp"
 #include "checks/env_checks.hpp"
+#include "checks/registry.hpp"
 #include "core/catalogue.hpp"
 #include "core/text.hpp"
 
@@ -52,11 +52,15 @@ int run_env(const EnvOptions&, Context& ctx) {
     }
     ranks.push_back(nlohmann::json::parse(*blobs[i]).get<checks::RankEnv>());
   }
-  r.findings = checks::check_env(ranks);
-  if (!missing.empty()) {
-    r.findings.push_back(checks::timeout_finding("reporting the environment", missing,
-                                                 comm.nodes(), ctx.opts.timeout_s));
-  }
+  const std::vector<checks::Unanswered> unanswered = {{"reporting the environment", missing, ""}};
+  checks::Evidence ev;
+  ev.env = &ranks;
+  ev.unanswered = &unanswered;
+  ev.nodes = &comm.nodes();
+  ev.timeout_s = ctx.opts.timeout_s;
+  checks::CheckRun run = checks::run_checks("env", ev);
+  run.merge(checks::run_checks("dist", ev));
+  r.findings = std::move(run.findings);
   for (const auto& e : ranks) {
     if (!e.versions.gpu_note.empty()) {
       r.notes.push_back(fmt::format("{} (rank {}): {}", e.host, e.rank, e.versions.gpu_note));

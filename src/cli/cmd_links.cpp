@@ -13,6 +13,7 @@
 
 #include "checks/dist_checks.hpp"
 #include "checks/link_checks.hpp"
+#include "checks/registry.hpp"
 #include "collectives/link_sweep.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -135,7 +136,10 @@ void render(std::ostream& out, const report::Report& r, const collectives::LinkS
 
 }  // namespace
 
-int run_links(const LinksOptions& o, Context& ctx) {
+namespace {
+
+/// The sweep's plan and the checks' options from the command line.
+collectives::LinkPlan link_plan(const LinksOptions& o, checks::LinkCheckOptions& check_opts) {
   collectives::LinkPlan plan;
   plan.mode = collectives::parse_link_mode(o.mode);
   plan.bytes = parse_size(o.size, "--size");
@@ -145,49 +149,106 @@ int run_links(const LinksOptions& o, Context& ctx) {
   plan.repeat = o.repeat;
   plan.passes = plan.mode == collectives::LinkMode::kBisect ? 1 : o.passes;
   plan.round_timeout_s = o.round_timeout;
-  checks::LinkCheckOptions check_opts;
   if (!o.expect.empty()) check_opts.expected_gbps = checks::parse_expected_gbps(o.expect, "--expect");
   if (check_opts.expected_gbps.count("net")) plan.bisect.expected_gbps = check_opts.expected_gbps["net"];
+  return plan;
+}
 
-  dist::MpiComm& comm = ctx.mpi();
-  // What the hardware should give: each node's best RDMA port (one rank per node probes).
+/// What the hardware should give a net link: each node's best RDMA port (one rank per node
+/// probes, rank 0 applies them to `check_opts`). Returns notes for the report (rank 0).
+std::vector<std::string> probe_net_expectations(const LinksOptions& o, Context& ctx, dist::MpiComm& comm,
+                                                checks::LinkCheckOptions& check_opts) {
   std::vector<std::string> topo_notes;
-  if (o.topo && !check_opts.expected_gbps.count("net") && comm.size() > 1) {
-    ctx.progress("links: probing the NICs for the expected bandwidth...");
-    std::string mine;
-    if (comm.nodes().is_leader(comm.rank())) {
-      probe::ProbeOptions po;
-      po.use_nvml = false;  // NICs and their PCIe links only: sysfs is enough and quick
-      po.use_hwloc = false;
-      checks::NetExpectation e;
-      try {
-        e = checks::net_expectation(probe::probe_local(po));
-      } catch (const std::exception& ex) {
-        e.reason = std::string("topology probe failed: ") + ex.what();
-      }
-      mine = nlohmann::json{{"gbps", e.gbps}, {"from", e.from}, {"reason", e.reason}}.dump();
+  if (!o.topo && !check_opts.expected_gbps.count("net")) check_opts.no_expectation_reason["net"] = "--no-topo";
+  if (!o.topo || check_opts.expected_gbps.count("net") || comm.size() < 2) return topo_notes;
+  ctx.progress("links: probing the NICs for the expected bandwidth...");
+  std::string mine;
+  if (comm.nodes().is_leader(comm.rank())) {
+    probe::ProbeOptions po;
+    po.use_nvml = false;  // NICs and their PCIe links only: sysfs is enough and quick
+    po.use_hwloc = false;
+    checks::NetExpectation e;
+    try {
+      e = checks::net_expectation(probe::probe_local(po));
+    } catch (const std::exception& ex) {
+      e.reason = std::string("topology probe failed: ") + ex.what();
     }
-    auto blobs = comm.gather(mine, dist::Deadline::after(std::min(30.0, std::max(5.0, ctx.deadline().remaining_s() / 10))));
-    if (ctx.is_root()) {
-      std::vector<std::pair<std::string, checks::NetExpectation>> hosts;
-      for (std::size_t r = 0; r < blobs.size(); ++r) {
-        if (!blobs[r] || blobs[r]->empty()) continue;
-        try {
-          auto j = nlohmann::json::parse(*blobs[r]);
-          checks::NetExpectation e;
-          e.gbps = j.value("gbps", 0.0);
-          e.from = j.value("from", "");
-          e.reason = j.value("reason", "");
-          hosts.emplace_back(comm.nodes().rank_host.at(r), e);
-        } catch (const std::exception&) {
-          topo_notes.push_back(fmt::format("links: rank {} sent an unreadable NIC summary", r));
-        }
-      }
-      checks::apply_net_expectations(hosts, check_opts);
-    }
-  } else if (!o.topo && !check_opts.expected_gbps.count("net")) {
-    check_opts.no_expectation_reason["net"] = "--no-topo";
+    mine = nlohmann::json{{"gbps", e.gbps}, {"from", e.from}, {"reason", e.reason}}.dump();
   }
+  auto blobs = comm.gather(mine, dist::Deadline::after(std::min(30.0, std::max(5.0, ctx.deadline().remaining_s() / 10))));
+  if (!ctx.is_root()) return topo_notes;
+  std::vector<std::pair<std::string, checks::NetExpectation>> hosts;
+  for (std::size_t r = 0; r < blobs.size(); ++r) {
+    if (!blobs[r] || blobs[r]->empty()) continue;
+    try {
+      auto j = nlohmann::json::parse(*blobs[r]);
+      checks::NetExpectation e;
+      e.gbps = j.value("gbps", 0.0);
+      e.from = j.value("from", "");
+      e.reason = j.value("reason", "");
+      hosts.emplace_back(comm.nodes().rank_host.at(r), e);
+    } catch (const std::exception&) {
+      topo_notes.push_back(fmt::format("links: rank {} sent an unreadable NIC summary", r));
+    }
+  }
+  checks::apply_net_expectations(hosts, check_opts);
+  return topo_notes;
+}
+
+/// Rank 0: how the sweep ended, as notes and the report's completeness.
+void note_sweep_end(report::Report& r, const collectives::LinkPlan& plan, const collectives::LinkSweepResult& res,
+                    const checks::CheckRun& run, int nranks) {
+  if (nranks < 2) r.notes.push_back("one rank: no link to measure (run under mpirun with 2+ ranks)");
+  // With --repeat, running into the deadline after a whole sweep is how a soak ends.
+  const bool soaked = plan.repeat > 1 && res.rounds_per_sweep > 0 && res.rounds_done >= res.rounds_per_sweep;
+  if (res.deadline_reached && soaked) {
+    r.notes.push_back(fmt::format("soak: {} round(s) = {:.1f} sweep(s) before --timeout", res.rounds_done,
+                                  static_cast<double>(res.rounds_done) / res.rounds_per_sweep));
+  } else if (res.deadline_reached) {
+    r.incomplete = true;
+    r.incomplete_reason = res.stop_reason;
+    r.notes.push_back("stopped early: " + res.stop_reason + " (raise --timeout, or use --mode ring)");
+  }
+  for (const auto& [id, o] : run.outcomes)  // a check that could not judge never passes
+    if (o.status == CheckStatus::kCouldNotRun && !r.incomplete) {
+      r.incomplete = true;
+      r.incomplete_reason = id + " could not judge: " + o.reason;
+    }
+  if (res.failed && r.findings.empty()) {
+    r.incomplete = true;
+    r.incomplete_reason = res.stop_reason;
+  }
+  if (res.failed)
+    r.notes.push_back("a round did not finish: the report holds what was measured before it; "
+                      "the job is ended (MPI may be stuck)");
+}
+
+/// Rank 0: `sections.links` of the report.
+nlohmann::json links_section(const collectives::LinkPlan& plan, const collectives::LinkSweepResult& res,
+                             const checks::LinkAnalysis& analysis, const checks::LinkCheckOptions& check_opts) {
+  nlohmann::json sec = {{"mode", std::string(to_string(plan.mode))},
+                        {"backend", "mpi"},
+                        {"bytes", plan.bytes},
+                        {"iters", plan.iters},
+                        {"rounds_planned", res.rounds_planned},
+                        {"rounds_done", res.rounds_done},
+                        {"round_timeout_s", res.round_timeout_s},
+                        {"remeasured_pairs", res.confirmed_pairs},
+                        {"passes", res.passes_done},
+                        {"silent_ranks", res.silent_ranks},
+                        {"stop_reason", res.stop_reason},
+                        {"classes", checks::link_classes_json(analysis, check_opts)}};
+  if (!res.bisect.is_null()) sec["bisect"] = res.bisect;
+  return sec;
+}
+
+}  // namespace
+
+int run_links(const LinksOptions& o, Context& ctx) {
+  checks::LinkCheckOptions check_opts;
+  const collectives::LinkPlan plan = link_plan(o, check_opts);
+  dist::MpiComm& comm = ctx.mpi();
+  const std::vector<std::string> topo_notes = probe_net_expectations(o, ctx, comm, check_opts);
   ctx.progress(fmt::format("links: {} sweep over {} ranks...", o.mode, comm.size()));
   collectives::SuspectFn suspects;
   if (plan.mode != collectives::LinkMode::kBisect && o.confirm) {
@@ -195,8 +256,12 @@ int run_links(const LinksOptions& o, Context& ctx) {
       checks::LinkSweepData d;
       d.links = links;
       d.rank_host = comm.nodes().rank_host;
+      checks::Evidence ev;
+      ev.links = &d;
+      ev.link_opts = &check_opts;
+      const checks::CheckRun run = checks::run_checks("links", ev);
       std::vector<collectives::Pair> pairs;
-      for (const auto& [a, b] : checks::check_links(d, check_opts).suspect_rank_pairs) pairs.push_back({a, b});
+      for (const auto& [a, b] : run.links->suspect_rank_pairs) pairs.push_back({a, b});
       return pairs;
     };
   }
@@ -218,70 +283,29 @@ int run_links(const LinksOptions& o, Context& ctx) {
   data.rank_host = nodes.rank_host;
   data.round_timeout_s = res.round_timeout_s;
   data.samples = res.samples;
-  checks::LinkAnalysis analysis = checks::check_links(data, check_opts);
-  r.findings = analysis.findings;
-  r.notes.insert(r.notes.end(), topo_notes.begin(), topo_notes.end());
-  if (plan.mode != collectives::LinkMode::kBisect) r.notes.insert(r.notes.end(), analysis.notes.begin(), analysis.notes.end());
+  checks::Evidence ev;
+  ev.links = &data;
+  ev.link_opts = &check_opts;
+  std::optional<checks::BisectFindingsInput> bisect;
   if (plan.mode == collectives::LinkMode::kBisect && !res.failed) {
-    // The bisection's verdict replaces the per-link attribution of its ring measurements.
-    r.findings.clear();
-    checks::BisectFindingsInput in;
-    in.slow = res.bisect_slow;
-    in.inconclusive = res.bisect_inconclusive;
-    in.reference_gbps = res.bisect.value("reference_gbps", 0.0);
-    in.rank_host = nodes.rank_host;
-    for (int s : in.slow) {
-      double g = 0;
-      for (const auto& h : res.bisect["history"])
-        if (h["reference"].get<int>() >= 0 && h["members"].size() == 1 && h["members"][0].get<int>() == s)
-          g = h["gbps"].get<double>();
-      in.slow_gbps.push_back(g);
-    }
-    r.findings = checks::check_bisect(in);
+    bisect = checks::bisect_input(res.bisect_slow, res.bisect_inconclusive, res.bisect, nodes.rank_host);
+    ev.bisect = &*bisect;
+  }
+  checks::CheckRun run = checks::run_checks("links", ev);
+  const checks::LinkAnalysis& analysis = *run.links;
+  r.findings = run.findings;
+  r.notes.insert(r.notes.end(), topo_notes.begin(), topo_notes.end());
+  r.notes.insert(r.notes.end(), run.notes.begin(), run.notes.end());
+  if (bisect)
     for (const auto& g : res.bisect_inconclusive)
       if (g.size() == 1)
         r.notes.push_back(fmt::format("bisection: rank {} looked slow but no healthy partner was "
                                       "left to confirm it",
                                       g[0]));
-  }
-  if (comm.size() < 2) r.notes.push_back("one rank: no link to measure (run under mpirun with 2+ ranks)");
-  // With --repeat, running into the deadline after a whole sweep is how a soak ends.
-  const bool soaked = plan.repeat > 1 && res.rounds_per_sweep > 0 && res.rounds_done >= res.rounds_per_sweep;
-  if (res.deadline_reached && soaked) {
-    r.notes.push_back(fmt::format("soak: {} round(s) = {:.1f} sweep(s) before --timeout", res.rounds_done,
-                                  static_cast<double>(res.rounds_done) / res.rounds_per_sweep));
-  } else if (res.deadline_reached) {
-    r.incomplete = true;
-    r.incomplete_reason = res.stop_reason;
-    r.notes.push_back("stopped early: " + res.stop_reason + " (raise --timeout, or use --mode ring)");
-  }
-  if (auto o = checks::link_slow_outcome(analysis); o && o->status == CheckStatus::kCouldNotRun && !r.incomplete) {
-    r.incomplete = true;
-    r.incomplete_reason = "link.slow could not judge: " + o->reason;
-  }
-  if (res.failed && r.findings.empty()) {
-    r.incomplete = true;
-    r.incomplete_reason = res.stop_reason;
-  }
-  if (res.failed)
-    r.notes.push_back("a round did not finish: the report holds what was measured before it; "
-                      "the job is ended (MPI may be stuck)");
+  note_sweep_end(r, plan, res, run, comm.size());
   for (std::size_t n = 0; n < nodes.node_names.size(); ++n)
     r.hosts.push_back({nodes.node_names[n], nodes.node_ranks[n], "", nullptr});
-  const nlohmann::json classes = checks::link_classes_json(analysis, check_opts);
-  r.sections["links"] = {{"mode", std::string(to_string(plan.mode))},
-                         {"backend", "mpi"},
-                         {"bytes", plan.bytes},
-                         {"iters", plan.iters},
-                         {"rounds_planned", res.rounds_planned},
-                         {"rounds_done", res.rounds_done},
-                         {"round_timeout_s", res.round_timeout_s},
-                         {"remeasured_pairs", res.confirmed_pairs},
-                         {"passes", res.passes_done},
-                         {"silent_ranks", res.silent_ranks},
-                         {"stop_reason", res.stop_reason},
-                         {"classes", classes}};
-  if (!res.bisect.is_null()) r.sections["links"]["bisect"] = res.bisect;
+  r.sections["links"] = links_section(plan, res, analysis, check_opts);
 
   const int code = ctx.finish(r, [&](std::ostream& out) {
     render(out, r, res, analysis, plan, comm.size(), nodes.node_names.size());

@@ -12,23 +12,11 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "checks/log_rules.hpp"
+#include "checks/registry.hpp"
 
 namespace ncd::cli {
 
 namespace {
-
-NCD_REGISTER_CHECK({"log.input_damaged", Severity::kInfo, "log",
-                    "A compressed log is truncated or corrupt: only its first part was analysed",
-                    "The gzip stream ends before its trailer (a copy cut short, a log still being "
-                    "written, a full disk) or fails its CRC/length check. The lines before the "
-                    "damage were analysed; whatever came after is unknown, so a clean result is "
-                    "not a healthy verdict: the run is INCOMPLETE (exit 3) unless the lines read "
-                    "already show a problem.",
-                    "zlib verifies every gzip member's trailer (CRC-32 and length) while the log "
-                    "is decompressed; an early end or a failed check names the file and how much "
-                    "was read.",
-                    "Copy the log again from its source (gzip -t FILE tells whether a copy is "
-                    "whole), or analyse the uncompressed original."});
 
 std::string wrap(const std::string& text, std::size_t width) {
   std::string out, line;
@@ -104,8 +92,10 @@ int run_log(const LogOptions& opts_in, Context& ctx) {
     const std::filesystem::path rel = p.lexically_normal().lexically_relative(cwd);
     if (!rel.empty() && *rel.begin() != "..") f = rel.string();
   }
-  nccl::RunLog model;
-  checks::Diagnosis d = checks::analyze_files(opts.files, &model);
+  const nccl::RunLog model = checks::read_logs(opts.files);
+  checks::Evidence ev;
+  ev.log = &model;
+  checks::CheckRun d = checks::run_checks("log", ev);
 
   report::Report r;
   r.command = "log";
@@ -119,13 +109,9 @@ int run_log(const LogOptions& opts_in, Context& ctx) {
   section["verdict"] = d.verdict;
   section["root_cause"] = d.root;
   r.sections["log"] = std::move(section);
-  for (const auto& damage : model.damaged_inputs) {
-    std::string file = damage.substr(0, damage.find(": "));
-    Finding f = make_finding("log.input_damaged", "", file, damage);
-    f.hint = "copy the log again (gzip -t FILE checks a copy) or analyse the uncompressed original";
-    r.findings.push_back(std::move(f));
+  if (!d.incomplete.empty()) {
     r.incomplete = true;
-    r.incomplete_reason = "a compressed log is truncated or corrupt";
+    r.incomplete_reason = d.incomplete;
   }
   if (model.truncated_lines > 0)
     r.notes.push_back(fmt::format("{} line(s) longer than 64 KiB were cut", model.truncated_lines));

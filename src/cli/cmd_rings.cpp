@@ -9,6 +9,7 @@
 #include "ncd/config.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "checks/registry.hpp"
 #include "checks/ring_predict.hpp"
 #include "nccl/graph_xml.hpp"
 #include "nccl/log_ingest.hpp"
@@ -245,13 +246,16 @@ int run_rings(const RingsOptions& opts, Context& ctx) {
       for (const auto& f : opts.logs) ingest.add_file(f);
       log = ingest.take();
     }
-    checks::RingsOptions ro;
-    ro.nodes = opts.nodes;
-    RingsAnalysis a = checks::analyze_rings(sys, graphs, log ? &*log : nullptr, ro);
+    std::vector<checks::RingsInput> inputs = {{&sys, &graphs, log ? &*log : nullptr, {}}};
+    inputs.front().opts.nodes = opts.nodes;
+    checks::Evidence ev;
+    ev.rings = &inputs;
+    checks::CheckRun run = checks::run_checks("rings", ev);
+    const RingsAnalysis& a = run.rings.front();
     checks::RingsPredictOptions po;
     po.nodes = opts.nodes;
     checks::RingsPrediction p = checks::predict_rings(sys, &graphs, po);
-    r.findings = a.findings;
+    r.findings = run.findings;
     r.findings.insert(r.findings.end(), p.findings.begin(), p.findings.end());
     sort_findings(r.findings);
     r.notes = a.notes;
@@ -328,8 +332,10 @@ LiveRings inspect_rings_live(Context& ctx) {
   }
   nccl::RunLog log = ingest.take();
   const int nodes = static_cast<int>(comm.nodes().node_names.size());
-  std::vector<std::pair<std::string, nccl::GraphFile>> graphs;
-  bool first = true;
+  // Each leader's dumps parsed (a node whose dump is unreadable is named in a note), then one
+  // run of the rings checks over all of them.
+  std::vector<topo::System> systems;
+  std::vector<nccl::GraphFile> graphs;
   for (const auto& c : caps) {
     if (!c.leader) continue;
     if (c.topo_xml.empty() || c.graph_xml.empty()) {
@@ -341,25 +347,28 @@ LiveRings inspect_rings_live(Context& ctx) {
       sys.host = c.host;
       topo::compute_paths(sys);
       nccl::GraphFile gf = nccl::parse_graph_xml(c.graph_xml, c.host + ":NCCL_GRAPH_DUMP_FILE");
-      checks::RingsOptions ro;
-      ro.nodes = nodes;
-      ro.log_host = c.host;
-      ro.compare_hosts = first;
-      first = false;
-      RingsAnalysis a = checks::analyze_rings(sys, gf, &log, ro);
-      out.findings.insert(out.findings.end(), a.findings.begin(), a.findings.end());
-      out.section.push_back(a);
-      out.hosts.push_back(std::move(a));
-      graphs.emplace_back(c.host, std::move(gf));
+      systems.push_back(std::move(sys));
+      graphs.push_back(std::move(gf));
     } catch (const InputError& e) {
       out.notes.push_back(e.what());
     }
   }
-  std::vector<std::pair<std::string, const nccl::GraphFile*>> per_host;
-  for (const auto& [h, gf] : graphs) per_host.emplace_back(h, &gf);
-  auto cmp = checks::compare_node_graphs(per_host);
-  out.findings.insert(out.findings.end(), cmp.begin(), cmp.end());
-  sort_findings(out.findings);
+  std::vector<checks::RingsInput> inputs;
+  for (std::size_t i = 0; i < systems.size(); ++i) {
+    checks::RingsInput in{&systems[i], &graphs[i], &log, {}};
+    in.opts.nodes = nodes;
+    in.opts.log_host = systems[i].host;
+    in.opts.compare_hosts = i == 0;
+    inputs.push_back(std::move(in));
+  }
+  checks::Evidence ev;
+  ev.rings = &inputs;
+  checks::CheckRun run = checks::run_checks("rings", ev);
+  out.findings = std::move(run.findings);
+  for (auto& a : run.rings) {
+    out.section.push_back(a);
+    out.hosts.push_back(std::move(a));
+  }
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include "checks/baseline.hpp"
 #include "checks/bench_checks.hpp"
 #include "checks/dist_checks.hpp"
+#include "checks/registry.hpp"
 #include "checks/env_checks.hpp"
 #include "checks/link_checks.hpp"
 #include "checks/ring_predict.hpp"
@@ -186,11 +187,28 @@ struct Sweep {
   double started = 0;
   std::size_t stage_index = 0;
   double stage_started = 0;
-  std::map<std::string, CheckOutcome> overrides;  ///< outcomes a stage knows better (busbw_low: no model)
+  checks::CheckRun checks;  ///< what the stages' checks gave beyond findings (outcomes they know better)
   /// What each host's best RDMA port should give a net link, from the topo stage (rank 0; empty
   /// when that stage did not run): the links stage judges the fabric against it, as `links` does.
   std::vector<std::pair<std::string, checks::NetExpectation>> net_expect;
 
+  /// An Evidence naming the job's nodes (for unanswered steps); a stage adds its inputs.
+  [[nodiscard]] checks::Evidence evidence() const {
+    checks::Evidence ev;
+    ev.nodes = &comm.nodes();
+    ev.timeout_s = ctx.opts.timeout_s;
+    return ev;
+  }
+  /// A stage's check results: findings into the report, outcomes kept for the verdict; returns
+  /// the notes for the stage to place.
+  std::vector<std::string> add(checks::CheckRun run) {
+    r.findings.insert(r.findings.end(), run.findings.begin(), run.findings.end());
+    run.findings.clear();
+    std::vector<std::string> notes = std::move(run.notes);
+    run.notes.clear();
+    checks.merge(std::move(run));
+    return notes;
+  }
   /// The deadline of one stage: the sweep's, or three times its budget when that is sooner
   /// (a stage far over its budget is hung, not slow).
   [[nodiscard]] dist::Deadline stage_deadline(double budget) const {
@@ -261,11 +279,12 @@ EnvResult stage_env(Sweep& s, const dist::Deadline& deadline) {
     }
     out.ranks.push_back(nlohmann::json::parse(*blobs[i]).get<checks::RankEnv>());
   }
-  auto found = checks::check_env(out.ranks);
-  s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
-  if (!out.missing.empty())
-    s.r.findings.push_back(checks::timeout_finding("reporting the environment", out.missing, s.comm.nodes(),
-                                                   s.ctx.opts.timeout_s));
+  const std::vector<checks::Unanswered> unanswered = {{"reporting the environment", out.missing, ""}};
+  checks::Evidence ev = s.evidence();
+  ev.env = &out.ranks;
+  ev.unanswered = &unanswered;
+  (void)s.add(checks::run_checks("env", ev));
+  (void)s.add(checks::run_checks("dist", ev));
   s.r.sections["env"] = out.ranks;
   std::set<std::string> versions;
   for (const auto& e : out.ranks) {
@@ -326,6 +345,128 @@ std::vector<report::CollectiveResult> repeat_unstable(Sweep& s, collectives::Ben
   return rows;
 }
 
+/// The host backend: one size at a time, smallest first. Before a larger size, rank 0
+/// predicts its time from the last one and skips it when it would overrun the stage (a node
+/// shaped to 200 Mbit/s makes a 32 MiB allreduce take seconds per iteration), so the bench
+/// never breaks the job and the links stage still runs to name the slow part. Unstable rows
+/// are measured again into `repeats`.
+collectives::BenchOutcome measure_host(Sweep& s, collectives::BenchPlan bp, const dist::Deadline& deadline,
+                                       std::vector<report::CollectiveResult>& repeats) {
+  auto progress = [&s](const std::string& step) { s.progress("bench", step); };
+  collectives::BenchOutcome outcome;
+  dist::MpiComm& mpi = s.ctx.mpi();
+  const double stage_start = s.ctx.elapsed_s();
+  const auto sizes = bp.sizes;
+  for (std::size_t k = 0; k < sizes.size(); ++k) {
+    bp.sizes = {sizes[k]};
+    const double t0 = s.ctx.elapsed_s();
+    collectives::BenchOutcome o = collectives::run_host_bench(bp, mpi, deadline, progress);
+    outcome.points.insert(outcome.points.end(), o.points.begin(), o.points.end());
+    outcome.missing_ranks = o.missing_ranks;
+    outcome.timed_out_ranks = o.timed_out_ranks;
+    outcome.failed_step = o.failed_step;
+    outcome.stopped = o.stopped;
+    if (o.stopped || mpi.broken() || k + 1 == sizes.size()) break;
+    std::string go = "go";
+    if (s.ctx.is_root()) {
+      const double took = s.ctx.elapsed_s() - t0;
+      const double next = took * static_cast<double>(sizes[k + 1]) / static_cast<double>(sizes[k]);
+      const double used = s.ctx.elapsed_s() - stage_start;
+      if (used + next > 1.5 * s.budget_of("bench") || next > 0.5 * deadline.remaining_s())
+        go = fmt::format("bench: skipped {} and larger: {} took {:.1f} s, {} would take about {:.0f} s "
+                         "(the stage's budget is {:.0f} s)",
+                         format_size(sizes[k + 1]), format_size(sizes[k]), took, format_size(sizes[k + 1]), next,
+                         s.budget_of("bench"));
+    }
+    if (mpi.size() > 1 && !mpi.broadcast(go, deadline)) break;
+    if (go != "go") {
+      if (s.ctx.is_root()) s.r.notes.push_back(go);
+      break;
+    }
+  }
+  if (!outcome.stopped && !mpi.broken()) repeats = repeat_unstable(s, bp, outcome, stage_start, deadline);
+  return outcome;
+}
+
+/// The GPU backend: NCCL's collectives, then (when planned) each node's copy bandwidth,
+/// measured by one rank per node (the others would measure the same GPUs) into `copies`.
+collectives::BenchOutcome measure_gpu(Sweep& s, const collectives::BenchPlan& bp, const dist::Deadline& deadline,
+                                      nlohmann::json& copies) {
+  auto progress = [&s](const std::string& step) { s.progress("bench", step); };
+  gpu::GpuBenchOutcome g = gpu::backend().run_bench(bp, s.comm, deadline, progress);
+  if (s.ctx.is_root()) s.r.notes.insert(s.r.notes.end(), g.notes.begin(), g.notes.end());
+  if (s.ctx.is_root()) s.r.findings.insert(s.r.findings.end(), g.findings.begin(), g.findings.end());
+  if (s.plan.copies && !s.comm.broken()) {
+    s.progress("bench", "copy bandwidth");
+    nlohmann::json mine = nlohmann::json::array();
+    if (s.comm.nodes().is_leader(s.comm.rank())) {
+      for (const auto& c : gpu::backend().run_copies(s.plan.copy_bytes, 10, deadline))
+        mine.push_back(gpu::copy_to_json(c, s.comm.host(), s.comm.rank()));
+    }
+    auto all = s.comm.gather(mine.dump(), deadline);
+    for (const auto& b : all)
+      if (b)
+        for (const auto& c : nlohmann::json::parse(*b)) copies.push_back(c);
+  }
+  return std::move(g.bench);
+}
+
+/// Rank 0: the stage's rows, copies and unanswered steps through the bench and dist checks,
+/// with NCCL's model as the GPU expectation (the first node's topology from the topo stage;
+/// topo.differs says when the nodes differ).
+void judge_bench(Sweep& s, checks::BenchEvidence& ev, const collectives::BenchOutcome& outcome,
+                 const checks::BenchThresholds& th, const nlohmann::json& copies) {
+  checks::Evidence in = s.evidence();
+  if (s.plan.backend == "nccl") {
+    in.bench_no_model = "the topology was not probed (topo stage)";
+    for (const auto& h : s.r.hosts) {
+      if (!h.topology.is_object()) continue;
+      topo::System sys;
+      from_json(h.topology, sys);
+      topo::compute_paths(sys);
+      in.bench_no_model = checks::apply_model_expectation(ev, sys, static_cast<int>(s.comm.nodes().node_names.size()));
+      break;
+    }
+  }
+  in.bench = &ev;
+  in.bench_thresholds = &th;
+  in.bench_failed_step = outcome.failed_step;
+  if (!copies.empty()) {
+    s.r.sections["copies"] = copies;
+    in.copies = &copies;
+  }
+  const std::vector<checks::Unanswered> unanswered = checks::bench_unanswered(outcome);
+  in.unanswered = &unanswered;
+  checks::CheckRun run = checks::run_checks("bench", in);
+  if (!run.incomplete.empty()) {
+    s.r.incomplete = true;
+    s.r.incomplete_reason = run.incomplete;
+  }
+  (void)s.add(std::move(run));
+  s.r.collectives.insert(s.r.collectives.end(), ev.rows.begin(), ev.rows.end());
+  (void)s.add(checks::run_checks("dist", in));
+  if (outcome.missing_ranks.empty() && outcome.timed_out_ranks.empty() && outcome.stopped)
+    s.r.notes.push_back("bench stopped early at " + outcome.failed_step);
+}
+
+/// "allreduce busbw at 16M (mpi): ring 1.2, tree 0.9, native 1.3 GB/s"
+std::string bench_summary(const Sweep& s, const std::vector<report::CollectiveResult>& rows, std::size_t copies) {
+  std::map<std::string, const report::CollectiveResult*> at_max;
+  std::size_t largest = 0;
+  for (const auto& row : rows) largest = std::max<std::size_t>(largest, row.bytes);
+  for (const auto& row : rows)
+    if (row.bytes == largest) at_max[row.algo] = &row;
+  std::vector<std::string> parts;
+  for (const char* a : {"ring", "tree", "native"})
+    if (at_max.count(a))
+      parts.push_back(at_max[a]->expected_busbw_gbps
+                          ? fmt::format("{} {:.2f} (model {:.1f})", a, at_max[a]->busbw_gbps, *at_max[a]->expected_busbw_gbps)
+                          : fmt::format("{} {:.2f}", a, at_max[a]->busbw_gbps));
+  return parts.empty() ? std::string("no measurement finished")
+                       : fmt::format("allreduce busbw at {} ({}): {} GB/s{}", format_size(largest), s.plan.backend,
+                                     join(parts, ", "), copies == 0 ? "" : fmt::format("; {} copy measurement(s)", copies));
+}
+
 void stage_bench(Sweep& s, const dist::Deadline& deadline) {
   collectives::BenchPlan bp;
   bp.ops = {collectives::Op::kAllReduce};
@@ -334,67 +475,11 @@ void stage_bench(Sweep& s, const dist::Deadline& deadline) {
   bp.iters = s.plan.bench_iters;
   bp.warmup = s.plan.bench_warmup;
   bp.check = 1;
-  auto progress = [&s](const std::string& step) { s.progress("bench", step); };
-  collectives::BenchOutcome outcome;
-  checks::BenchThresholds th;
   std::vector<report::CollectiveResult> repeats;
   nlohmann::json copies = nlohmann::json::array();
-  if (s.plan.backend == "mpi") {
-    // One size at a time, smallest first: before a larger size, rank 0 predicts its time from
-    // the last one and skips it when it would overrun the stage (a node shaped to 200 Mbit/s
-    // makes a 32 MiB allreduce take seconds per iteration), so the bench never breaks the job
-    // and the links stage still runs to name the slow part.
-    dist::MpiComm& mpi = s.ctx.mpi();
-    const double stage_start = s.ctx.elapsed_s();
-    const auto sizes = bp.sizes;
-    for (std::size_t k = 0; k < sizes.size(); ++k) {
-      bp.sizes = {sizes[k]};
-      const double t0 = s.ctx.elapsed_s();
-      collectives::BenchOutcome o = collectives::run_host_bench(bp, mpi, deadline, progress);
-      outcome.points.insert(outcome.points.end(), o.points.begin(), o.points.end());
-      outcome.missing_ranks = o.missing_ranks;
-      outcome.timed_out_ranks = o.timed_out_ranks;
-      outcome.failed_step = o.failed_step;
-      outcome.stopped = o.stopped;
-      if (o.stopped || mpi.broken() || k + 1 == sizes.size()) break;
-      std::string go = "go";
-      if (s.ctx.is_root()) {
-        const double took = s.ctx.elapsed_s() - t0;
-        const double next = took * static_cast<double>(sizes[k + 1]) / static_cast<double>(sizes[k]);
-        const double used = s.ctx.elapsed_s() - stage_start;
-        if (used + next > 1.5 * s.budget_of("bench") || next > 0.5 * deadline.remaining_s())
-          go = fmt::format("bench: skipped {} and larger: {} took {:.1f} s, {} would take about {:.0f} s "
-                           "(the stage's budget is {:.0f} s)",
-                           format_size(sizes[k + 1]), format_size(sizes[k]), took, format_size(sizes[k + 1]),
-                           next, s.budget_of("bench"));
-      }
-      if (mpi.size() > 1 && !mpi.broadcast(go, deadline)) break;
-      if (go != "go") {
-        if (s.ctx.is_root()) s.r.notes.push_back(go);
-        break;
-      }
-    }
-    if (!outcome.stopped && !mpi.broken()) repeats = repeat_unstable(s, bp, outcome, stage_start, deadline);
-  } else {
-    th.unstable_spread = 0.2;
-    gpu::GpuBenchOutcome g = gpu::backend().run_bench(bp, s.comm, deadline, progress);
-    outcome = std::move(g.bench);
-    if (s.ctx.is_root()) s.r.notes.insert(s.r.notes.end(), g.notes.begin(), g.notes.end());
-    if (s.ctx.is_root()) s.r.findings.insert(s.r.findings.end(), g.findings.begin(), g.findings.end());
-    if (s.plan.copies && !s.comm.broken()) {
-      s.progress("bench", "copy bandwidth");
-      // One rank per node measures its node's GPUs (the others would measure the same ones).
-      nlohmann::json mine = nlohmann::json::array();
-      if (s.comm.nodes().is_leader(s.comm.rank())) {
-        for (const auto& c : gpu::backend().run_copies(s.plan.copy_bytes, 10, deadline))
-          mine.push_back(gpu::copy_to_json(c, s.comm.host(), s.comm.rank()));
-      }
-      auto all = s.comm.gather(mine.dump(), deadline);
-      for (const auto& b : all)
-        if (b)
-          for (const auto& c : nlohmann::json::parse(*b)) copies.push_back(c);
-    }
-  }
+  const bool host = s.plan.backend == "mpi";
+  const checks::BenchThresholds th = checks::thresholds_for(host ? "mpi" : "nccl");
+  const collectives::BenchOutcome outcome = host ? measure_host(s, bp, deadline, repeats) : measure_gpu(s, bp, deadline, copies);
   if (!s.ctx.is_root()) return;
   checks::BenchEvidence ev;
   for (const auto& p : outcome.points) {
@@ -404,67 +489,10 @@ void stage_bench(Sweep& s, const dist::Deadline& deadline) {
   ev.rank_host = s.comm.nodes().rank_host;
   ev.host = join(s.comm.nodes().node_names, ",");
   ev.repeats = std::move(repeats);
-  if (s.plan.backend == "nccl") {
-    // The expectation: NCCL's model for the topology the topo stage found (the first node's;
-    // topo.differs says when the nodes differ).
-    std::string why = "the topology was not probed (topo stage)";
-    for (const auto& h : s.r.hosts) {
-      if (!h.topology.is_object()) continue;
-      topo::System sys;
-      from_json(h.topology, sys);
-      topo::compute_paths(sys);
-      why = checks::apply_model_expectation(ev, sys, static_cast<int>(s.comm.nodes().node_names.size()));
-      break;
-    }
-    if (!why.empty()) s.overrides["bench.busbw_low"] = {"bench.busbw_low", CheckStatus::kCouldNotRun, 0, why};
-  }
-  auto found = checks::check_bench(ev, th);
-  s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
-  if (ev.rows.empty())  // the stage ran but measured nothing: its checks looked at nothing
-    for (const char* id : {"bench.busbw_low", "bench.unstable", "bench.algo_gap", "bench.data_corrupt"})
-      s.overrides[id] = {id, CheckStatus::kCouldNotRun, 0,
-                         "no measurement finished" + (outcome.failed_step.empty() ? std::string() : " (" + outcome.failed_step + ")")};
-  s.r.collectives.insert(s.r.collectives.end(), ev.rows.begin(), ev.rows.end());
-  if (!outcome.missing_ranks.empty()) {
-    s.r.findings.push_back(checks::timeout_finding("bench " + outcome.failed_step, outcome.missing_ranks,
-                                                   s.comm.nodes(), s.ctx.opts.timeout_s));
-  } else if (!outcome.timed_out_ranks.empty()) {
-    Finding f = checks::timeout_finding("bench " + outcome.failed_step, outcome.timed_out_ranks, s.comm.nodes(),
-                                        s.ctx.opts.timeout_s);
-    f.message += " (they were waiting for peers that never sent)";
-    s.r.findings.push_back(std::move(f));
-  } else if (outcome.stopped) {
-    s.r.notes.push_back("bench stopped early at " + outcome.failed_step);
-  }
-  if (!copies.empty()) {
-    s.r.sections["copies"] = copies;
-    std::vector<std::string> unmeasured;
-    auto low = checks::check_copies(copies, unmeasured);
-    s.r.findings.insert(s.r.findings.end(), low.begin(), low.end());
-    if (!unmeasured.empty()) {
-      s.r.incomplete = true;
-      s.r.incomplete_reason = fmt::format("{} GPU copy measurement(s) not measured or without an expectation ({}{})",
-                                          unmeasured.size(), unmeasured.front(), unmeasured.size() > 1 ? ", ..." : "");
-    }
-  }
+  judge_bench(s, ev, outcome, th, copies);
   s.r.sections["bench"] = {{"backend", s.plan.backend}, {"nranks", s.comm.size()}, {"iters", bp.iters},
                            {"warmup", bp.warmup}, {"check", bp.check}};
-  // "allreduce at 16M: ring 1.2, tree 0.9, native 1.3 GB/s busbw"
-  std::map<std::string, const report::CollectiveResult*> at_max;
-  std::size_t largest = 0;
-  for (const auto& row : ev.rows) largest = std::max<std::size_t>(largest, row.bytes);
-  for (const auto& row : ev.rows)
-    if (row.bytes == largest) at_max[row.algo] = &row;
-  std::vector<std::string> parts;
-  for (const char* a : {"ring", "tree", "native"})
-    if (at_max.count(a))
-      parts.push_back(at_max[a]->expected_busbw_gbps
-                          ? fmt::format("{} {:.2f} (model {:.1f})", a, at_max[a]->busbw_gbps, *at_max[a]->expected_busbw_gbps)
-                          : fmt::format("{} {:.2f}", a, at_max[a]->busbw_gbps));
-  s.summary["bench"] = parts.empty() ? std::string("no measurement finished")
-                                     : fmt::format("allreduce busbw at {} ({}): {} GB/s{}", format_size(largest),
-                                                   s.plan.backend, join(parts, ", "),
-                                                   copies.empty() ? "" : fmt::format("; {} copy measurement(s)", copies.size()));
+  s.summary["bench"] = bench_summary(s, ev.rows, copies.size());
 }
 
 // topo -----------------------------------------------------------------------------------------
@@ -506,23 +534,21 @@ void stage_topo(Sweep& s, const dist::Deadline& deadline) {
   LiveTopology live = gather_live_topology(s.comm, s.comm.size() > 1, deadline);
   if (!s.ctx.is_root()) return;
   std::vector<topo::System> systems;
-  std::vector<std::string> notes;
+  checks::Evidence ev = s.evidence();
+  // Up to kExpandNodesUpTo nodes one model per node, else one per distinct topology; cluster
+  // consistency (topo.differs, gpu.count_mismatch) comes from the same checks.
   if (live.nodes <= checks::kExpandNodesUpTo) {
     systems = expand_nodes(live);
-    // Cluster consistency (topo.differs, gpu.count_mismatch, grouped) comes from the same checks.
-    auto found = checks::check_topology(systems);
-    s.r.findings.insert(s.r.findings.end(), found.begin(), found.end());
-    notes = checks::topology_notes(systems);
+    ev.systems = &systems;
   } else {
     s.r.hosts = grouped_host_entries(live, nodes);
-    auto grouped = checks::check_topology_groups(live.groups);
-    s.r.findings.insert(s.r.findings.end(), grouped.findings.begin(), grouped.findings.end());
-    notes = std::move(grouped.notes);
+    ev.groups = &live.groups;
   }
+  const std::vector<std::string> notes = s.add(checks::run_checks("topo", ev));
   for (const auto& n : group_host_notes(notes, nodes.node_names)) s.r.notes.push_back("topo: " + n);
-  if (!live.missing_ranks.empty())
-    s.r.findings.push_back(
-        checks::timeout_finding("probing the topology", live.missing_ranks, nodes, s.ctx.opts.timeout_s));
+  const std::vector<checks::Unanswered> unanswered = {{"probing the topology", live.missing_ranks, ""}};
+  ev.unanswered = &unanswered;
+  (void)s.add(checks::run_checks("dist", ev));
   std::map<std::string, std::vector<std::string>> by_fp;
   std::size_t gpus = 0, nics = 0;
   for (const auto& sys : systems) {
@@ -552,10 +578,10 @@ void stage_topo(Sweep& s, const dist::Deadline& deadline) {
   // NCCL's graphs predicted once per distinct topology; nodes worse than their siblings are named.
   std::vector<std::pair<std::string, const topo::System*>> fp_sys;
   for (const auto& sys : systems) fp_sys.emplace_back(topo::fingerprint(sys).digest, &sys);
-  std::vector<std::string> pnotes;
-  auto pf = checks::predicted_node_findings(fp_sys, static_cast<int>(nodes.node_names.size()), &pnotes);
-  s.r.findings.insert(s.r.findings.end(), pf.begin(), pf.end());
-  for (const auto& n : pnotes) s.r.notes.push_back("rings: " + n);
+  checks::Evidence pe;
+  pe.predicted = &fp_sys;
+  pe.job_nodes = static_cast<int>(nodes.node_names.size());
+  for (const auto& n : s.add(checks::run_family("rings.predicted", pe))) s.r.notes.push_back("rings: " + n);
 }
 
 // links ----------------------------------------------------------------------------------------
@@ -576,8 +602,12 @@ void stage_links(Sweep& s, const dist::Deadline& deadline, double budget_s) {
     checks::LinkSweepData d;
     d.links = links;
     d.rank_host = s.comm.nodes().rank_host;
+    checks::Evidence ev;
+    ev.links = &d;
+    ev.link_opts = &link_opts;
+    const checks::CheckRun run = checks::run_checks("links", ev);
     std::vector<collectives::Pair> pairs;
-    for (const auto& [a, b] : checks::check_links(d, link_opts).suspect_rank_pairs) pairs.push_back({a, b});
+    for (const auto& [a, b] : run.links->suspect_rank_pairs) pairs.push_back({a, b});
     return pairs;
   };
   collectives::LinkSweepResult res = collectives::run_link_sweep(lp, s.ctx.mpi(), deadline, stage_s, suspects);
@@ -587,11 +617,14 @@ void stage_links(Sweep& s, const dist::Deadline& deadline, double budget_s) {
   data.silent_ranks = res.silent_ranks;
   data.rank_host = s.comm.nodes().rank_host;
   data.round_timeout_s = res.round_timeout_s;
-  checks::LinkAnalysis analysis = checks::check_links(data, link_opts);
-  s.r.findings.insert(s.r.findings.end(), analysis.findings.begin(), analysis.findings.end());
+  checks::Evidence ev;
+  ev.links = &data;
+  ev.link_opts = &link_opts;
+  checks::CheckRun run = checks::run_checks("links", ev);
+  const checks::LinkAnalysis analysis = *run.links;
+  const std::vector<std::string> notes = s.add(std::move(run));
   s.r.links.insert(s.r.links.end(), res.links.begin(), res.links.end());
-  s.r.notes.insert(s.r.notes.end(), analysis.notes.begin(), analysis.notes.end());
-  if (auto o = checks::link_slow_outcome(analysis)) s.overrides[o->id] = *o;
+  s.r.notes.insert(s.r.notes.end(), notes.begin(), notes.end());
   if (res.deadline_reached) s.r.notes.push_back("links: stopped early: " + res.stop_reason);
   if (res.failed) s.r.notes.push_back("links: a round did not finish; the report holds what was measured before it");
   const nlohmann::json classes = checks::link_classes_json(analysis, link_opts);
@@ -908,14 +941,16 @@ void close_report(Sweep& s, const EnvResult& env, const report::Report& baseline
   r.sections["plan"] = s.plan;
   const bool with_baseline = !s.opts.baseline.empty();
   RunFacts facts = sweep_facts(r, s.stages, env, s.comm.size(), nodes.node_names.size(), with_baseline);
-  facts.overrides.insert(s.overrides.begin(), s.overrides.end());
   if (with_baseline) {
-    auto found = checks::baseline_findings(baseline, r);
-    r.findings.insert(r.findings.end(), found.begin(), found.end());
+    checks::Evidence ev;
+    ev.baseline = &baseline;
+    ev.current = &r;
+    (void)s.add(checks::run_checks("baseline", ev));
     r.sections["baseline"] = {{"file", s.opts.baseline},
                               {"started", baseline.started_unix},
                               {"collectives", baseline.collectives}};
   }
+  s.checks.add_to(facts);
   for (const auto& x : r.findings) facts.raised.insert(x.id);
   r.checks = record_outcomes(facts);
 }

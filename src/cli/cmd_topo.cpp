@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "checks/dist_checks.hpp"
+#include "checks/registry.hpp"
 #include "checks/topo_checks.hpp"
 #include "checks/topo_groups.hpp"
 #include "cli/topo_live.hpp"
@@ -151,7 +151,9 @@ namespace {
 int finish_grouped(const TopoOptions& o, Context& ctx, report::Report& r, LiveTopology& live,
                    const dist::NodeMap& nodes) {
   r.hosts = grouped_host_entries(live, nodes);
-  auto grouped = checks::check_topology_groups(live.groups);
+  checks::Evidence ev;
+  ev.groups = &live.groups;
+  checks::CheckRun grouped = checks::run_checks("topo", ev);
   r.findings.insert(r.findings.end(), grouped.findings.begin(), grouped.findings.end());
   r.notes = std::move(grouped.notes);
   r.notes.push_back(fmt::format("topology: {} node(s) in {} distinct topolog{}; each analysed once, hosts[] carry "
@@ -198,8 +200,12 @@ int run_topo(const TopoOptions& o, Context& ctx) {
     const auto& nodes = comm.nodes();
     LiveTopology live = gather_live_topology(comm, comm.is_mpi(), ctx.deadline());
     if (!ctx.is_root()) return ctx.finish(r, nullptr);
-    if (!live.missing_ranks.empty())
-      r.findings.push_back(checks::timeout_finding("probing the topology", live.missing_ranks, nodes, ctx.opts.timeout_s));
+    const std::vector<checks::Unanswered> unanswered = {{"probing the topology", live.missing_ranks, ""}};
+    checks::Evidence ev;
+    ev.unanswered = &unanswered;
+    ev.nodes = &nodes;
+    ev.timeout_s = ctx.opts.timeout_s;
+    r.findings = checks::run_checks("dist", ev).findings;
     if (live.nodes > checks::kExpandNodesUpTo) return finish_grouped(o, ctx, r, live, nodes);
     systems = expand_nodes(live);
     for (const auto& s : systems) {
@@ -208,9 +214,11 @@ int run_topo(const TopoOptions& o, Context& ctx) {
                          topo::system_to_json(s)});
     }
   }
-  auto found = checks::check_topology(systems);
-  r.findings.insert(r.findings.end(), found.begin(), found.end());
-  r.notes = checks::topology_notes(systems);
+  checks::Evidence ev;
+  ev.systems = &systems;
+  checks::CheckRun run = checks::run_checks("topo", ev);
+  r.findings.insert(r.findings.end(), run.findings.begin(), run.findings.end());
+  r.notes = std::move(run.notes);
   nlohmann::json sec = nlohmann::json::array();
   for (const auto& s : systems) sec.push_back(section_for(s));
   r.sections["topology"] = {{"hosts", sec}};

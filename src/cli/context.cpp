@@ -143,6 +143,129 @@ void Context::end_progress() {
   progress_shown_ = false;
 }
 
+bool Context::note_interrupt(report::Report& r, std::string& prom_path) {
+  int size = comm_ ? comm_->size() : 1;
+  std::vector<int> alive = size > 1 ? comm_->alive_after_interrupt(0.3) : std::vector<int>{0};
+  std::vector<int> dead;
+  for (int rank = 0; rank < size; ++rank)
+    if (!std::binary_search(alive.begin(), alive.end(), rank)) dead.push_back(rank);
+  if (!dead.empty()) {
+    r.notes.push_back("the launcher ended the job after rank(s) " + format_ranges(dead) + " stopped answering");
+    return false;
+  }
+  // Every rank was alive: the signal is the cause. Timeouts it provoked only name ranks
+  // that were waiting for it.
+  std::erase_if(r.findings, [](const Finding& f) { return f.id == "bench.timeout" || f.id == "link.unresponsive"; });
+  Finding f = make_finding("run.interrupted", comm_ ? comm_->host() : dist::local_hostname(), "the whole job",
+                           fmt::format("interrupted by a signal (SIGINT or SIGTERM, from the user or the "
+                                       "launcher) after {:.1f} s; all {} rank(s) were alive; the "
+                                       "results are incomplete",
+                                       elapsed_s(), size));
+  r.findings.insert(r.findings.begin(), std::move(f));
+  r.incomplete = true;
+  r.incomplete_reason = r.incomplete_reason.empty() ? std::string("interrupted by a signal")
+                                                    : "interrupted by a signal (" + r.incomplete_reason + ")";
+  // A Prometheus textfile keeps the last complete run's metrics: a Ctrl-C says nothing
+  // about the cluster (node_exporter's node_textfile_mtime_seconds shows its age).
+  struct stat st {};
+  if (!prom_path.empty() && ::stat(prom_path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    r.notes.push_back("interrupted: " + prom_path + " was left as the previous run wrote it");
+    prom_path.clear();
+  }
+  return true;
+}
+
+nlohmann::json Context::write_prom_dir(report::Report& r, int code, const report::PromOptions& prom_opts,
+                                       std::vector<std::string>& failed) {
+  // --prom-dir: one textfile per node. Rank 0 renders them all; it writes its own node's (with
+  // the job-wide series) and, without a job, every one; each other node's first rank writes
+  // its own, sent with the exit code.
+  const bool job = comm_ && comm_->size() > 1;
+  nlohmann::json prom_send = nlohmann::json::array();  // [{host, text}] for the other nodes
+  std::string root_host = comm_ ? comm_->host() : std::string();
+  if (root_host.empty())
+    for (const auto& h : r.hosts)
+      if (std::find(h.ranks.begin(), h.ranks.end(), 0) != h.ranks.end()) root_host = h.name;
+  if (root_host.empty()) root_host = dist::local_hostname();
+  std::vector<std::string> unsent;
+  for (const auto& [host, text] : report::render_prometheus_per_host(r, code, prom_opts, root_host)) {
+    const bool has_leader = job && std::find(comm_->nodes().rank_host.begin(), comm_->nodes().rank_host.end(),
+                                             host) != comm_->nodes().rank_host.end();
+    if (host == root_host || !has_leader) {
+      if (auto e = write_prom_dir_file(opts.prom_dir, host, text)) failed.push_back(*e);
+    } else if (comm_->broken()) {
+      unsent.push_back(host);
+    } else {
+      prom_send.push_back({{"host", host}, {"text", text}});
+    }
+  }
+  if (!unsent.empty())
+    r.notes.push_back("--prom-dir: the textfiles of " + join(unsent, ", ") +
+                      " were not written (the job's communication broke); " + root_host +
+                      "'s file holds the job's verdict on every node");
+  return prom_send;
+}
+
+void Context::write_outputs(report::Report& r, int code, const std::string& prom_path,
+                            const report::PromOptions& prom_opts, std::vector<std::string> failed,
+                            const std::function<void(std::ostream&)>& body) {
+  // Files first: when the launcher is ending the job, SIGKILL follows SIGTERM within a second,
+  // and the report files are what scrapers and scripts read.
+  // A file that cannot be written does not stop the others nor the verdict on stdout; the
+  // exit status is then 3 (after the text, so the verdict is still shown).
+  std::vector<std::string> files =
+      report::write_report_files(r, code, opts.json_path, prom_path, opts.junit_path, opts.html_path, prom_opts);
+  failed.insert(failed.begin(), files.begin(), files.end());
+  if (opts.format == "json") {
+    out << report::report_to_json(r, code).dump(2) << '\n';
+  } else {
+    report::render_incomplete_header(r, style(), out);
+    if (body) body(out);
+    // The files are written: what reaches a terminal has its control characters shown, not
+    // obeyed (a report or log line can hold any escape sequence).
+    escape_for_terminal(r);
+    report::render_findings_text(r, code, style(), out);
+  }
+  out.flush();
+  bool stdout_named = std::any_of(failed.begin(), failed.end(), [](const std::string& f) {
+    return f.rfind("cannot write standard output", 0) == 0;
+  });
+  if (!out) {
+    out.clear();
+    if (!stdout_named) failed.emplace_back("cannot write standard output: write failed (disk full, closed or broken pipe)");
+  }
+  for (const auto& f : failed) err << "nccl-doctor: " << f << '\n';
+  if (!failed.empty()) {
+    err.flush();
+    output_failed_ = true;
+  }
+}
+
+int Context::share_verdict(int code, const nlohmann::json& prom_send) {
+  if (!comm_ || comm_->size() < 2 || comm_->broken()) return code;
+  std::string blob = std::to_string(code);
+  // The other nodes' --prom-dir textfiles follow the code ("CODE\n[{host, text}...]").
+  if (is_root() && !prom_send.empty()) blob += "\n" + prom_send.dump();
+  if (!comm_->broadcast(blob, dist::Deadline::after(30))) return code;
+  code = std::atoi(blob.c_str());
+  std::size_t nl = blob.find('\n');
+  if (is_root() || nl == std::string::npos || !comm_->nodes().is_leader(comm_->rank())) return code;
+  const std::string& dir = opts.prom_dir;
+  nlohmann::json files = nlohmann::json::parse(blob.substr(nl + 1), nullptr, false);
+  if (!files.is_array()) return code;
+  for (const auto& f : files) {
+    if (f.value("host", std::string()) != comm_->host()) continue;
+    auto e = dir.empty() ? std::optional<std::string>("--prom-dir: this rank was started without it")
+                         : write_prom_dir_file(dir, comm_->host(), f.value("text", std::string()));
+    if (e) {
+      err << "nccl-doctor: [" << comm_->host() << ":" << comm_->rank() << "] " << *e << '\n';
+      err.flush();
+      output_failed_ = true;
+    }
+  }
+  return code;
+}
+
 int Context::finish(report::Report& r, const std::function<void(std::ostream&)>& body) {
   end_progress();
   if (r.started_unix <= 0) {  // a report read back from a file (`show`) keeps its own times
@@ -150,43 +273,7 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
     r.duration_s = elapsed_s();
   }
   std::string prom_path = opts.prom_path;
-  bool interrupted = false;
-  if (dist::termination_requested() && is_root()) {
-    int size = comm_ ? comm_->size() : 1;
-    std::vector<int> alive = size > 1 ? comm_->alive_after_interrupt(0.3) : std::vector<int>{0};
-    std::vector<int> dead;
-    for (int rank = 0; rank < size; ++rank)
-      if (!std::binary_search(alive.begin(), alive.end(), rank)) dead.push_back(rank);
-    if (dead.empty()) {
-      // Every rank was alive: the signal is the cause. Timeouts it provoked only name ranks
-      // that were waiting for it.
-      std::erase_if(r.findings, [](const Finding& f) {
-        return f.id == "bench.timeout" || f.id == "link.unresponsive";
-      });
-      Finding f = make_finding("run.interrupted", comm_ ? comm_->host() : dist::local_hostname(),
-                               "the whole job",
-                               fmt::format("interrupted by a signal (SIGINT or SIGTERM, from the user or the "
-                                           "launcher) after {:.1f} s; all {} rank(s) were alive; the "
-                                           "results are incomplete",
-                                           elapsed_s(), size));
-      r.findings.insert(r.findings.begin(), std::move(f));
-      r.incomplete = true;
-      interrupted = true;
-      r.incomplete_reason = r.incomplete_reason.empty()
-                                ? std::string("interrupted by a signal")
-                                : "interrupted by a signal (" + r.incomplete_reason + ")";
-      // A Prometheus textfile keeps the last complete run's metrics: a Ctrl-C says nothing
-      // about the cluster (node_exporter's node_textfile_mtime_seconds shows its age).
-      struct stat st {};
-      if (!prom_path.empty() && ::stat(prom_path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        r.notes.push_back("interrupted: " + prom_path + " was left as the previous run wrote it");
-        prom_path.clear();
-      }
-    } else {
-      r.notes.push_back("the launcher ended the job after rank(s) " + format_ranges(dead) +
-                        " stopped answering");
-    }
-  }
+  const bool interrupted = dist::termination_requested() && is_root() && note_interrupt(r, prom_path);
   if (r.checks.empty()) r.checks = report::derived_outcomes(r);
   report::apply_outcomes(r);
   int code = report::exit_code(r, fail_on());
@@ -196,92 +283,13 @@ int Context::finish(report::Report& r, const std::function<void(std::ostream&)>&
   if (interrupted && code != 2) code = 3;
   report::PromOptions prom_opts;
   prom_opts.link_matrix = opts.prom_link_matrix;
-  // --prom-dir: one textfile per node. Rank 0 renders them all; it writes its own node's (with
-  // the job-wide series) and, without a job, every one; each other node's first rank writes
-  // its own, sent with the exit code below. Not after an interrupt (like --prom).
-  const bool job = comm_ && comm_->size() > 1;
-  nlohmann::json prom_send = nlohmann::json::array();  // [{host, text}] for the other nodes
+  nlohmann::json prom_send = nlohmann::json::array();
   std::vector<std::string> prom_failed;
-  if (is_root() && !opts.prom_dir.empty() && !interrupted) {
-    std::string root_host = comm_ ? comm_->host() : std::string();
-    if (root_host.empty())
-      for (const auto& h : r.hosts)
-        if (std::find(h.ranks.begin(), h.ranks.end(), 0) != h.ranks.end()) root_host = h.name;
-    if (root_host.empty()) root_host = dist::local_hostname();
-    std::vector<std::string> unsent;
-    for (const auto& [host, text] : report::render_prometheus_per_host(r, code, prom_opts, root_host)) {
-      const bool has_leader = job && std::find(comm_->nodes().rank_host.begin(), comm_->nodes().rank_host.end(),
-                                               host) != comm_->nodes().rank_host.end();
-      if (host == root_host || !has_leader) {
-        if (auto e = write_prom_dir_file(opts.prom_dir, host, text)) prom_failed.push_back(*e);
-      } else if (comm_->broken()) {
-        unsent.push_back(host);
-      } else {
-        prom_send.push_back({{"host", host}, {"text", text}});
-      }
-    }
-    if (!unsent.empty())
-      r.notes.push_back("--prom-dir: the textfiles of " + join(unsent, ", ") +
-                        " were not written (the job's communication broke); " + root_host +
-                        "'s file holds the job's verdict on every node");
-  }
-  if (is_root()) {
-    // Files first: when the launcher is ending the job, SIGKILL follows SIGTERM within a second,
-    // and the report files are what scrapers and scripts read.
-    // A file that cannot be written does not stop the others nor the verdict on stdout; the
-    // exit status is then 3 (after the text, so the verdict is still shown).
-    std::vector<std::string> failed = report::write_report_files(
-        r, code, opts.json_path, prom_path, opts.junit_path, opts.html_path, prom_opts);
-    failed.insert(failed.end(), prom_failed.begin(), prom_failed.end());
-    if (opts.format == "json") {
-      out << report::report_to_json(r, code).dump(2) << '\n';
-    } else {
-      report::render_incomplete_header(r, style(), out);
-      if (body) body(out);
-      // The files are written: what reaches a terminal has its control characters shown, not
-      // obeyed (a report or log line can hold any escape sequence).
-      escape_for_terminal(r);
-      report::render_findings_text(r, code, style(), out);
-    }
-    out.flush();
-    bool stdout_named = std::any_of(failed.begin(), failed.end(), [](const std::string& f) {
-      return f.rfind("cannot write standard output", 0) == 0;
-    });
-    if (!out) {
-      out.clear();
-      if (!stdout_named) failed.emplace_back("cannot write standard output: write failed (disk full, closed or broken pipe)");
-    }
-    for (const auto& f : failed) err << "nccl-doctor: " << f << '\n';
-    if (!failed.empty()) {
-      err.flush();
-      output_failed_ = true;
-    }
-  }
+  // Not after an interrupt (like --prom).
+  if (is_root() && !opts.prom_dir.empty() && !interrupted) prom_send = write_prom_dir(r, code, prom_opts, prom_failed);
+  if (is_root()) write_outputs(r, code, prom_path, prom_opts, std::move(prom_failed), body);
   // Every rank returns rank 0's code, so the launcher's exit status is the verdict.
-  if (comm_ && comm_->size() > 1 && !comm_->broken()) {
-    std::string blob = std::to_string(code);
-    // The other nodes' --prom-dir textfiles follow the code ("CODE\n[{host, text}...]").
-    if (is_root() && !prom_send.empty()) blob += "\n" + prom_send.dump();
-    if (comm_->broadcast(blob, dist::Deadline::after(30))) {
-      code = std::atoi(blob.c_str());
-      std::size_t nl = blob.find('\n');
-      if (!is_root() && nl != std::string::npos && comm_->nodes().is_leader(comm_->rank())) {
-        const std::string& dir = opts.prom_dir;
-        nlohmann::json files = nlohmann::json::parse(blob.substr(nl + 1), nullptr, false);
-        if (files.is_array())
-          for (const auto& f : files)
-            if (f.value("host", std::string()) == comm_->host()) {
-              auto e = dir.empty() ? std::optional<std::string>("--prom-dir: this rank was started without it")
-                                   : write_prom_dir_file(dir, comm_->host(), f.value("text", std::string()));
-              if (e) {
-                err << "nccl-doctor: [" << comm_->host() << ":" << comm_->rank() << "] " << *e << '\n';
-                err.flush();
-                output_failed_ = true;
-              }
-            }
-      }
-    }
-  }
+  code = share_verdict(code, prom_send);
   // A report file or stdout that could not be written: the run did not deliver (rank 0 only;
   // the others exit with the verdict that the written files carry).
   if (output_failed_) code = 3;

@@ -6,11 +6,18 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "core/error.hpp"
 #include "dist/comm.hpp"
 #include "report/report.hpp"
 #include "report/text.hpp"
+
+namespace ncd::report {
+struct PromOptions;
+}
 
 namespace ncd::dist {
 class MpiComm;
@@ -77,6 +84,19 @@ class Context {
  private:
   /// Takes `c` as the job's communicator: checks the launch and that the ranks agree.
   void adopt_comm(std::unique_ptr<dist::Comm> c);
+  // The steps of finish().
+  /// Rank 0 after SIGINT/SIGTERM: run.interrupted when every rank was alive (true; a
+  /// --prom textfile then keeps the previous run's: `prom_path` cleared), else a note.
+  bool note_interrupt(report::Report& r, std::string& prom_path);
+  /// Rank 0, --prom-dir: writes its own node's textfile (every one without a job) and returns
+  /// the other nodes' [{host, text}] to send with the code; failures into `failed`.
+  nlohmann::json write_prom_dir(report::Report& r, int code, const report::PromOptions& prom_opts,
+                                std::vector<std::string>& failed);
+  /// Rank 0: the report files, then the text or JSON on stdout; failures named on stderr.
+  void write_outputs(report::Report& r, int code, const std::string& prom_path, const report::PromOptions& prom_opts,
+                     std::vector<std::string> failed, const std::function<void(std::ostream&)>& body);
+  /// Every rank gets rank 0's code (and a node leader its --prom-dir textfile).
+  int share_verdict(int code, const nlohmann::json& prom_send);
   std::unique_ptr<dist::Comm> comm_;
   dist::Deadline deadline_;
   double started_unix_ = 0;
