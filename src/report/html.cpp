@@ -163,9 +163,9 @@ struct TopoPicture {
   std::vector<int> extra_switches;  // NVSwitches outside the PCI tree (bottom row)
 };
 
-std::string link_text(const json& link, bool& bad, std::string& title) {
-  int cw = static_cast<int>(jnum(link, "cur_width")), mw = static_cast<int>(jnum(link, "max_width"));
-  double cs = jnum(link, "cur_gts"), ms = jnum(link, "max_gts");
+std::string link_text(const topo::PciLink& link, bool& bad, std::string& title) {
+  const int cw = link.cur_width, mw = link.max_width;
+  const double cs = link.cur_gts, ms = link.max_gts;
   int w = cw > 0 ? cw : mw;
   double s = cs > 0 ? cs : ms;
   bad = cw > 0 && mw > 0 && cw < mw;  // width, not speed: GPUs lower their speed when idle
@@ -177,44 +177,39 @@ std::string link_text(const json& link, bool& bad, std::string& title) {
   return t;
 }
 
-void label_gpu(TNode& n, const json& g) {
+void label_gpu(TNode& n, const topo::Gpu& g) {
   n.kind = TNode::Kind::kGpu;
-  int idx = static_cast<int>(jnum(g, "index", -1));
+  const int idx = g.index;
   n.label = idx >= 0 ? fmt::format("GPU{}", idx) : "GPU";
-  std::string name = jstr(g, "name");
+  std::string name = g.name;
   for (const char* p : {"NVIDIA ", "Tesla "})
     if (name.rfind(p, 0) == 0) name = name.substr(std::string(p).size());
   if (name.size() > 16) name = name.substr(0, 16);
   n.sub = name.empty() ? short_bus(n.key) : name;
-  n.title = fmt::format("{} {} {}", n.label, jstr(g, "bus_id"), jstr(g, "name"));
+  n.title = fmt::format("{} {} {}", n.label, g.bus_id, g.name);
   if (idx >= 0) n.ids.push_back(fmt::format("gpu{}", idx));
 }
 
-void label_nic(TNode& n, const json& nic) {
+void label_nic(TNode& n, const topo::Nic& nic) {
   n.kind = TNode::Kind::kNic;
-  n.label = jstr(nic, "name").empty() ? "NIC" : jstr(nic, "name");
-  const json& ports = jarr(nic, "ports");
-  if (!ports.empty()) {
-    const json& p = ports[0];
-    double rate = jnum(p, "rate_gbps");
-    std::string layer = jstr(p, "link_layer") == "InfiniBand" ? "IB"
-                        : jstr(p, "link_layer") == "Ethernet"  ? "Eth"
-                                                               : "";
-    std::string st = jstr(p, "state");
-    n.sub = (rate > 0 ? g3(rate) + "G " : std::string()) + layer + (st.empty() ? "" : " " + st);
-    if (ports.size() > 1) n.sub += fmt::format(" +{}", ports.size() - 1);
+  n.label = nic.name.empty() ? "NIC" : nic.name;
+  if (!nic.ports.empty()) {
+    const topo::NicPort& p = nic.ports[0];
+    std::string layer = p.link_layer == "InfiniBand" ? "IB" : p.link_layer == "Ethernet" ? "Eth" : "";
+    n.sub = (p.rate_gbps > 0 ? g3(p.rate_gbps) + "G " : std::string()) + layer + (p.state.empty() ? "" : " " + p.state);
+    if (nic.ports.size() > 1) n.sub += fmt::format(" +{}", nic.ports.size() - 1);
   }
   n.title = fmt::format("{} {} {}", n.label, n.key, n.sub);
   n.ids.push_back(to_lower(n.label));
-  for (const auto& p : ports)
-    if (!jstr(p, "name").empty()) n.ids.push_back(to_lower(jstr(p, "name")));
+  for (const auto& p : nic.ports)
+    if (!p.name.empty()) n.ids.push_back(to_lower(p.name));
 }
 
-/// Builds the picture of one host's topology (its JSON in the report): CPUs, the part of the PCI
-/// tree that leads to a GPU, NIC or NVSwitch, the GPUs and NICs outside it, and the NVLinks.
+/// Builds the picture of one host's topology model: CPUs, the part of the PCI tree that leads
+/// to a GPU, NIC or NVSwitch, the GPUs and NICs outside it, and the NVLinks.
 class PictureBuilder {
  public:
-  explicit PictureBuilder(const json& topo) : topo_(topo) {}
+  explicit PictureBuilder(const topo::System& topo) : topo_(topo) {}
 
   TopoPicture build() {
     add_cpus();
@@ -239,18 +234,18 @@ class PictureBuilder {
   }
 
   void add_cpus() {
-    for (const auto& c : jarr(topo_, "cpus")) {
-      int numa = static_cast<int>(jnum(c, "numa", -1));
+    for (const auto& c : topo_.cpus) {
+      const int numa = c.numa;
       if (cpu_of_numa_.count(numa)) continue;
       TNode n;
       n.kind = TNode::Kind::kCpu;
       n.key = fmt::format("cpu{}", numa);
       n.label = numa >= 0 ? fmt::format("CPU NUMA {}", numa) : "CPU";
-      int pkg = static_cast<int>(jnum(c, "package", -1));
-      std::size_t cores = jarr(c, "cpus").size();
+      const int pkg = c.package;
+      const std::size_t cores = c.cpus.size();
       n.sub = (pkg >= 0 ? fmt::format("socket {}", pkg) : std::string("")) +
               (cores ? fmt::format("{}{} cpus", pkg >= 0 ? " · " : "", cores) : std::string(""));
-      n.title = jstr(c, "vendor") + " " + jstr(c, "arch");
+      n.title = c.vendor + " " + c.arch;
       n.ids = {n.key, fmt::format("numa{}", numa)};
       cpu_of_numa_[numa] = add(std::move(n));
     }
@@ -271,24 +266,22 @@ class PictureBuilder {
 
   /// GPU and NIC facts by bus id, to label their PCI nodes.
   void index_parts() {
-    for (const auto& g : jarr(topo_, "gpus"))
-      if (!jstr(g, "bus_id").empty()) gpu_by_bus_[to_lower(jstr(g, "bus_id"))] = &g;
-    for (const auto& n : jarr(topo_, "nics"))
-      if (!jstr(n, "bus_id").empty()) nic_by_bus_[to_lower(jstr(n, "bus_id"))] = &n;
-    for (const auto& s : jarr(topo_, "nvswitches"))
-      if (s.is_string()) nvswitch_ids_.insert(to_lower(s.get<std::string>()));
+    for (const auto& g : topo_.gpus)
+      if (!g.bus_id.empty()) gpu_by_bus_[to_lower(g.bus_id)] = &g;
+    for (const auto& n : topo_.nics)
+      if (!n.bus_id.empty()) nic_by_bus_[to_lower(n.bus_id)] = &n;
+    for (const auto& s : topo_.nvswitches) nvswitch_ids_.insert(to_lower(s));
   }
 
   void index_pci() {
-    const json& pci = jarr(topo_, "pci");
-    for (const auto& d : pci) {
-      std::string bus = to_lower(jstr(d, "bus_id"));
+    for (const auto& d : topo_.pci) {
+      std::string bus = to_lower(d.bus_id);
       if (!bus.empty()) pci_by_bus_[bus] = &d;
     }
-    for (const auto& d : pci) {
-      std::string bus = to_lower(jstr(d, "bus_id"));
+    for (const auto& d : topo_.pci) {
+      std::string bus = to_lower(d.bus_id);
       if (bus.empty()) continue;
-      std::string parent = to_lower(jstr(d, "parent"));
+      std::string parent = to_lower(d.parent);
       children_[pci_by_bus_.count(parent) ? parent : std::string("")].push_back(&d);
     }
   }
@@ -297,44 +290,42 @@ class PictureBuilder {
   /// (input depth must not drive recursion).
   void mark_relevant() {
     std::vector<std::pair<std::string, bool>> stack;
-    for (const auto* d : children_[""]) stack.push_back({to_lower(jstr(*d, "bus_id")), false});
+    for (const auto* d : children_[""]) stack.push_back({to_lower(d->bus_id), false});
     std::set<std::string> visiting;
     while (!stack.empty()) {
       auto [bus, done] = stack.back();
       stack.pop_back();
       if (done) {
-        const json& d = *pci_by_bus_[bus];
-        std::string kind = jstr(d, "kind");
-        bool rel = kind == "gpu" || kind == "nic" || kind == "nvswitch" || gpu_by_bus_.count(bus) ||
-                   nic_by_bus_.count(bus) || nvswitch_ids_.count(bus);
-        for (const auto* c : children_[bus]) rel = rel || relevant_[to_lower(jstr(*c, "bus_id"))];
+        const topo::PciKind kind = pci_by_bus_[bus]->kind;
+        bool rel = kind == topo::PciKind::kGpu || kind == topo::PciKind::kNic || kind == topo::PciKind::kNvSwitch ||
+                   gpu_by_bus_.count(bus) || nic_by_bus_.count(bus) || nvswitch_ids_.count(bus);
+        for (const auto* c : children_[bus]) rel = rel || relevant_[to_lower(c->bus_id)];
         relevant_[bus] = rel;
         continue;
       }
       if (!visiting.insert(bus).second) continue;  // a cycle in a damaged file
       stack.push_back({bus, true});
-      for (const auto* c : children_[bus]) stack.push_back({to_lower(jstr(*c, "bus_id")), false});
+      for (const auto* c : children_[bus]) stack.push_back({to_lower(c->bus_id), false});
     }
   }
 
   /// One PCI device's node: GPU, NIC, NVSwitch or bridge, with its link's width and speed.
-  TNode pci_node(const json& d, const std::string& bus, int parent) {
+  TNode pci_node(const topo::PciDevice& d, const std::string& bus, int parent) {
     TNode n;
     n.key = bus;
     n.parent = parent;
     n.ids = {bus, short_bus(bus)};
-    std::string kind = jstr(d, "kind");
     if (gpu_by_bus_.count(bus)) label_gpu(n, *gpu_by_bus_[bus]);
     else if (nic_by_bus_.count(bus)) label_nic(n, *nic_by_bus_[bus]);
-    else if (kind == "nvswitch" || nvswitch_ids_.count(bus)) {
+    else if (d.kind == topo::PciKind::kNvSwitch || nvswitch_ids_.count(bus)) {
       n.kind = TNode::Kind::kNvSwitch;
       n.label = "NVSwitch";
       n.sub = short_bus(bus);
-    } else if (kind == "gpu") {
+    } else if (d.kind == topo::PciKind::kGpu) {
       n.kind = TNode::Kind::kGpu;
       n.label = "GPU";
       n.sub = short_bus(bus);
-    } else if (kind == "nic") {
+    } else if (d.kind == topo::PciKind::kNic) {
       n.kind = TNode::Kind::kNic;
       n.label = "NIC";
       n.sub = short_bus(bus);
@@ -344,24 +335,24 @@ class PictureBuilder {
       n.sub = short_bus(bus);
     }
     std::string ltitle;
-    n.link = link_text(d.contains("link") ? d["link"] : json(), n.link_bad, ltitle);
-    if (!jstr(d, "link_quirk").empty()) {
+    n.link = link_text(d.link, n.link_bad, ltitle);
+    if (!d.link_quirk.empty()) {
       n.link = n.link.empty() ? "?" : n.link + "?";
       n.link_bad = false;
-      ltitle += " (" + jstr(d, "link_quirk") + ")";
+      ltitle += " (" + d.link_quirk + ")";
     }
     n.title += (n.title.empty() ? "" : "\n") + bus + "\n" + ltitle;
     return n;
   }
 
   void add_pci_tree() {
-    std::vector<std::pair<const json*, int>> stack;  // (device, parent node)
+    std::vector<std::pair<const topo::PciDevice*, int>> stack;  // (device, parent node)
     for (auto it = children_[""].rbegin(); it != children_[""].rend(); ++it)
-      stack.push_back({*it, cpu_for(static_cast<int>(jnum(**it, "numa", -1)))});
+      stack.push_back({*it, cpu_for((*it)->numa)});
     while (!stack.empty()) {
       auto [d, parent] = stack.back();
       stack.pop_back();
-      std::string bus = to_lower(jstr(*d, "bus_id"));
+      std::string bus = to_lower(d->bus_id);
       if (!relevant_[bus] || by_key_.count(bus)) continue;
       int id = add(pci_node(*d, bus, parent));
       pic_.nodes[static_cast<std::size_t>(parent)].kids.push_back(id);
@@ -372,24 +363,24 @@ class PictureBuilder {
 
   /// GPUs and NICs the PCI tree does not hold (NCCL dumps without switches, virtual NICs).
   void add_parts_outside_tree() {
-    for (const auto& g : jarr(topo_, "gpus")) {
-      std::string bus = to_lower(jstr(g, "bus_id"));
+    for (const auto& g : topo_.gpus) {
+      std::string bus = to_lower(g.bus_id);
       if (!bus.empty() && by_key_.count(bus)) continue;
       TNode n;
       n.key = bus.empty() ? fmt::format("gpu#{}", pic_.nodes.size()) : bus;
       n.ids = {n.key, short_bus(n.key)};
       label_gpu(n, g);
-      n.parent = cpu_for(static_cast<int>(jnum(g, "numa", -1)));
+      n.parent = cpu_for(g.numa);
       add_child(add(std::move(n)));
     }
-    for (const auto& nic : jarr(topo_, "nics")) {
-      std::string bus = to_lower(jstr(nic, "bus_id"));
+    for (const auto& nic : topo_.nics) {
+      std::string bus = to_lower(nic.bus_id);
       if (!bus.empty() && by_key_.count(bus)) continue;
       TNode n;
-      n.key = bus.empty() ? "nic:" + jstr(nic, "name") + fmt::format("#{}", pic_.nodes.size()) : bus;
+      n.key = bus.empty() ? "nic:" + nic.name + fmt::format("#{}", pic_.nodes.size()) : bus;
       n.ids = {n.key, short_bus(n.key)};
       label_nic(n, nic);
-      n.parent = cpu_for(static_cast<int>(jnum(nic, "numa", -1)));
+      n.parent = cpu_for(nic.numa);
       add_child(add(std::move(n)));
     }
   }
@@ -409,22 +400,21 @@ class PictureBuilder {
   /// NVLinks: GPU to GPU (one edge per pair) and GPU to NVSwitch.
   void add_nvlinks() {
     std::map<std::pair<int, int>, TopoPicture::NvEdge> edges;
-    for (const auto& g : jarr(topo_, "gpus")) {
-      std::string bus = to_lower(jstr(g, "bus_id"));
+    for (const auto& g : topo_.gpus) {
+      std::string bus = to_lower(g.bus_id);
       if (!by_key_.count(bus)) continue;
       int a = by_key_[bus];
-      for (const auto& l : jarr(g, "nvlinks")) {
-        std::string remote = to_lower(jstr(l, "remote_bus_id"));
-        std::string rkind = jstr(l, "remote");
+      for (const auto& l : g.nvlinks) {
+        std::string remote = to_lower(l.remote_bus_id);
         if (remote.empty()) continue;
         if (!by_key_.count(remote)) {
-          if (rkind != "nvswitch" && !nvswitch_ids_.count(remote)) continue;
+          if (l.remote != topo::LinkRemote::kNvSwitch && !nvswitch_ids_.count(remote)) continue;
           add_extra_switch(remote);
         }
         int b = by_key_[remote];
         if (a == b) continue;
-        int count = std::max(1, static_cast<int>(jnum(l, "count", 1)));
-        bool down = jstr(l, "active") == "no";
+        int count = std::max(1, l.count);
+        bool down = l.active == topo::Tri::kNo;
         auto key = std::minmax(a, b);
         auto it = edges.find({key.first, key.second});
         const bool to_switch = pic_.nodes[static_cast<std::size_t>(b)].kind == TNode::Kind::kNvSwitch;
@@ -440,18 +430,19 @@ class PictureBuilder {
     for (const auto& [k, e] : edges) pic_.nvlinks.push_back(e);
   }
 
-  const json& topo_;
+  const topo::System& topo_;
   TopoPicture pic_;
   std::map<std::string, int> by_key_;
   std::map<int, int> cpu_of_numa_;
-  std::map<std::string, const json*> gpu_by_bus_, nic_by_bus_;
+  std::map<std::string, const topo::Gpu*> gpu_by_bus_;
+  std::map<std::string, const topo::Nic*> nic_by_bus_;
   std::set<std::string> nvswitch_ids_;
-  std::map<std::string, std::vector<const json*>> children_;
-  std::map<std::string, const json*> pci_by_bus_;
+  std::map<std::string, std::vector<const topo::PciDevice*>> children_;
+  std::map<std::string, const topo::PciDevice*> pci_by_bus_;
   std::map<std::string, bool> relevant_;
 };
 
-TopoPicture build_picture(const json& topo) { return PictureBuilder(topo).build(); }
+TopoPicture build_picture(const topo::System& topo) { return PictureBuilder(topo).build(); }
 
 void mark_faults(TopoPicture& pic, const std::string& host, const std::vector<Finding>& findings) {
   for (const auto& f : findings) {
@@ -485,7 +476,7 @@ std::string node_fill(const TNode& n) {
   return "#fff";
 }
 
-std::string render_topology_svg(const json& topo, const std::string& host,
+std::string render_topology_svg(const topo::System& topo, const std::string& host,
                                  const std::vector<Finding>& findings) {
   TopoPicture pic = build_picture(topo);
   if (pic.nodes.empty()) return "<p class=\"note\">The topology of this host holds no CPUs, GPUs or NICs.</p>";
@@ -1067,10 +1058,12 @@ void html_topology(std::string& h, const Report& r) {
         break;
       }
       ++drawn;
-      std::size_t gpus = jarr(e.topology, "gpus").size(), nics = jarr(e.topology, "nics").size();
-      h += fmt::format("<h3>{}</h3>\n<p class=\"meta\">{} GPU(s), {} NIC(s){}{}</p>\n", esc(e.name), gpus, nics,
-                       e.fingerprint.empty() ? "" : " · fingerprint " + esc(e.fingerprint.substr(0, 16)),
-                       jstr(e.topology, "source").empty() ? "" : " · source " + esc(jstr(e.topology, "source")));
+      // The typed model the report holds; a part of another type is named, not guessed at.
+      std::vector<std::string> unread;
+      const topo::System sys = topo::system_from_json_lenient(e.topology, unread);
+      h += fmt::format("<h3>{}</h3>\n<p class=\"meta\">{} GPU(s), {} NIC(s){}{}</p>\n", esc(e.name), sys.gpus.size(),
+                       sys.nics.size(), e.fingerprint.empty() ? "" : " · fingerprint " + esc(e.fingerprint.substr(0, 16)),
+                       sys.source.empty() ? "" : " · source " + esc(sys.source));
       // The host's own findings next to its picture (node.slow, topo.differs name no part).
       std::string badges;
       for (const auto& f : r.findings) {
@@ -1084,7 +1077,10 @@ void html_topology(std::string& h, const Report& r) {
                                 sev_name(f.severity), sev_name(f.severity), esc(f.id), esc(f.message));
       }
       h += badges;
-      h += "<div class=\"scroll\">" + render_topology_svg(e.topology, e.name, r.findings) + "</div>\n";
+      if (!unread.empty())
+        h += "<p class=\"note\">Parts of the topology model of this host could not be read (" + esc(join(unread, ", ")) +
+             "): they are not drawn.</p>\n";
+      h += "<div class=\"scroll\">" + render_topology_svg(sys, e.name, r.findings) + "</div>\n";
     }
     for (const auto& [fp, names] : same)
       if (names.size() > 1)

@@ -327,6 +327,53 @@ void from_json(const nlohmann::json& j, System& s) {
     if (n.kind == NicKind::kUnknown && n.rdma) n.kind = NicKind::kRdma;
 }
 
+System system_from_json_lenient(const nlohmann::json& j, std::vector<std::string>& unread) {
+  System s;
+  if (!j.is_object()) {
+    if (!j.is_null()) unread.push_back("(not an object)");
+    return s;
+  }
+  auto part = [&](const char* key, auto& field) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return;
+    try {
+      field = it->template get<std::decay_t<decltype(field)>>();
+    } catch (const nlohmann::json::exception&) {
+      // An array of parts: keep the ones that read (one odd GPU does not hide the others).
+      if constexpr (requires { field.push_back(field.front()); }) {
+        if (it->is_array()) {
+          for (const auto& e : *it) {
+            try {
+              field.push_back(e.template get<typename std::decay_t<decltype(field)>::value_type>());
+            } catch (const nlohmann::json::exception&) {
+            }
+          }
+        }
+      }
+      unread.emplace_back(key);
+    }
+  };
+  part("host", s.host);
+  part("source", s.source);
+  part("nccl_tree", s.nccl_tree);
+  part("max_only", s.max_only);
+  part("cpus", s.cpus);
+  part("pci", s.pci);
+  part("gpus", s.gpus);
+  part("nics", s.nics);
+  part("nvswitches", s.nvswitches);
+  part("iommu_mode", s.iommu_mode);
+  part("peermem", s.peermem);
+  part("dmabuf", s.dmabuf);
+  part("versions", s.versions);
+  part("bindings", s.bindings);
+  part("notes", s.notes);
+  part("nvlink_unknown", s.nvlink_unknown);
+  for (auto& n : s.nics)
+    if (n.kind == NicKind::kUnknown && n.rdma) n.kind = NicKind::kRdma;
+  return s;
+}
+
 nlohmann::json system_to_json(const System& s) {
   nlohmann::json j = s;
   j["schema"] = "nccl-doctor/topology/v1";

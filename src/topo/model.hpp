@@ -231,6 +231,10 @@ struct System {
 
 void to_json(nlohmann::json& j, const System& s);
 void from_json(const nlohmann::json& j, System& s);
+/// Reads a model from a report written by another version, one part at a time: a part of an
+/// unexpected type ("gpus": "x", a CPU whose numa is text) is left out and its key named in
+/// `unread`, the rest is read (renderers draw what they can and say what they could not).
+[[nodiscard]] System system_from_json_lenient(const nlohmann::json& j, std::vector<std::string>& unread);
 /// The model as JSON (schema nccl-doctor/topology/v1), with computed paths for readers.
 [[nodiscard]] nlohmann::json system_to_json(const System& s);
 /// Reads system_to_json output (or a report with hosts[].topology: the first host). Recomputes

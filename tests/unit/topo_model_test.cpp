@@ -139,3 +139,37 @@ TEST(TopoSysfs, ValueParsers) {
 
 }  // namespace
 }  // namespace ncd
+
+namespace ncd::topo {
+namespace {
+
+TEST(TopoModel, LenientReadKeepsThePartsThatRead) {
+  // A report from another version: one GPU of two has a numa of another type, "nvswitches" is
+  // not an array. The good GPU and the NICs are read; the odd keys are named.
+  const auto j = nlohmann::json::parse(R"({"host": "h", "gpus": [{"index": 0, "bus_id": "0000:1b:00.0"},
+      {"index": 1, "numa": "?"}], "nvswitches": 7, "nics": [{"name": "mlx5_0", "ports": [{"state": "ACTIVE"}]}]})");
+  std::vector<std::string> unread;
+  System s = system_from_json_lenient(j, unread);
+  EXPECT_EQ(s.host, "h");
+  ASSERT_EQ(s.gpus.size(), 1u);
+  EXPECT_EQ(s.gpus[0].bus_id, "0000:1b:00.0");
+  ASSERT_EQ(s.nics.size(), 1u);
+  EXPECT_EQ(s.nics[0].ports.at(0).state, "ACTIVE");
+  EXPECT_TRUE(s.nvswitches.empty());
+  EXPECT_EQ(unread, (std::vector<std::string>{"gpus", "nvswitches"}));
+  // A whole model of the right types reads back whole, nothing named.
+  unread.clear();
+  const nlohmann::json good = system_to_json(s);
+  System again = system_from_json_lenient(good, unread);
+  EXPECT_TRUE(unread.empty()) << unread.front();
+  EXPECT_EQ(system_to_json(again), good);
+  // Not an object: nothing read, said once; null: nothing to say.
+  EXPECT_TRUE(system_from_json_lenient(nlohmann::json::array(), unread).gpus.empty());
+  EXPECT_EQ(unread, (std::vector<std::string>{"(not an object)"}));
+  unread.clear();
+  (void)system_from_json_lenient(nullptr, unread);
+  EXPECT_TRUE(unread.empty());
+}
+
+}  // namespace
+}  // namespace ncd::topo
