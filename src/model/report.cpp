@@ -28,12 +28,32 @@ int exit_code(const Report& r, FailOn fail_on) {
   return code;
 }
 
+std::optional<std::vector<StageRecord>> stages_of(const Report& r) {
+  if (!r.sections.is_object()) return std::nullopt;
+  const auto it = r.sections.find("stages");
+  if (it == r.sections.end() || !it->is_array()) return std::nullopt;
+  auto text = [](const nlohmann::json& st, const char* k) {
+    const auto f = st.find(k);
+    return f != st.end() && f->is_string() ? f->get<std::string>() : std::string();
+  };
+  auto number = [](const nlohmann::json& st, const char* k) -> std::optional<double> {
+    const auto f = st.find(k);
+    if (f != st.end() && f->is_number()) return f->get<double>();
+    return std::nullopt;
+  };
+  std::vector<StageRecord> out;
+  for (const auto& st : *it) {
+    if (!st.is_object()) continue;
+    out.push_back({text(st, "name"), text(st, "status"), number(st, "budget_s"), number(st, "elapsed_s"),
+                   text(st, "note"), text(st, "reason")});
+  }
+  return out;
+}
+
 std::vector<std::string> unmeasured_stages(const Report& r) {
   std::vector<std::string> out;
-  if (!r.sections.is_object() || !r.sections.contains("stages") || !r.sections["stages"].is_array()) return out;
-  for (const auto& st : r.sections["stages"])
-    if (st.is_object() && st.value("status", "") == "skipped")
-      out.push_back(st.value("name", "") + " (" + st.value("reason", st.value("note", "")) + ")");
+  for (const auto& st : stages_of(r).value_or(std::vector<StageRecord>{}))
+    if (st.status == "skipped") out.push_back(st.name + " (" + (st.reason.empty() ? st.note : st.reason) + ")");
   return out;
 }
 

@@ -96,6 +96,21 @@ struct Report {
   std::vector<std::string> to_measure;
 };
 
+/// One stage of a sweep as its report holds it (`sections.stages[]`): the typed view the
+/// renderers read.
+struct StageRecord {
+  std::string name;    ///< env, topo, bench, links, rings
+  std::string status;  ///< ran, skipped, not_applicable, excluded
+  std::optional<double> budget_s;
+  std::optional<double> elapsed_s;
+  std::string note;    ///< "" when absent
+  std::string reason;  ///< why it did not run; "" when absent
+};
+/// `sections.stages` of a report (a sweep's), read leniently: an entry that is not an object is
+/// left out, a field of another type reads as absent. nullopt when the report has no stages
+/// (another command).
+[[nodiscard]] std::optional<std::vector<StageRecord>> stages_of(const Report& r);
+
 /// Marks the report incomplete when a check could not run or a planned stage was skipped
 /// (sections.stages status "skipped"), naming them in incomplete_reason. Idempotent.
 void apply_outcomes(Report& r);

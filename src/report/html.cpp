@@ -972,13 +972,14 @@ void html_header(std::string& h, const Report& r, int code) {
 
 /// Plan and stages (sweep), and the notes.
 void html_stages_and_notes(std::string& h, const Report& r) {
-  if (r.sections.is_object() && !jarr(r.sections, "stages").empty()) {
+  const auto stages = model::stages_of(r);
+  if (stages && !stages->empty()) {
     h += "<h2>Stages</h2>\n<table><tr><th>stage</th><th>status</th><th>budget (s)</th><th>took (s)</th><th>note</th></tr>\n";
-    for (const auto& st : jarr(r.sections, "stages")) {
+    for (const auto& st : *stages) {
+      const double budget = st.budget_s.value_or(0), took = st.elapsed_s.value_or(0);
       h += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
-                       esc(jstr(st, "name")), esc(jstr(st, "status")),
-                       jnum(st, "budget_s") > 0 ? f1(jnum(st, "budget_s")) : "",
-                       jnum(st, "elapsed_s") > 0 ? f1(jnum(st, "elapsed_s")) : "", esc(jstr(st, "note")));
+                       esc(st.name), esc(st.status), budget > 0 ? f1(budget) : "", took > 0 ? f1(took) : "",
+                       esc(st.note));
     }
     h += "</table>\n";
   }

@@ -50,9 +50,9 @@ void set_attr(pugi::xml_node n, const char* name, const std::string& value) {
 
 std::set<std::string> domains_run(const Report& r) {
   std::set<std::string> out;
-  if (r.sections.is_object() && r.sections.contains("stages") && r.sections["stages"].is_array()) {
-    for (const auto& st : r.sections["stages"])
-      if (st.is_object() && st.value("status", "") == "ran") out.insert(st.value("name", ""));
+  if (const auto stages = model::stages_of(r)) {
+    for (const auto& st : *stages)
+      if (st.status == "ran") out.insert(st.name);
     out.insert("dist");
   } else {
     auto it = command_domains().find(r.command);
@@ -66,10 +66,8 @@ std::set<std::string> domains_run(const Report& r) {
 
 std::map<std::string, std::string> domains_skipped(const Report& r) {
   std::map<std::string, std::string> out;
-  if (r.sections.is_object() && r.sections.contains("stages") && r.sections["stages"].is_array())
-    for (const auto& st : r.sections["stages"])
-      if (st.is_object() && st.value("status", "") == "skipped")
-        out[st.value("name", "")] = st.value("note", "skipped");
+  for (const auto& st : model::stages_of(r).value_or(std::vector<model::StageRecord>{}))
+    if (st.status == "skipped") out[st.name] = st.note.empty() ? "skipped" : st.note;
   return out;
 }
 
@@ -125,10 +123,8 @@ std::map<std::string, std::vector<std::string>> check_ids_by_domain(const Report
 /// Each suite's own time: its stage's elapsed time (sweep).
 std::map<std::string, double> stage_times(const Report& r) {
   std::map<std::string, double> stage_time;
-  if (r.sections.is_object() && r.sections.contains("stages") && r.sections["stages"].is_array())
-    for (const auto& st : r.sections["stages"])
-      if (st.is_object() && st.contains("elapsed_s") && st["elapsed_s"].is_number())
-        stage_time[st.value("name", "")] = st["elapsed_s"].get<double>();
+  for (const auto& st : model::stages_of(r).value_or(std::vector<model::StageRecord>{}))
+    if (st.elapsed_s) stage_time[st.name] = *st.elapsed_s;
   return stage_time;
 }
 

@@ -225,16 +225,11 @@ void Metrics::fill_run(const Report& r, int code) {
 /// Each sweep stage that ran: its time and budget.
 void Metrics::fill_stages(const Report& r) {
   static const std::set<std::string> kStages = {"env", "topo", "bench", "links", "rings"};
-  if (const auto st = r.sections.find("stages"); st != r.sections.end() && st->is_array())
-    for (const auto& s : *st) {
-      if (!s.is_object() || !s.contains("name") || !s["name"].is_string()) continue;
-      std::string name = s["name"].get<std::string>();
-      if (!kStages.count(name) || !s.contains("status") || s["status"] != "ran") continue;
-      if (s.contains("elapsed_s") && s["elapsed_s"].is_number())
-        stage_s_.add({{"stage", name}}, s["elapsed_s"].get<double>());
-      if (s.contains("budget_s") && s["budget_s"].is_number())
-        stage_budget_.add({{"stage", name}}, s["budget_s"].get<double>());
-    }
+  for (const auto& s : model::stages_of(r).value_or(std::vector<model::StageRecord>{})) {
+    if (!kStages.count(s.name) || s.status != "ran") continue;
+    if (s.elapsed_s) stage_s_.add({{"stage", s.name}}, *s.elapsed_s);
+    if (s.budget_s) stage_budget_.add({{"stage", s.name}}, *s.budget_s);
+  }
 }
 
 /// Findings by severity, id and host; each check's outcome; each host's verdict.
