@@ -50,6 +50,63 @@ std::optional<std::vector<StageRecord>> stages_of(const Report& r) {
   return out;
 }
 
+namespace {
+
+/// A section of the report by name, or null when absent or not an object.
+const nlohmann::json* section(const Report& r, const char* name) {
+  if (!r.sections.is_object()) return nullptr;
+  const auto it = r.sections.find(name);
+  return it != r.sections.end() && it->is_object() ? &*it : nullptr;
+}
+std::string text_of(const nlohmann::json& j, const char* k) {
+  if (!j.is_object()) return "";
+  const auto f = j.find(k);
+  return f != j.end() && f->is_string() ? f->get<std::string>() : std::string();
+}
+double number_of(const nlohmann::json& j, const char* k) {
+  if (!j.is_object()) return 0;
+  const auto f = j.find(k);
+  return f != j.end() && f->is_number() ? f->get<double>() : 0.0;
+}
+
+}  // namespace
+
+std::map<std::string, LinkClassRecord> link_classes_of(const Report& r) {
+  std::map<std::string, LinkClassRecord> out;
+  const nlohmann::json* links = section(r, "links");
+  if (!links || !links->contains("classes") || !(*links)["classes"].is_object()) return out;
+  for (const auto& [cls, v] : (*links)["classes"].items())
+    if (number_of(v, "median_gbps") > 0)
+      out[cls] = {number_of(v, "median_gbps"), std::max(0.0, number_of(v, "slow_below_gbps"))};
+  return out;
+}
+
+std::optional<DiffRecord> diff_of(const Report& r) {
+  const nlohmann::json* d = section(r, "diff");
+  if (!d) return std::nullopt;
+  DiffRecord out;
+  out.old_file = text_of(d->contains("old") ? (*d)["old"] : nlohmann::json(), "file");
+  out.new_file = text_of(d->contains("new") ? (*d)["new"] : nlohmann::json(), "file");
+  if (d->contains("changes") && (*d)["changes"].is_array())
+    for (const auto& c : (*d)["changes"]) {
+      if (!c.is_object()) continue;
+      const auto w = c.find("worse");
+      out.changes.push_back({w != c.end() && w->is_boolean() && w->get<bool>(), text_of(c, "kind"),
+                             text_of(c, "subject"), text_of(c, "text")});
+    }
+  return out;
+}
+
+std::vector<CollectiveResult> baseline_rows_of(const Report& r) {
+  const nlohmann::json* b = section(r, "baseline");
+  if (!b || !b->contains("collectives")) return {};
+  try {
+    return (*b)["collectives"].get<std::vector<CollectiveResult>>();
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+}
+
 std::vector<std::string> unmeasured_stages(const Report& r) {
   std::vector<std::string> out;
   for (const auto& st : stages_of(r).value_or(std::vector<StageRecord>{}))

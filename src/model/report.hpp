@@ -4,6 +4,7 @@
 /// checks and the renderers (layer `model`, docs/developing.md). Renderers (text, JSON,
 /// Prometheus, JUnit, HTML) read it; `diff` and `--baseline` read it back from JSON.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -110,6 +111,30 @@ struct StageRecord {
 /// left out, a field of another type reads as absent. nullopt when the report has no stages
 /// (another command).
 [[nodiscard]] std::optional<std::vector<StageRecord>> stages_of(const Report& r);
+
+/// `sections.links.classes`: per link class ("net", "shm", ...), the typical bandwidth and the
+/// slow threshold the links checks judged with. Only classes with a typical bandwidth; empty
+/// when the report has none.
+struct LinkClassRecord {
+  double median_gbps = 0;
+  double slow_below_gbps = 0;
+};
+[[nodiscard]] std::map<std::string, LinkClassRecord> link_classes_of(const Report& r);
+
+/// `sections.diff` (the `diff` command): the two reports compared and each change.
+struct DiffRecord {
+  std::string old_file, new_file;
+  struct Change {
+    bool worse = false;
+    std::string kind, subject, text;
+  };
+  std::vector<Change> changes;
+};
+[[nodiscard]] std::optional<DiffRecord> diff_of(const Report& r);
+
+/// `sections.baseline.collectives` (--baseline): the baseline's rows; empty when absent or of
+/// another shape.
+[[nodiscard]] std::vector<CollectiveResult> baseline_rows_of(const Report& r);
 
 /// Marks the report incomplete when a check could not run or a planned stage was skipped
 /// (sections.stages status "skipped"), naming them in incomplete_reason. Idempotent.

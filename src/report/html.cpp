@@ -20,7 +20,6 @@
 namespace ncd::report {
 namespace {
 
-using nlohmann::json;
 
 // Self-contained on purpose: system font stacks only, no @import, no url(): the file must
 // render the same on an air-gapped laptop as in CI.
@@ -80,28 +79,8 @@ const char* verdict_text(int code) {
 std::string g3(double v) { return fmt::format("{:.3g}", v); }
 
 // ------------------------------------------------------------------------------------------
-// Topology drawing, from hosts[].topology (the topo model's JSON, nccl-doctor/topology/v1).
-// Read defensively: any field may be missing or of another type in an older or newer report.
-
-std::string jstr(const json& j, const char* k) {
-  if (!j.is_object()) return "";
-  auto it = j.find(k);
-  if (it == j.end() || !it->is_string()) return "";
-  return it->get<std::string>();
-}
-double jnum(const json& j, const char* k, double dflt = 0) {
-  if (!j.is_object()) return dflt;
-  auto it = j.find(k);
-  if (it == j.end() || !it->is_number()) return dflt;
-  return it->get<double>();
-}
-const json& jarr(const json& j, const char* k) {
-  static const json kEmpty = json::array();
-  if (!j.is_object()) return kEmpty;
-  auto it = j.find(k);
-  if (it == j.end() || !it->is_array()) return kEmpty;
-  return *it;
-}
+// Topology drawing, from each host's typed model (topo::System, read part by part from
+// hosts[].topology: a report of another version may lack a part or hold it in another type).
 
 std::string short_bus(const std::string& bus) {
   // "0000:1b:00.0" -> "1b:00.0" (the domain is almost always 0000 and only costs width)
@@ -641,7 +620,8 @@ std::string heat_colour(double ratio) {
 /// The heatmap. `classes` is sections.links.classes when the links stage ran its checks: then
 /// colours follow the checks' own thresholds (median and slow threshold of each class), so the
 /// picture and the findings agree; else the 90th percentile of each class is the reference.
-std::string render_heatmap(const std::vector<LinkResult>& links, const json& classes) {
+std::string render_heatmap(const std::vector<LinkResult>& links,
+                           const std::map<std::string, model::LinkClassRecord>& classes) {
   // Endpoints: hosts when every host shows up with one rank, else host:rank.
   std::map<std::string, std::set<int>> ranks_of;
   for (const auto& l : links) {
@@ -679,9 +659,7 @@ std::string render_heatmap(const std::vector<LinkResult>& links, const json& cla
   }
   // From the checks: class -> (median, slow threshold).
   std::map<std::string, std::pair<double, double>> checked;
-  if (classes.is_object())
-    for (const auto& [c, v] : classes.items())
-      if (jnum(v, "median_gbps") > 0) checked[c] = {jnum(v, "median_gbps"), std::max(0.0, jnum(v, "slow_below_gbps"))};
+  for (const auto& [c, v] : classes) checked[c] = {v.median_gbps, v.slow_below_gbps};
   // 0 -> red, 0.5 -> amber, >= 0.9 -> green (heat_colour's scale).
   auto shade = [&](const LinkResult& l) {
     auto it = checked.find(l.cls);
@@ -1012,22 +990,19 @@ void html_findings(std::string& h, const Report& r) {
 
 /// Changes (diff).
 void html_diff(std::string& h, const Report& r) {
-  if (r.sections.is_object() && r.sections.contains("diff") && r.sections["diff"].is_object()) {
-    const json& d = r.sections["diff"];
-    h += "<h2>Changes</h2>\n";
-    h += fmt::format("<p class=\"meta\">old: {} · new: {}</p>\n", esc(jstr(d.value("old", json()), "file")),
-                     esc(jstr(d.value("new", json()), "file")));
-    const json& ch = jarr(d, "changes");
-    if (ch.empty()) h += "<p>No changes.</p>\n";
-    else {
-      h += "<table><tr><th></th><th>kind</th><th>what</th><th>change</th></tr>\n";
-      for (const auto& c : ch)
-        h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                         c.value("worse", false) ? "<span class=\"sev error\">worse</span>" : "",
-                         esc(jstr(c, "kind")), esc(jstr(c, "subject")), esc(jstr(c, "text")));
-      h += "</table>\n";
-    }
+  const auto d = model::diff_of(r);
+  if (!d) return;
+  h += "<h2>Changes</h2>\n";
+  h += fmt::format("<p class=\"meta\">old: {} · new: {}</p>\n", esc(d->old_file), esc(d->new_file));
+  if (d->changes.empty()) {
+    h += "<p>No changes.</p>\n";
+    return;
   }
+  h += "<table><tr><th></th><th>kind</th><th>what</th><th>change</th></tr>\n";
+  for (const auto& c : d->changes)
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                     c.worse ? "<span class=\"sev error\">worse</span>" : "", esc(c.kind), esc(c.subject), esc(c.text));
+  h += "</table>\n";
 }
 
 /// Topology per node.
@@ -1093,9 +1068,7 @@ void html_topology(std::string& h, const Report& r) {
 /// Links: the heatmap and the slowest links.
 void html_links(std::string& h, const Report& r) {
   if (!r.links.empty()) {
-    h += "<h2 id=\"links\">Link bandwidth</h2>\n" + render_heatmap(r.links, r.sections.is_object() && r.sections.contains("links") && r.sections["links"].is_object()
-                                  ? r.sections["links"].value("classes", json())
-                                  : json());
+    h += "<h2 id=\"links\">Link bandwidth</h2>\n" + render_heatmap(r.links, model::link_classes_of(r));
     std::vector<const LinkResult*> slow;
     for (const auto& l : r.links) slow.push_back(&l);
     std::sort(slow.begin(), slow.end(), [](auto* a, auto* b) {
@@ -1118,14 +1091,7 @@ void html_collectives(std::string& h, const Report& r) {
   std::vector<std::string> ops;
   for (const auto& c : r.collectives)
     if (!checks::is_copy_row(c) && std::find(ops.begin(), ops.end(), c.op) == ops.end()) ops.push_back(c.op);
-  std::vector<CollectiveResult> base_rows;
-  if (r.sections.is_object() && r.sections.contains("baseline") && r.sections["baseline"].is_object()) {
-    try {
-      base_rows = r.sections["baseline"].value("collectives", json::array()).get<std::vector<CollectiveResult>>();
-    } catch (const json::exception&) {
-      base_rows.clear();
-    }
-  }
+  const std::vector<CollectiveResult> base_rows = model::baseline_rows_of(r);
   if (!ops.empty()) {
     h += "<h2 id=\"collectives\">Collectives: busbw against message size</h2>\n<div>";
     for (const auto& op : ops) {

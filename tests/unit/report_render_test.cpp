@@ -689,3 +689,42 @@ TEST(Compare, CopiesFromBenchSectionsAreComparedAndRendered) {
 }
 
 }  // namespace ncd
+
+namespace ncd {
+namespace {
+
+TEST(Html, SectionsOfAnotherShapeAreReadAsTypedRecords) {
+  // A hand-edited or newer report: fields of another type read as absent, never a crash.
+  report::Report r;
+  r.command = "diff";
+  r.sections = nlohmann::json::parse(R"({
+    "diff": {"old": {"file": "a.json"}, "new": "b.json",
+             "changes": [{"worse": "yes", "kind": "bench", "subject": 7, "text": "busbw 10 -> 5"},
+                         {"worse": true, "kind": "link", "subject": "n0 -> n1", "text": "24.6 -> 12"}, 3]},
+    "links": {"classes": {"net": {"median_gbps": 10, "slow_below_gbps": "?"}, "shm": {"median_gbps": "x"}}},
+    "baseline": {"collectives": "none"},
+    "stages": [{"name": "bench", "status": "skipped", "reason": null, "note": "one rank"}, "x"]})");
+  const auto d = model::diff_of(r);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->old_file, "a.json");
+  EXPECT_EQ(d->new_file, "");
+  ASSERT_EQ(d->changes.size(), 2u);
+  EXPECT_FALSE(d->changes[0].worse);
+  EXPECT_EQ(d->changes[0].subject, "");
+  EXPECT_TRUE(d->changes[1].worse);
+  const auto classes = model::link_classes_of(r);
+  ASSERT_EQ(classes.size(), 1u);
+  EXPECT_DOUBLE_EQ(classes.at("net").median_gbps, 10);
+  EXPECT_DOUBLE_EQ(classes.at("net").slow_below_gbps, 0);
+  EXPECT_TRUE(model::baseline_rows_of(r).empty());
+  const auto stages = model::stages_of(r);
+  ASSERT_TRUE(stages.has_value());
+  ASSERT_EQ(stages->size(), 1u);
+  EXPECT_EQ(model::unmeasured_stages(r), std::vector<std::string>{"bench (one rank)"});
+  const std::string html = report::render_html(r, 3);
+  EXPECT_NE(html.find("<span class=\"sev error\">worse</span></td><td>link</td><td>n0 -&gt; n1"), std::string::npos);
+  EXPECT_NE(html.find("<td>bench</td><td>skipped</td>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ncd
