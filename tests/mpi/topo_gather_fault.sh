@@ -17,25 +17,14 @@ for action in kill stop; do
   t_fault=$(sed -n 's/.*ncd-test-fault: rank 2 .* t=\([0-9.]*\).*/\1/p' "$tmp/$action.out" | head -1)
   took=$(python3 -c "import time; print(round(time.time() - float('${t_fault:-$start}'), 2))")
   if [[ $rc -eq 124 ]]; then echo "FAIL $action: the job hung (killed by timeout 60)"; fail=1; continue; fi
-  if ! python3 - "$tmp/$action.json" "$took" "$deadline" "$action" <<'PY'; then fail=1; fi
-import json, sys
+  if ! NCD_MPI_TESTS=$(dirname "$0") python3 - "$tmp/$action.json" "$took" "$deadline" "$action" <<'PY'; then fail=1; fi
+import json, os, sys
+sys.dont_write_bytecode = True  # nothing written into the checkout
+sys.path.insert(0, os.environ["NCD_MPI_TESTS"])
+import fault_report
 path, took, deadline, action = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 r = json.load(open(path))
-ids = [(f["id"], f["subject"]) for f in r["findings"]]
-def ranks(subject):
-    out = set()
-    for part in subject.removeprefix("ranks ").split(","):
-        a, _, b = part.partition("-")
-        out.update(range(int(a), int(b or a) + 1))
-    return out
-timeouts = [f for f in r["findings"] if f["id"] == "bench.timeout"]
-assert len(timeouts) == 1, ids
-named = ranks(timeouts[0]["subject"])
-assert 2 in named, ids
-# SIGKILL makes the launcher end the job: a rank it ended before that rank had answered (a
-# loaded machine starts ranks late) is named too, with the launcher as the cause.
-if named != {2}:
-    assert action == "kill" and "launcher ended the job" in timeouts[0]["message"], timeouts[0]
+named, subject = fault_report.timeout_ranks(r, action)
 assert r["summary"]["exit_code"] == 2, r["summary"]
 assert len(r["hosts"]) == 1, r["hosts"]
 h = r["hosts"][0]
@@ -44,7 +33,7 @@ assert isinstance(h["topology"], dict) and "pci" in h["topology"], "the node's m
 bound = sorted(b["rank"] for b in h["topology"].get("bindings", []))
 assert bound == sorted({0, 1, 3} - named), (bound, named)
 assert took < deadline + 15, f"took {took} s"
-print(f"ok: {action} of rank 2 in the topology gather reported as bench.timeout {timeouts[0]['subject']!r}, ranks {bound} bound; "
+print(f"ok: {action} of rank 2 in the topology gather reported as bench.timeout {subject!r}, ranks {bound} bound; "
       f"job ended {took:.1f} s after the fault (deadline {deadline:.0f} s)")
 PY
 done
