@@ -238,6 +238,9 @@ std::vector<Finding> check_env(const std::vector<RankEnv>& ranks) {
 // The family: every rank's versions and settings, compared.
 NCD_REGISTER_FAMILY({"env.ranks", "env", {"env.", "version."}, "environment report from any rank",
                      [](const Evidence& ev) { return ev.env && !ev.env->empty(); },
-                     [](const Evidence& ev, CheckRun& run) { run.findings = check_env(*ev.env); }});
+                     [](const Evidence& ev, CheckRun& run) {
+                       auto found = check_env(*ev.env);
+                       run.findings.insert(run.findings.end(), found.begin(), found.end());
+                     }});
 
 }  // namespace ncd::checks
